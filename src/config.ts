@@ -1,0 +1,188 @@
+// Every environment variable Hookline reads, declared once with its default and doc,
+// validated at start. A bad value stops the process with a message naming the variable.
+import { randomBytes } from 'node:crypto';
+
+type Parser<T> = (raw: string) => T;
+
+interface VarSpec<T> {
+  default?: T;
+  doc: string;
+  parse: Parser<T>;
+}
+
+class InvalidValue extends Error {}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new InvalidValue(`must be an integer`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new InvalidValue(`must be between ${min} and ${max}`);
+    return n;
+  };
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no', ''].includes(v)) return false;
+  throw new InvalidValue('must be true or false');
+};
+
+const str: Parser<string> = (raw) => raw;
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    if (!values.includes(raw as T)) throw new InvalidValue(`must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+
+const cidrList: Parser<string[]> = (raw) => {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(item)) throw new InvalidValue(`"${item}" is not a CIDR range`);
+  }
+  return items;
+};
+
+const redisUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidValue('must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new InvalidValue('must be a redis:// or rediss:// URL');
+  }
+  return raw;
+};
+
+const base64Key: Parser<string> = (raw) => {
+  const buf = Buffer.from(raw, 'base64');
+  if (buf.length !== 32) throw new InvalidValue('must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  return raw;
+};
+
+export const configSpec = {
+  PORT: { default: 3000, doc: 'HTTP port of the API.', parse: int(0, 65535) },
+  HOST: { default: '0.0.0.0', doc: 'Interface the API listens on.', parse: str },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL.', parse: redisUrl },
+  REDIS_PREFIX: {
+    default: '{hookline}',
+    doc: 'Key prefix for every Redis key (hash-tagged so Redis Cluster keeps them on one slot).',
+    parse: str,
+  },
+  ROLE: {
+    default: 'all',
+    doc: '`all` runs API and workers in one process, `api` only the API, `worker` only the workers.',
+    parse: oneOf('all', 'api', 'worker'),
+  },
+  ADMIN_TOKEN: {
+    doc: 'Bearer token with every right on every tenant; also the Bull Board password. Required (≥ 32 chars) in production; `dev-admin-token` otherwise.',
+    parse: str,
+  },
+  ENCRYPTION_KEY: {
+    doc: '32 random bytes, base64, encrypting secrets at rest (AES-256-GCM). Required in production; a fixed development key otherwise.',
+    parse: base64Key,
+  },
+  ALLOW_HTTP_WEBHOOKS: { default: false, doc: 'Allow plain http:// webhook URLs.', parse: bool },
+  ALLOWED_PRIVATE_CIDRS: {
+    default: [] as string[],
+    doc: 'Comma-separated CIDR ranges exempt from the SSRF block (e.g. `127.0.0.0/8` in development).',
+    parse: cidrList,
+  },
+  RETRY_BASE_MS: { default: 10_000, doc: 'First retry delay; the n-th retry waits base·2^(n-1) ± 20 %.', parse: int(1, 86_400_000) },
+  RETRY_MAX_DELAY_MS: { default: 3_600_000, doc: 'Upper bound of one retry delay (also caps Retry-After).', parse: int(1, 604_800_000) },
+  DELIVERY_CONCURRENCY: { default: 100, doc: 'Concurrent deliveries per worker process.', parse: int(1, 10_000) },
+  FANOUT_CONCURRENCY: { default: 10, doc: 'Concurrent fan-out jobs per worker process.', parse: int(1, 1_000) },
+  MAX_CONNECTIONS_PER_ORIGIN: { default: 50, doc: 'Upper bound of open sockets to one subscriber origin per worker.', parse: int(1, 10_000) },
+  DELIVERY_LOG_TTL_DAYS: { default: 7, doc: 'Days delivery records and events are kept.', parse: int(1, 365) },
+  BREAKER_FAILURES: { default: 20, doc: 'Consecutive failed attempts that open a subscription’s circuit breaker.', parse: int(1, 100_000) },
+  BREAKER_COOLDOWN_MS: { default: 60_000, doc: 'How long an open breaker holds deliveries before one probe.', parse: int(1, 86_400_000) },
+  DISABLE_AFTER_HOURS: { default: 24, doc: 'Hours of failing without a success before a subscription is disabled.', parse: int(0, 8760) },
+  DISABLE_AFTER_MS: { doc: 'Overrides DISABLE_AFTER_HOURS in milliseconds (tests).', parse: int(1, 2_147_483_647) },
+  LOG_LEVEL: { default: 'info', doc: 'pino level.', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  NODE_ENV: { default: 'development', doc: '`production` enforces ADMIN_TOKEN and ENCRYPTION_KEY.', parse: str },
+  API_RATE_LIMIT_PER_MINUTE: { default: 6000, doc: 'Requests per minute per API client (token).', parse: int(1, 10_000_000) },
+  SHUTDOWN_TIMEOUT_MS: { default: 30_000, doc: 'How long SIGTERM waits for in-flight deliveries before closing.', parse: int(1000, 600_000) },
+  PUBLIC_URL: { doc: 'Base URL the API is reached at (used in the OpenAPI servers list).', parse: str },
+} satisfies Record<string, VarSpec<unknown>>;
+
+type Spec = typeof configSpec;
+type ValueOf<K extends keyof Spec> = ReturnType<Spec[K]['parse']>;
+
+export type Config = { [K in keyof Spec]: Spec[K] extends { default: unknown } ? ValueOf<K> : ValueOf<K> | undefined } & {
+  ADMIN_TOKEN: string;
+  ENCRYPTION_KEY: string;
+  /** Derived: DISABLE_AFTER_MS ?? DISABLE_AFTER_HOURS in ms. */
+  disableAfterMs: number;
+  isProduction: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEV_ADMIN_TOKEN = 'dev-admin-token';
+// Fixed so that development data stays readable across restarts; refused in production.
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/** Reads and validates the environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(configSpec) as [string, VarSpec<unknown>][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      out[name] = spec.default;
+      continue;
+    }
+    try {
+      out[name] = spec.parse(raw);
+    } catch (err) {
+      problems.push(`${name} ${(err as Error).message} (got "${name.includes('TOKEN') || name.includes('KEY') ? '<redacted>' : raw}")`);
+    }
+  }
+  const isProduction = out.NODE_ENV === 'production';
+  if (isProduction) {
+    const token = out.ADMIN_TOKEN as string | undefined;
+    if (!token) problems.push('ADMIN_TOKEN is required in production');
+    else if (token.length < 32 || new Set(token).size < 10) {
+      problems.push('ADMIN_TOKEN is too weak for production (use ≥ 32 random characters)');
+    }
+    if (!out.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY is required in production (openssl rand -base64 32)');
+    else if (out.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY || new Set(Buffer.from(out.ENCRYPTION_KEY as string, 'base64')).size < 8) {
+      problems.push('ENCRYPTION_KEY is too weak for production');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  out.ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
+  out.ENCRYPTION_KEY ??= DEV_ENCRYPTION_KEY;
+  out.disableAfterMs = (out.DISABLE_AFTER_MS as number | undefined) ?? (out.DISABLE_AFTER_HOURS as number) * 3_600_000;
+  out.isProduction = isProduction;
+  return out as Config;
+}
+
+/** A config for tests and embedding: defaults plus overrides, no environment. */
+export function testConfig(overrides: Partial<Record<keyof Spec, string>> = {}): Config {
+  return loadConfig({
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: `{hl-test-${randomBytes(6).toString('hex')}}`,
+    LOG_LEVEL: 'silent',
+    ALLOW_HTTP_WEBHOOKS: 'true',
+    ALLOWED_PRIVATE_CIDRS: '127.0.0.1/32,::1/128',
+    ...overrides,
+  });
+}
+
+export const usesDevDefaults = (c: Config) => ({
+  adminToken: c.ADMIN_TOKEN === DEV_ADMIN_TOKEN,
+  encryptionKey: c.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY,
+});

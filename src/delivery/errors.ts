@@ -1,0 +1,24 @@
+// Delivery failure codes recorded on attempts; `retryable` decides retry vs. give up, in one place.
+
+export type DeliveryErrorCode =
+  | 'http_error' // non-2xx answer
+  | 'timeout' // no complete answer within timeoutMs
+  | 'connection_error' // DNS, refused, reset, TLS
+  | 'ssrf_blocked' // resolved address is not allowed
+  | 'oauth_token_error' // token endpoint failed or answered garbage
+  | 'gone' // 410: subscription disabled
+  | 'request_error'; // the request could not be built (bad config)
+
+export class DeliveryError extends Error {
+  constructor(
+    readonly code: DeliveryErrorCode,
+    message: string,
+    readonly options: { retryable?: boolean; statusCode?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'DeliveryError';
+  }
+  get retryable(): boolean {
+    return this.options.retryable ?? !['ssrf_blocked', 'gone', 'request_error'].includes(this.code);
+  }
+}

@@ -1,0 +1,45 @@
+// ioredis connections as BullMQ advises: workers block and must retry forever
+// (maxRetriesPerRequest: null); producers fail fast so the API can answer 503.
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type { Redis };
+
+export type ConnectionRole = 'worker' | 'producer' | 'subscriber';
+
+export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+  const base: RedisOptions = {
+    lazyConnect: false,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 7), 20_000),
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  };
+  const byRole: RedisOptions =
+    role === 'producer' ? { maxRetriesPerRequest: 2, connectTimeout: 5_000 } : { maxRetriesPerRequest: null };
+  return new Redis(url, { ...base, ...byRole, ...extra });
+}
+
+/** Key builder: every key starts with the (hash-tagged) prefix. */
+export function keyspace(prefix: string) {
+  return {
+    prefix,
+    idem: (eventId: string) => `${prefix}:idem:${eventId}`,
+    event: (eventId: string) => `${prefix}:evt:${eventId}`,
+    eventDeliveries: (eventId: string) => `${prefix}:evt:${eventId}:dlv`,
+    sub: (id: string) => `${prefix}:sub:${id}`,
+    tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,
+    allSubs: () => `${prefix}:subs:all`,
+    subUrl: (tenantId: string, subProduct: string, urlHash: string) => `${prefix}:suburl:${tenantId}:${subProduct}:${urlHash}`,
+    subDeliveries: (id: string) => `${prefix}:sub:${id}:dlv`,
+    subHeld: (id: string) => `${prefix}:sub:${id}:held`,
+    subChanges: () => `${prefix}:sub-changes`,
+    delivery: (id: string) => `${prefix}:dlv:${id}`,
+    deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
+    client: (id: string) => `${prefix}:client:${id}`,
+    oauthToken: (subId: string) => `${prefix}:oauth:${subId}`,
+    oauthLock: (subId: string) => `${prefix}:oauth:${subId}:lock`,
+    breaker: (subId: string) => `${prefix}:breaker:${subId}`,
+    rate: (subId: string) => `${prefix}:rate:${subId}`,
+  };
+}
+
+export type Keys = ReturnType<typeof keyspace>;
