@@ -1,0 +1,79 @@
+// Builds the Fastify app as layers: third-party plugins, then Hookline's services, then routes.
+// Starting and stopping the process is src/main.ts's job.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import type { Context } from '../context.js';
+import { VERSION } from '../version.js';
+import authPlugin from './plugins/auth.js';
+import errorsPlugin from './plugins/errors.js';
+import { DeliverySchema, ProblemSchema } from './schemas.js';
+import deliveryRoutes from './routes/deliveries.js';
+import eventRoutes from './routes/events.js';
+import healthRoutes, { type Readiness } from './routes/health.js';
+import subscriptionRoutes from './routes/subscriptions.js';
+
+export interface AppOptions {
+  readiness?: Readiness;
+  /** Extra plugins registered after the core routes (metrics, Bull Board, clients…). */
+  plugins?: ((app: FastifyInstance, ctx: Context) => Promise<void>)[];
+  fastify?: FastifyServerOptions;
+}
+
+export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: 1024 * 1024,
+    // Slow or stalled clients do not hold sockets forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    trustProxy: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    ...opts.fastify,
+  });
+
+  // Layer 1: third-party plugins.
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Hookline',
+        version: VERSION,
+        description: 'Outbound webhook dispatcher: subscriptions, events, deliveries. Errors are application/problem+json.',
+      },
+      ...(ctx.config.PUBLIC_URL ? { servers: [{ url: ctx.config.PUBLIC_URL }] } : {}),
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN or an access token from POST /v1/auth/token' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(ProblemSchema);
+  app.addSchema(DeliverySchema);
+
+  // Layer 2: Hookline's own services.
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { adminToken: ctx.config.ADMIN_TOKEN });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // Layer 3: routes.
+  await app.register(healthRoutes, { ctx, readiness: opts.readiness ?? {} });
+  await app.register(eventRoutes, { ctx });
+  await app.register(subscriptionRoutes, { ctx });
+  await app.register(deliveryRoutes, { ctx });
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+
+  return app;
+}

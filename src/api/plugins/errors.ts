@@ -1,0 +1,87 @@
+// The one place errors become application/problem+json (SPEC §4). Bad input is always 4xx.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { HooklineError, type FieldError } from '../../domain/errors.js';
+
+interface AjvLikeError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+}
+
+/** Converts Ajv errors to field paths; body fields are plain pointers, others get their part. */
+export function ajvFieldErrors(errors: AjvLikeError[], context?: string): FieldError[] {
+  const base = context && context !== 'body' ? `/${context}` : '';
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    let path = `${base}${e.instancePath ?? ''}`;
+    let message = e.message ?? 'is invalid';
+    if (e.params?.missingProperty) {
+      path += `/${e.params.missingProperty}`;
+      message = 'is required';
+    } else if (e.params?.additionalProperty) {
+      path += `/${e.params.additionalProperty}`;
+      message = 'is not a known field';
+    } else if (e.keyword === 'enum' && e.params?.allowedValues) {
+      message = `must be one of ${e.params.allowedValues.join(', ')}`;
+    }
+    path ||= '/';
+    const key = `${path}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  return out;
+}
+
+function problem(status: number, code: string, title: string, detail: string, errors?: FieldError[], extra?: Record<string, unknown>) {
+  return { status, title, detail, code, ...(errors?.length ? { errors } : {}), ...extra };
+}
+
+const CODE_BY_STATUS: Record<number, [string, string]> = {
+  400: ['validation_error', 'Invalid request'],
+  401: ['unauthorized', 'Unauthorized'],
+  403: ['insufficient_scope', 'Forbidden'],
+  404: ['not_found', 'Not found'],
+  405: ['method_not_allowed', 'Method not allowed'],
+  406: ['not_acceptable', 'Not acceptable'],
+  408: ['request_timeout', 'Request timeout'],
+  409: ['conflict', 'Conflict'],
+  413: ['payload_too_large', 'Payload too large'],
+  415: ['unsupported_media_type', 'Unsupported media type'],
+  429: ['rate_limited', 'Too many requests'],
+};
+
+export default fp(
+  async function errorsPlugin(app: FastifyInstance) {
+    app.setErrorHandler((err: FastifyError & { validationContext?: string }, request, reply) => {
+      let body: ReturnType<typeof problem>;
+      if (err instanceof HooklineError) {
+        body = problem(err.status, err.code, err.title, err.message, err.errors, err.extra);
+      } else if (err.validation) {
+        const errors = ajvFieldErrors(err.validation as AjvLikeError[], err.validationContext);
+        body = problem(400, 'validation_error', 'Invalid request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
+      } else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err instanceof SyntaxError && (err.statusCode ?? 400) === 400)) {
+        body = problem(400, 'validation_error', 'Invalid request', 'the body is not valid JSON', [{ path: '/', message: 'is not valid JSON' }]);
+      } else if (err.statusCode && err.statusCode < 500) {
+        const [code, title] = CODE_BY_STATUS[err.statusCode] ?? ['bad_request', 'Bad request'];
+        body = problem(err.statusCode, code, title, err.message);
+        if (err.statusCode === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '1');
+      } else {
+        request.log.error({ err }, 'unhandled error');
+        body = problem(500, 'internal_error', 'Internal error', 'an unexpected error occurred; it has been logged');
+      }
+      if (body.status >= 500 && body.code !== 'internal_error') request.log.warn({ code: body.code }, body.detail);
+      return reply.status(body.status).type('application/problem+json').send(body);
+    });
+    app.setNotFoundHandler((request, reply) =>
+      reply
+        .status(404)
+        .type('application/problem+json')
+        .send(problem(404, 'not_found', 'Not found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+    );
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,91 @@
+// The service graph shared by the API and the workers of one process: connections, stores,
+// queues, the subscription cache, the HTTP agent. Built once, closed once.
+import { Queue } from 'bullmq';
+import type { Dispatcher } from 'undici';
+import type { Config } from './config.js';
+import type { FieldError } from './domain/errors.js';
+import { createSecretBox, type SecretBox } from './crypto.js';
+import type { TokenProvider } from './delivery/auth/types.js';
+import { createAgent } from './delivery/http-client.js';
+import type { Logger } from './logger.js';
+import { DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from './queue/names.js';
+import { createPublisher, type Publisher } from './queue/publisher.js';
+import { createRedis, keyspace, type Keys, type Redis } from './redis.js';
+import { createDeliveryStore, type DeliveryStore } from './store/delivery-store.js';
+import { createSubscriptionCache, type SubscriptionCache } from './store/subscription-cache.js';
+import { createSubscriptionStore, type SubscriptionStore } from './store/subscription-store.js';
+
+export interface Context {
+  config: Config;
+  logger: Logger;
+  /** Producer connection: fails fast (API requests, store writes). */
+  redis: Redis;
+  keys: Keys;
+  box: SecretBox;
+  subscriptionStore: SubscriptionStore;
+  subscriptions: SubscriptionCache;
+  deliveries: DeliveryStore;
+  eventsQueue: Queue<EventJobData>;
+  deliveriesQueue: Queue<DeliveryJobData>;
+  publisher: Publisher;
+  agent: Dispatcher;
+  tokens?: TokenProvider;
+  /** Save-time URL check (SSRF guard): field errors under `path`, empty when allowed. */
+  urlGuard?: (url: string, path: string) => Promise<FieldError[]>;
+  /** Extra resources to close (added by plugins such as the OAuth token provider). */
+  closers: (() => Promise<void>)[];
+  /** Creates a new connection for a BullMQ Worker (blocking commands need their own). */
+  workerConnection(): Redis;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  agent?: Dispatcher;
+}
+
+export async function createContext(config: Config, logger: Logger, opts: ContextOptions = {}): Promise<Context> {
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  const subscriber = createRedis(config.REDIS_URL, 'subscriber');
+  const keys = keyspace(config.REDIS_PREFIX);
+  const box = createSecretBox(config.ENCRYPTION_KEY);
+  const subscriptionStore = createSubscriptionStore(redis, keys, box);
+  const subscriptions = await createSubscriptionCache(subscriptionStore, subscriber, keys);
+  const ttlSeconds = config.DELIVERY_LOG_TTL_DAYS * 86_400;
+  const deliveries = createDeliveryStore(redis, keys, ttlSeconds);
+  const prefix = config.REDIS_PREFIX;
+  const eventsQueue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
+  const deliveriesQueue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: redis, prefix });
+  const publisher = createPublisher({ connection: redis, queue: eventsQueue, prefix, removeOnFailAgeSeconds: ttlSeconds });
+  const agent = opts.agent ?? createAgent({ connectionsPerOrigin: config.MAX_CONNECTIONS_PER_ORIGIN });
+  const workerConns: Redis[] = [];
+
+  const ctx: Context = {
+    config,
+    logger,
+    redis,
+    keys,
+    box,
+    subscriptionStore,
+    subscriptions,
+    deliveries,
+    eventsQueue,
+    deliveriesQueue,
+    publisher,
+    agent,
+    closers: [],
+    workerConnection() {
+      const c = createRedis(config.REDIS_URL, 'worker');
+      workerConns.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of ctx.closers.splice(0).reverse()) await c().catch((err) => logger.warn({ err }, 'close failed'));
+      await Promise.allSettled([eventsQueue.close(), deliveriesQueue.close()]);
+      await subscriptions.close();
+      await Promise.allSettled(workerConns.map((c) => c.quit()));
+      await redis.quit().catch(() => undefined);
+      if (!opts.agent) await agent.close();
+    },
+  };
+  return ctx;
+}

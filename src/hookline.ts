@@ -1,0 +1,53 @@
+// Assembles a running Hookline (API, workers or both) from a config. Used by src/main.ts,
+// workers/main.ts and the integration tests, so they all run the same wiring.
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppOptions } from './api/app.js';
+import type { Config } from './config.js';
+import { createContext, type Context, type ContextOptions } from './context.js';
+import { createLogger, type Logger } from './logger.js';
+import { startWorkers, type RunningWorkers } from '../workers/index.js';
+
+export interface Hookline {
+  ctx: Context;
+  app?: FastifyInstance;
+  workers?: RunningWorkers;
+  /** Graceful: the API stops taking requests, workers finish in-flight jobs, connections close. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends ContextOptions {
+  logger?: Logger;
+  /** Defaults to config.ROLE. */
+  api?: boolean;
+  workers?: boolean;
+  app?: AppOptions;
+}
+
+export async function createHookline(config: Config, opts: StartOptions = {}): Promise<Hookline> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const ctx = await createContext(config, logger, opts);
+  const runApi = opts.api ?? config.ROLE !== 'worker';
+  const runWorkers = opts.workers ?? config.ROLE !== 'api';
+  let workers: RunningWorkers | undefined;
+  if (runWorkers) workers = await startWorkers(ctx);
+  const app = runApi
+    ? await buildApp(ctx, {
+        ...opts.app,
+        readiness: { workers: workers ? () => workers.workers.every((w) => w.isRunning()) : undefined },
+      })
+    : undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    ctx,
+    app,
+    workers,
+    close() {
+      closing ??= (async () => {
+        if (app) await app.close();
+        if (workers) await workers.close();
+        await ctx.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Fan-out: one event job becomes one delivery job per matching subscription (plus the event's
+// own deliveryReport destination), added in bulk with deterministic ids so a retried fan-out
+// never duplicates.
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isFinal, statusOf, type HooklineEvent } from '../domain/event.js';
+import { deliveryId } from '../domain/ids.js';
+import { matches } from '../domain/matching.js';
+import type { Subscription } from '../domain/subscription.js';
+import type { Keys } from '../redis.js';
+import type { DeliveryStore } from '../store/delivery-store.js';
+import type { SubscriptionCache } from '../store/subscription-cache.js';
+import { BACKOFF_TYPE } from './backoff.js';
+import type { DeliveryJobData } from './names.js';
+
+export const REPORT_TARGET = 'report';
+/** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */
+export const REPORT_MAX_RETRIES = 10;
+
+export interface FanoutDeps {
+  redis: Redis;
+  keys: Keys;
+  subscriptions: SubscriptionCache;
+  deliveries: DeliveryStore;
+  queue: Queue<DeliveryJobData>;
+}
+
+export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: number): JobsOptions {
+  return {
+    jobId: id,
+    attempts: maxRetries + 1,
+    backoff: { type: BACKOFF_TYPE },
+    removeOnComplete: true,
+    removeOnFail: { age: ttlSeconds, count: 100_000 },
+  };
+}
+
+export function wantsReport(event: HooklineEvent): boolean {
+  const r = event.deliveryReport;
+  if (!r) return false;
+  if ((r.reportType ?? 'all') === 'final') return !statusOf(event.type) || isFinal(event.type);
+  return true;
+}
+
+/** Returns the number of deliveries queued. */
+export async function fanOut(deps: FanoutDeps, event: HooklineEvent, now = Date.now()): Promise<number> {
+  const subs = (await deps.subscriptions.forTenant(event.tenantId)).filter((s) => matches(s, event));
+  const targets: { subscriptionId: string; maxRetries: number; target?: string }[] = subs.map((s: Subscription) => ({
+    subscriptionId: s.id,
+    maxRetries: s.maxRetries,
+  }));
+  if (wantsReport(event)) targets.push({ subscriptionId: REPORT_TARGET, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' });
+
+  const ttl = deps.deliveries.ttlSeconds;
+  const pipe = deps.redis.pipeline().set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
+  const jobs = targets.map((t) => {
+    const id = deliveryId(event.id, t.subscriptionId === REPORT_TARGET ? `${REPORT_TARGET}:${event.id}` : t.subscriptionId);
+    const statusAt = deps.deliveries.addPending(pipe, { id, eventId: event.id, subscriptionId: t.subscriptionId, tenantId: event.tenantId, target: t.target }, now);
+    return { statusAt, job: { name: event.type, data: { d: id, s: t.subscriptionId, e: event }, opts: deliveryJobOptions(id, t.maxRetries, ttl) } };
+  });
+  const replies = (await pipe.exec()) ?? [];
+  // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
+  // still holds); finished ones were removed from the queue and must not run twice.
+  const fresh = jobs.filter((j) => replies[j.statusAt]?.[1] === 'pending').map((j) => j.job);
+  if (fresh.length > 0) await deps.queue.addBulk(fresh);
+  return fresh.length;
+}

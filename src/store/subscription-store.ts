@@ -1,0 +1,225 @@
+// Subscriptions in Redis: one JSON value per subscription (secrets encrypted), a per-tenant
+// index for listing and fan-out, and a uniqueness key per (tenant, subProduct, URL).
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { SecretBox } from '../crypto.js';
+import { newSigningSecret } from '../crypto.js';
+import { conflict, notFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
+import type { Keys } from '../redis.js';
+
+export interface ListOptions {
+  tenantId?: string;
+  limit: number;
+  cursor?: string;
+  includeDeleted?: boolean;
+  filter?: (s: Subscription) => boolean;
+}
+
+const urlHash = (url: string) => createHash('sha256').update(url).digest('base64url').slice(0, 32);
+
+/** Applies `fn` to every secret field of a subscription (encrypt for storage, decrypt on load). */
+function mapSecrets(sub: Subscription, fn: (s: string) => string): Subscription {
+  const out: Subscription = { ...sub, signingSecrets: sub.signingSecrets.map((s) => ({ ...s, secret: fn(s.secret) })) };
+  if (sub.secret) out.secret = { ...sub.secret, value: fn(sub.secret.value) };
+  if (sub.bearer) out.bearer = { token: fn(sub.bearer.token) };
+  if (sub.basic) out.basic = { ...sub.basic, password: fn(sub.basic.password) };
+  if (sub.oauth2) {
+    out.oauth2 = { ...sub.oauth2, clientSecret: fn(sub.oauth2.clientSecret) };
+    if (sub.oauth2.refreshToken) out.oauth2.refreshToken = fn(sub.oauth2.refreshToken);
+  }
+  return out;
+}
+
+const AUTH_FIELDS = ['authType', 'secret', 'bearer', 'basic', 'oauth2'] as const;
+
+export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox) {
+  const encode = (sub: Subscription) => JSON.stringify(mapSecrets(sub, box.encrypt));
+  const decode = (raw: string) => mapSecrets(JSON.parse(raw) as Subscription, box.decrypt);
+  const uniqueKey = (s: Pick<Subscription, 'tenantId' | 'subProduct' | 'webhookUrl'>) =>
+    keys.subUrl(s.tenantId, s.subProduct ?? '-', urlHash(s.webhookUrl));
+
+  async function notify(sub: Pick<Subscription, 'tenantId' | 'id'>): Promise<void> {
+    await redis.publish(keys.subChanges(), `${sub.tenantId} ${sub.id}`);
+  }
+
+  async function claimUrl(sub: Subscription): Promise<void> {
+    const ok = await redis.set(uniqueKey(sub), sub.id, 'NX');
+    if (ok !== 'OK') {
+      const holder = await redis.get(uniqueKey(sub));
+      if (holder !== sub.id) {
+        throw conflict('a subscription with this webhookUrl already exists for this tenant and subProduct', [
+          { path: '/webhookUrl', message: 'is already registered' },
+        ]);
+      }
+    }
+  }
+
+  async function releaseUrl(sub: Subscription): Promise<void> {
+    // Compare-and-delete: only the holder releases the URL.
+    await redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+      1,
+      uniqueKey(sub),
+      sub.id,
+    );
+  }
+
+  async function save(sub: Subscription): Promise<void> {
+    await redis.set(keys.sub(sub.id), encode(sub));
+    await notify(sub);
+  }
+
+  const store = {
+    async create(tenantId: string, input: SubscriptionInput): Promise<Subscription> {
+      const now = new Date().toISOString();
+      const sub: Subscription = {
+        ...(withDefaults(input) as Omit<Subscription, 'id'>),
+        id: newId('sub'),
+        tenantId,
+        status: 'active',
+        signingSecrets: [{ secret: newSigningSecret() }],
+        createdAt: now,
+        updatedAt: now,
+        authVersion: 1,
+      };
+      stripUndefined(sub);
+      await claimUrl(sub);
+      try {
+        const score = Date.parse(now);
+        await redis
+          .multi()
+          .set(keys.sub(sub.id), encode(sub))
+          .zadd(keys.tenantSubs(tenantId), score, sub.id)
+          .zadd(keys.allSubs(), score, sub.id)
+          .exec();
+      } catch (err) {
+        await releaseUrl(sub);
+        throw err;
+      }
+      await notify(sub);
+      return sub;
+    },
+
+    /** Any subscription by id, deleted ones included. */
+    async get(id: string): Promise<Subscription | undefined> {
+      const raw = await redis.get(keys.sub(id));
+      return raw ? decode(raw) : undefined;
+    },
+
+    /** A live subscription visible to `tenantId` (undefined = admin, any tenant); else 404. */
+    async getVisible(id: string, tenantId?: string): Promise<Subscription> {
+      const sub = await store.get(id);
+      if (!sub || sub.deletedAt || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('subscription');
+      return sub;
+    },
+
+    async getMany(ids: string[]): Promise<Subscription[]> {
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => keys.sub(id)));
+      return raws.filter((r): r is string => r !== null).map(decode);
+    },
+
+    /** Every live subscription of a tenant (the fan-out cache loads this). */
+    async listTenant(tenantId: string): Promise<Subscription[]> {
+      const ids = await redis.zrange(keys.tenantSubs(tenantId), '0', '-1');
+      return (await store.getMany(ids)).filter((s) => !s.deletedAt);
+    },
+
+    /** Cursor pagination in creation order; the cursor is opaque to clients. */
+    async list(opts: ListOptions): Promise<{ data: Subscription[]; nextCursor: string | null }> {
+      const key = opts.tenantId ? keys.tenantSubs(opts.tenantId) : keys.allSubs();
+      let start = opts.cursor ? decodeCursor(opts.cursor) : 0;
+      const data: Subscription[] = [];
+      const page = Math.max(opts.limit, 50);
+      for (;;) {
+        const ids = await redis.zrange(key, String(start), String(start + page - 1));
+        if (ids.length === 0) return { data, nextCursor: null };
+        const subs = await store.getMany(ids);
+        for (let i = 0; i < subs.length; i++) {
+          const s = subs[i]!;
+          if (s.deletedAt && !opts.includeDeleted) continue;
+          if (opts.filter && !opts.filter(s)) continue;
+          data.push(s);
+          if (data.length === opts.limit) {
+            const next = start + ids.indexOf(s.id) + 1;
+            const more = (await redis.zcard(key)) > next;
+            return { data, nextCursor: more ? encodeCursor(next) : null };
+          }
+        }
+        start += ids.length;
+      }
+    },
+
+    /** Replaces writable fields (PUT/PATCH already merged by the caller). */
+    async update(current: Subscription, input: SubscriptionInput): Promise<Subscription> {
+      const { id, tenantId, subProduct, status, disabledReason, signingSecrets, createdAt, authVersion } = current;
+      const next = {
+        ...withDefaults(input),
+        id,
+        tenantId,
+        subProduct,
+        status,
+        disabledReason,
+        signingSecrets,
+        createdAt,
+        authVersion,
+        updatedAt: new Date().toISOString(),
+      } as Subscription;
+      if (AUTH_FIELDS.some((f) => JSON.stringify(current[f]) !== JSON.stringify(next[f]))) {
+        next.authVersion = current.authVersion + 1;
+      }
+      stripUndefined(next);
+      if (next.webhookUrl !== current.webhookUrl) {
+        await claimUrl(next);
+        await save(next);
+        await releaseUrl(current);
+      } else {
+        await save(next);
+      }
+      return next;
+    },
+
+    /** Saves non-writable state changes (status, secrets, refresh token). */
+    async patchState(id: string, fn: (s: Subscription) => Subscription | undefined): Promise<Subscription | undefined> {
+      const current = await store.get(id);
+      if (!current) return undefined;
+      const next = fn(structuredClone(current));
+      if (!next) return current;
+      next.updatedAt = new Date().toISOString();
+      await save(next);
+      return next;
+    },
+
+    async softDelete(sub: Subscription): Promise<Subscription> {
+      const next = { ...sub, deletedAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+      await save(next);
+      await releaseUrl(sub);
+      return next;
+    },
+
+    async restore(id: string, tenantId?: string): Promise<Subscription> {
+      const sub = await store.get(id);
+      if (!sub || !sub.deletedAt || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('deleted subscription');
+      const next: Subscription = { ...sub, updatedAt: new Date().toISOString() };
+      delete next.deletedAt;
+      await claimUrl(next);
+      await save(next);
+      return next;
+    },
+  };
+  return store;
+}
+
+export type SubscriptionStore = ReturnType<typeof createSubscriptionStore>;
+
+function stripUndefined(o: object): void {
+  for (const [k, v] of Object.entries(o)) if (v === undefined) delete (o as Record<string, unknown>)[k];
+}
+
+const encodeCursor = (n: number) => Buffer.from(`o:${n}`).toString('base64url');
+function decodeCursor(c: string): number {
+  const m = /^o:(\d+)$/.exec(Buffer.from(c, 'base64url').toString());
+  return m ? Number(m[1]) : 0;
+}

@@ -1,0 +1,31 @@
+// Wires the deliveries queue to one attempt per job (src/delivery/process-delivery.ts).
+import { Worker } from 'bullmq';
+import type { Context } from '../src/context.js';
+import { processDelivery, type DeliveryHooks } from '../src/delivery/process-delivery.js';
+import { backoffStrategy } from '../src/queue/backoff.js';
+import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
+
+export function startDeliveryWorker(ctx: Context, hooks: DeliveryHooks[] = []): Worker<DeliveryJobData> {
+  const backoff = { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS };
+  const deps = {
+    redis: ctx.redis,
+    keys: ctx.keys,
+    subscriptions: ctx.subscriptions,
+    subscriptionStore: ctx.subscriptionStore,
+    deliveries: ctx.deliveries,
+    attempt: { agent: ctx.agent, tokens: ctx.tokens },
+    backoff,
+    logger: ctx.logger,
+    hooks,
+  };
+  const worker = new Worker<DeliveryJobData>(DELIVERIES_QUEUE, (job, token) => processDelivery(deps, job, token), {
+    connection: ctx.workerConnection(),
+    prefix: ctx.config.REDIS_PREFIX,
+    concurrency: ctx.config.DELIVERY_CONCURRENCY,
+    // A worker killed mid-delivery leaves its jobs stalled; they go back to wait, many times if need be.
+    maxStalledCount: 1000,
+    settings: { backoffStrategy: backoffStrategy(backoff) },
+  });
+  worker.on('error', (err) => ctx.logger.error({ err }, 'delivery worker error'));
+  return worker;
+}

@@ -1,0 +1,28 @@
+// Starts every worker of this process and stops them gracefully: no new jobs, in-flight
+// deliveries finish (or, past the shutdown timeout, go back to the queue as stalled jobs).
+import type { Worker } from 'bullmq';
+import type { Context } from '../src/context.js';
+import type { DeliveryHooks } from '../src/delivery/process-delivery.js';
+import { startDeliveryWorker } from './delivery-worker.js';
+import { startFanoutWorker } from './fanout-worker.js';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export async function startWorkers(ctx: Context, hooks: DeliveryHooks[] = []): Promise<RunningWorkers> {
+  const workers: Worker[] = [startFanoutWorker(ctx), startDeliveryWorker(ctx, hooks)];
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    workers,
+    async close() {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timeout = new Promise<'timeout'>((r) => setTimeout(r, ctx.config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref());
+      if ((await Promise.race([graceful, timeout])) === 'timeout') {
+        ctx.logger.warn('shutdown timeout: in-flight jobs go back to the queue');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}
