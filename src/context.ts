@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { FieldError } from './domain/errors.js';
 import { createSecretBox, type SecretBox } from './crypto.js';
 import type { TokenProvider } from './delivery/auth/types.js';
+import type { DeliveryHooks } from './delivery/process-delivery.js';
 import { createAgent } from './delivery/http-client.js';
 import type { Logger } from './logger.js';
 import { DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from './queue/names.js';
@@ -32,6 +33,8 @@ export interface Context {
   tokens?: TokenProvider;
   /** Save-time URL check (SSRF guard): field errors under `path`, empty when allowed. */
   urlGuard?: (url: string, path: string) => Promise<FieldError[]>;
+  /** Breaker, rate limiter, metrics: run around every delivery attempt. */
+  deliveryHooks: DeliveryHooks[];
   /** Extra resources to close (added by plugins such as the OAuth token provider). */
   closers: (() => Promise<void>)[];
   /** Creates a new connection for a BullMQ Worker (blocking commands need their own). */
@@ -73,6 +76,7 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
     publisher,
     agent,
     closers: [],
+    deliveryHooks: [],
     workerConnection() {
       const c = createRedis(config.REDIS_URL, 'worker');
       workerConns.push(c);

@@ -6,6 +6,10 @@ import type { Config } from './config.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { startWorkers, type RunningWorkers } from '../workers/index.js';
+import { installOAuth } from './delivery/auth/install.js';
+import { installResilience } from './delivery/resilience.js';
+import { installSecurity } from './delivery/security.js';
+import { installMetrics } from './metrics.js';
 
 export interface Hookline {
   ctx: Context;
@@ -26,6 +30,11 @@ export interface StartOptions extends ContextOptions {
 export async function createHookline(config: Config, opts: StartOptions = {}): Promise<Hookline> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const ctx = await createContext(config, logger, opts);
+  // Features plug into the shared context before anything starts.
+  installSecurity(ctx);
+  installOAuth(ctx);
+  installResilience(ctx);
+  installMetrics(ctx);
   const runApi = opts.api ?? config.ROLE !== 'worker';
   const runWorkers = opts.workers ?? config.ROLE !== 'api';
   let workers: RunningWorkers | undefined;

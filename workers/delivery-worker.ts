@@ -1,11 +1,11 @@
 // Wires the deliveries queue to one attempt per job (src/delivery/process-delivery.ts).
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
-import { processDelivery, type DeliveryHooks } from '../src/delivery/process-delivery.js';
+import { processDelivery } from '../src/delivery/process-delivery.js';
 import { backoffStrategy } from '../src/queue/backoff.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
 
-export function startDeliveryWorker(ctx: Context, hooks: DeliveryHooks[] = []): Worker<DeliveryJobData> {
+export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
   const backoff = { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS };
   const deps = {
     redis: ctx.redis,
@@ -16,7 +16,7 @@ export function startDeliveryWorker(ctx: Context, hooks: DeliveryHooks[] = []): 
     attempt: { agent: ctx.agent, tokens: ctx.tokens },
     backoff,
     logger: ctx.logger,
-    hooks,
+    hooks: ctx.deliveryHooks,
   };
   const worker = new Worker<DeliveryJobData>(DELIVERIES_QUEUE, (job, token) => processDelivery(deps, job, token), {
     connection: ctx.workerConnection(),

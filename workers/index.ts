@@ -2,7 +2,6 @@
 // deliveries finish (or, past the shutdown timeout, go back to the queue as stalled jobs).
 import type { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
-import type { DeliveryHooks } from '../src/delivery/process-delivery.js';
 import { startDeliveryWorker } from './delivery-worker.js';
 import { startFanoutWorker } from './fanout-worker.js';
 
@@ -11,8 +10,8 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-export async function startWorkers(ctx: Context, hooks: DeliveryHooks[] = []): Promise<RunningWorkers> {
-  const workers: Worker[] = [startFanoutWorker(ctx), startDeliveryWorker(ctx, hooks)];
+export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
+  const workers: Worker[] = [startFanoutWorker(ctx), startDeliveryWorker(ctx)];
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,

@@ -14,6 +14,9 @@ import deliveryRoutes from './routes/deliveries.js';
 import eventRoutes from './routes/events.js';
 import healthRoutes, { type Readiness } from './routes/health.js';
 import subscriptionRoutes from './routes/subscriptions.js';
+import clientRoutes from './routes/clients.js';
+import recoveryRoutes from './routes/recovery.js';
+import operationsRoutes from './routes/operations.js';
 
 export interface AppOptions {
   readiness?: Readiness;
@@ -73,6 +76,9 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   await app.register(eventRoutes, { ctx });
   await app.register(subscriptionRoutes, { ctx });
   await app.register(deliveryRoutes, { ctx });
+  await app.register(clientRoutes, { ctx });
+  await app.register(recoveryRoutes, { ctx });
+  await app.register(operationsRoutes, { ctx });
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
 
   return app;
