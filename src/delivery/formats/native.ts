@@ -1,7 +1,9 @@
 // `native` format (SPEC §6): {id, type, timestamp, data: {messageId, channel, status, isFinal, …}}.
+// Also the shape other formats fall back to for events their provider has no webhook for.
 import { isFinal, statusOf, type HooklineEvent } from '../../domain/event.js';
+import type { Payload } from './types.js';
 
-export function nativePayload(event: HooklineEvent) {
+export function nativePayload(event: HooklineEvent): Payload {
   return {
     id: event.id,
     type: event.type,

@@ -2,8 +2,15 @@
 import type { HooklineEvent } from '../../domain/event.js';
 import type { Subscription } from '../../domain/subscription.js';
 
-/** The subscription fields a format may read. */
-export type FormatSubscription = Pick<Subscription, 'format' | 'method' | 'encoding' | 'fieldNames' | 'customParams'>;
+/**
+ * The subscription fields a format may read. `reportType` is optional so callers may pass a
+ * bare format config; the otpiq format echoes it as `deliveryReport`.
+ */
+export type FormatSubscription = Pick<
+  Subscription,
+  'format' | 'method' | 'encoding' | 'fieldNames' | 'customParams'
+> &
+  Partial<Pick<Subscription, 'reportType'>>;
 
 /** What a format produces: the exact bytes to send and where they go. */
 export interface EncodedPayload {
@@ -17,4 +24,7 @@ export interface EncodedPayload {
   signedContent: string;
 }
 
-export type PayloadBuilder = (event: HooklineEvent, sub: FormatSubscription) => unknown;
+/** A payload before encoding: a JSON-like object (undefined members are dropped by every encoder). */
+export type Payload = Record<string, unknown>;
+
+export type PayloadBuilder = (event: HooklineEvent, sub: FormatSubscription) => Payload;
