@@ -26,7 +26,9 @@ export async function authHeaders(sub: Subscription, deps: AuthDeps): Promise<Re
       return sub.bearer ? { authorization: `Bearer ${sub.bearer.token}` } : {};
     case 'basic':
       return sub.basic
-        ? { authorization: `Basic ${Buffer.from(`${sub.basic.username}:${sub.basic.password}`).toString('base64')}` }
+        ? {
+            authorization: `Basic ${Buffer.from(`${sub.basic.username}:${sub.basic.password}`).toString('base64')}`,
+          }
         : {};
     case 'oauth2': {
       if (!deps.tokens) throw new Error('oauth2 token provider not configured');
