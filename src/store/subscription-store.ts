@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SecretBox } from '../crypto.js';
 import { newSigningSecret } from '../crypto.js';
-import { conflict, notFound } from '../domain/errors.js';
+import { conflict, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
 import type { Keys } from '../redis.js';
+import { execAll } from './delivery-store.js';
 
 export interface ListOptions {
   tenantId?: string;
@@ -21,7 +22,10 @@ const urlHash = (url: string) => createHash('sha256').update(url).digest('base64
 
 /** Applies `fn` to every secret field of a subscription (encrypt for storage, decrypt on load). */
 function mapSecrets(sub: Subscription, fn: (s: string) => string): Subscription {
-  const out: Subscription = { ...sub, signingSecrets: sub.signingSecrets.map((s) => ({ ...s, secret: fn(s.secret) })) };
+  const out: Subscription = {
+    ...sub,
+    signingSecrets: sub.signingSecrets.map((s) => ({ ...s, secret: fn(s.secret) })),
+  };
   if (sub.secret) out.secret = { ...sub.secret, value: fn(sub.secret.value) };
   if (sub.bearer) out.bearer = { token: fn(sub.bearer.token) };
   if (sub.basic) out.basic = { ...sub.basic, password: fn(sub.basic.password) };
@@ -72,7 +76,8 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
   }
 
   const store = {
-    async create(tenantId: string, input: SubscriptionInput): Promise<Subscription> {
+    /** A new subscription, not saved yet (`?verify=true` tests it before it exists). */
+    build(tenantId: string, input: SubscriptionInput): Subscription {
       const now = new Date().toISOString();
       const sub: Subscription = {
         ...(withDefaults(input) as Omit<Subscription, 'id'>),
@@ -85,15 +90,26 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
         authVersion: 1,
       };
       stripUndefined(sub);
+      return sub;
+    },
+
+    async create(tenantId: string, input: SubscriptionInput): Promise<Subscription> {
+      return store.insert(store.build(tenantId, input));
+    },
+
+    /** Saves a built subscription; 409 when its URL is taken for its tenant and subProduct. */
+    async insert(sub: Subscription): Promise<Subscription> {
+      const { tenantId, createdAt: now } = sub;
       await claimUrl(sub);
       try {
         const score = Date.parse(now);
-        await redis
-          .multi()
-          .set(keys.sub(sub.id), encode(sub))
-          .zadd(keys.tenantSubs(tenantId), score, sub.id)
-          .zadd(keys.allSubs(), score, sub.id)
-          .exec();
+        await execAll(
+          redis
+            .multi()
+            .set(keys.sub(sub.id), encode(sub))
+            .zadd(keys.tenantSubs(tenantId), score, sub.id)
+            .zadd(keys.allSubs(), score, sub.id),
+        );
       } catch (err) {
         await releaseUrl(sub);
         throw err;
@@ -111,7 +127,8 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
     /** A live subscription visible to `tenantId` (undefined = admin, any tenant); else 404. */
     async getVisible(id: string, tenantId?: string): Promise<Subscription> {
       const sub = await store.get(id);
-      if (!sub || sub.deletedAt || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('subscription');
+      if (!sub || sub.deletedAt || (tenantId !== undefined && sub.tenantId !== tenantId))
+        throw notFound('subscription');
       return sub;
     },
 
@@ -154,7 +171,8 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
 
     /** Replaces writable fields (PUT/PATCH already merged by the caller). */
     async update(current: Subscription, input: SubscriptionInput): Promise<Subscription> {
-      const { id, tenantId, subProduct, status, disabledReason, signingSecrets, createdAt, authVersion } = current;
+      const { id, tenantId, subProduct, status, disabledReason, signingSecrets, createdAt, authVersion } =
+        current;
       const next = {
         ...withDefaults(input),
         id,
@@ -182,7 +200,10 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
     },
 
     /** Saves non-writable state changes (status, secrets, refresh token). */
-    async patchState(id: string, fn: (s: Subscription) => Subscription | undefined): Promise<Subscription | undefined> {
+    async patchState(
+      id: string,
+      fn: (s: Subscription) => Subscription | undefined,
+    ): Promise<Subscription | undefined> {
       const current = await store.get(id);
       if (!current) return undefined;
       const next = fn(structuredClone(current));
@@ -192,6 +213,22 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
       return next;
     },
 
+    /**
+     * A new current signing secret; the previous one keeps signing beside it for `graceMs`
+     * (0 drops it at once). Secrets already past their expiry are dropped.
+     */
+    async rotateSecret(id: string, graceMs: number): Promise<Subscription | undefined> {
+      const now = Date.now();
+      return store.patchState(id, (s) => {
+        const kept = s.signingSecrets
+          .map((old) =>
+            old.expiresAt === undefined ? { secret: old.secret, expiresAt: now + graceMs } : old,
+          )
+          .filter((old) => (old.expiresAt ?? 0) > now);
+        return { ...s, signingSecrets: [{ secret: newSigningSecret() }, ...kept] };
+      });
+    },
+
     async softDelete(sub: Subscription): Promise<Subscription> {
       const next = { ...sub, deletedAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
       await save(next);
@@ -199,9 +236,11 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
       return next;
     },
 
+    /** Undoes a soft delete (a live one is returned as is); 409 when its URL was taken meanwhile. */
     async restore(id: string, tenantId?: string): Promise<Subscription> {
       const sub = await store.get(id);
-      if (!sub || !sub.deletedAt || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('deleted subscription');
+      if (!sub || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('subscription');
+      if (!sub.deletedAt) return sub;
       const next: Subscription = { ...sub, updatedAt: new Date().toISOString() };
       delete next.deletedAt;
       await claimUrl(next);
@@ -220,6 +259,8 @@ function stripUndefined(o: object): void {
 
 const encodeCursor = (n: number) => Buffer.from(`o:${n}`).toString('base64url');
 function decodeCursor(c: string): number {
-  const m = /^o:(\d+)$/.exec(Buffer.from(c, 'base64url').toString());
-  return m ? Number(m[1]) : 0;
+  const m = /^o:(\d{1,15})$/.exec(Buffer.from(c, 'base64url').toString());
+  if (!m)
+    throw validationError([{ path: '/querystring/cursor', message: 'is not a cursor this API returned' }]);
+  return Number(m[1]);
 }

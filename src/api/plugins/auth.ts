@@ -30,6 +30,8 @@ export type TokenResolver = (token: string) => Promise<Principal | undefined>;
 declare module 'fastify' {
   interface FastifyInstance {
     requireScope(scope: Scope): preHandlerAsyncHookHandler;
+    /** Only the admin token passes (client management). */
+    requireAdmin(): preHandlerAsyncHookHandler;
     tokenResolvers: TokenResolver[];
   }
   interface FastifyRequest {
@@ -55,7 +57,10 @@ export function tenantScope(request: FastifyRequest, named?: string, required = 
   if (p.tenantId) return p.tenantId;
   const fromQuery = (request.query as { tenantId?: string } | undefined)?.tenantId;
   const tenant = named ?? fromQuery;
-  if (required && !tenant) throw validationError([{ path: '/querystring/tenantId', message: 'is required for admin and platform callers' }]);
+  if (required && !tenant)
+    throw validationError([
+      { path: '/querystring/tenantId', message: 'is required for admin and platform callers' },
+    ]);
   return tenant;
 }
 
@@ -63,20 +68,34 @@ export default fp(
   async function authPlugin(app: FastifyInstance, opts: { adminToken: string }) {
     app.decorate('tokenResolvers', [] as TokenResolver[]);
     app.decorateRequest('principal', undefined);
+    async function authenticate(request: FastifyRequest): Promise<Principal> {
+      const token = bearerToken(request);
+      if (!token) throw new HooklineError('unauthorized', 'a bearer token is required');
+      let principal: Principal | undefined;
+      if (safeEqual(token, opts.adminToken)) principal = { kind: 'admin', scopes: ALL_SCOPES };
+      for (const resolve of app.tokenResolvers) {
+        if (principal) break;
+        principal = await resolve(token);
+      }
+      if (!principal) throw new HooklineError('unauthorized', 'the token is invalid or expired');
+      return principal;
+    }
     app.decorate('requireScope', (scope: Scope): preHandlerAsyncHookHandler => {
       return async (request) => {
-        const token = bearerToken(request);
-        if (!token) throw new HooklineError('unauthorized', 'a bearer token is required');
-        let principal: Principal | undefined;
-        if (safeEqual(token, opts.adminToken)) principal = { kind: 'admin', scopes: ALL_SCOPES };
-        for (const resolve of app.tokenResolvers) {
-          if (principal) break;
-          principal = await resolve(token);
-        }
-        if (!principal) throw new HooklineError('unauthorized', 'the token is invalid or expired');
+        const principal = await authenticate(request);
         if (!principal.scopes.has(scope)) {
-          throw new HooklineError('insufficient_scope', `this route needs the ${scope} scope`, undefined, { requiredScope: scope });
+          throw new HooklineError('insufficient_scope', `this route needs the ${scope} scope`, undefined, {
+            requiredScope: scope,
+          });
         }
+        request.principal = principal;
+      };
+    });
+    app.decorate('requireAdmin', (): preHandlerAsyncHookHandler => {
+      return async (request) => {
+        const principal = await authenticate(request);
+        if (principal.kind !== 'admin')
+          throw new HooklineError('insufficient_scope', 'this route needs the admin token');
         request.principal = principal;
       };
     });

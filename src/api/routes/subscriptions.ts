@@ -1,14 +1,39 @@
-// Subscription management (SPEC §3, §4): create and read. Secrets are masked in every answer.
+// Subscription management (SPEC §3, §4): create (optionally verified), list, read, replace,
+// patch, soft delete and restore. State actions (pause, test, rotate…) live in subscription-actions.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Context } from '../../context.js';
-import { validationError } from '../../domain/errors.js';
+import { attempt } from '../../delivery/attempt.js';
+import { SubProductSchema } from '../../domain/event.js';
+import { HooklineError, validationError } from '../../domain/errors.js';
 import { filterErrors } from '../../domain/matching.js';
-import { SubscriptionInputSchema, subscriptionRuleErrors, type SubscriptionInput } from '../../domain/subscription.js';
+import { sampleEvent } from '../../domain/sample-event.js';
+import {
+  coversType,
+  EVENT_PATTERNS,
+  SubscriptionInputSchema,
+  subscriptionRuleErrors,
+  type Subscription,
+  type SubscriptionInput,
+} from '../../domain/subscription.js';
+import {
+  applyPatch,
+  SubscriptionPatchSchema,
+  type SubscriptionPatch,
+} from '../../domain/subscription-patch.js';
+import { cancelPending } from '../../queue/cancel.js';
 import { tenantScope } from '../plugins/auth.js';
-import { presentSubscription } from '../present.js';
+import { ajvFieldErrors } from '../plugins/errors.js';
+import {
+  CreatedSubscriptionSchema,
+  presentSubscription,
+  SubscriptionListSchema,
+  SubscriptionSchema,
+  unmaskSecrets,
+} from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
+import subscriptionActions from './subscription-actions.js';
 
 /** Every rule beyond the JSON schema: URL policy, cross-field rules, filter shape, SSRF. */
 export async function checkSubscription(ctx: Context, input: SubscriptionInput): Promise<void> {
@@ -18,38 +43,146 @@ export async function checkSubscription(ctx: Context, input: SubscriptionInput):
     errors.push(...(await ctx.urlGuard(input.webhookUrl, '/webhookUrl')));
     if (input.oauth2) errors.push(...(await ctx.urlGuard(input.oauth2.tokenUrl, '/oauth2/tokenUrl')));
   }
-  if (errors.length > 0) {
-    const ssrf = errors.find((e) => e.message.startsWith('ssrf_blocked'));
-    const err = validationError(errors);
-    if (ssrf) Object.assign(err, { code: 'ssrf_blocked' });
-    throw err;
-  }
+  // validationError turns a refused address into ssrf_blocked.
+  if (errors.length > 0) throw validationError(errors);
 }
 
 export const isAdmin = (request: FastifyRequest) => request.principal?.kind === 'admin';
 
+/** The subscription named in the URL, if the caller may see it; 404 otherwise (other tenants too). */
+export function visibleSubscription(ctx: Context, request: FastifyRequest): Promise<Subscription> {
+  return ctx.subscriptionStore.getVisible((request.params as { id: string }).id, tenantScope(request));
+}
+
+/** After a write: this process drops its cache now (others hear it on pub/sub). */
+export function changed(ctx: Context, sub: Subscription): void {
+  ctx.subscriptions.invalidate(sub.tenantId, sub.id);
+}
+
+const EXCERPT = 512;
+
+/** `?verify=true`: a signed sample event must get a 2xx before anything is saved. */
+async function verifyEndpoint(ctx: Context, sub: Subscription): Promise<void> {
+  const outcome = await attempt({ agent: ctx.agent, tokens: ctx.tokens }, sub, sampleEvent(sub));
+  if (outcome.ok) return;
+  const why =
+    outcome.statusCode !== null ? `answered ${outcome.statusCode}` : `failed: ${outcome.error!.code}`;
+  throw new HooklineError(
+    'verification_failed',
+    `the endpoint ${why}; nothing was saved`,
+    [{ path: '/webhookUrl', message: why }],
+    {
+      receiverStatus: outcome.statusCode,
+      receiverBody: outcome.responseBody.slice(0, EXCERPT),
+      ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
+    },
+  );
+}
+
+const subProductLocked = (current: Subscription) =>
+  validationError([
+    { path: '/subProduct', message: `cannot change after creation (it is ${current.subProduct ?? 'unset'})` },
+  ]);
+
+const ListQuery = Type.Object(
+  {
+    tenantId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Admins: one tenant (default: all).' }),
+    ),
+    limit: Type.Integer({ minimum: 1, maximum: 250, default: 50 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    event: Type.Optional(
+      Type.Unsafe<string>({
+        type: 'string',
+        enum: [...EVENT_PATTERNS],
+        description: 'Subscriptions receiving this type (or holding this pattern).',
+      }),
+    ),
+    status: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: ['active', 'paused', 'disabled'] })),
+    subProduct: Type.Optional(SubProductSchema),
+    includeDeleted: Type.Boolean({
+      default: false,
+      description: 'Admins only: soft-deleted ones too, with deletedAt.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const store = ctx.subscriptionStore;
+  const tags = ['subscriptions'];
+
+  /** Saves a PUT or merged PATCH; a changed auth setting also drops the cached OAuth token. */
+  async function replace(current: Subscription, body: SubscriptionInput) {
+    const input = unmaskSecrets(body, current);
+    await checkSubscription(ctx, input);
+    const next = await store.update(current, input);
+    changed(ctx, next);
+    if (next.authVersion !== current.authVersion) await ctx.tokens?.invalidate(next.id);
+    return presentSubscription(next);
+  }
 
   app.post(
     '/v1/subscriptions',
     {
       preHandler: app.requireScope('webhooks:create'),
       schema: {
-        tags: ['subscriptions'],
+        tags,
         summary: 'Create a subscription (201 with its signing secret, shown once)',
         security: bearerSecurity,
-        querystring: Type.Object({ tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), verify: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({
+          tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          verify: Type.Optional(
+            Type.Boolean({ description: 'Send a signed test event first; 422 unless it gets a 2xx.' }),
+          ),
+        }),
         body: SubscriptionInputSchema,
-        response: { ...problemResponses(400, 401, 403, 409, 422) },
+        response: { 201: CreatedSubscriptionSchema, ...problemResponses(400, 401, 403, 409, 422) },
       },
     },
     async (request, reply) => {
       const tenantId = tenantScope(request, undefined, true)!;
       await checkSubscription(ctx, request.body);
-      const sub = await ctx.subscriptionStore.create(tenantId, request.body);
-      ctx.subscriptions.invalidate(sub.tenantId, sub.id);
-      return reply.status(201).send({ ...presentSubscription(sub), signingSecret: sub.signingSecrets[0]!.secret });
+      const sub = store.build(tenantId, request.body);
+      if (request.query.verify) await verifyEndpoint(ctx, sub);
+      await store.insert(sub);
+      changed(ctx, sub);
+      return reply
+        .status(201)
+        .send({ ...presentSubscription(sub), signingSecret: sub.signingSecrets[0]!.secret });
+    },
+  );
+
+  app.get(
+    '/v1/subscriptions',
+    {
+      preHandler: app.requireScope('webhooks:read'),
+      schema: {
+        tags,
+        summary: 'List subscriptions, oldest first, with cursor pagination and filters',
+        security: bearerSecurity,
+        querystring: ListQuery,
+        response: { 200: SubscriptionListSchema, ...problemResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const admin = isAdmin(request);
+      if (q.includeDeleted && !admin)
+        throw new HooklineError('insufficient_scope', 'includeDeleted is for the admin token only');
+      const event = q.event;
+      const page = await store.list({
+        tenantId: tenantScope(request),
+        limit: q.limit,
+        cursor: q.cursor,
+        includeDeleted: q.includeDeleted,
+        filter: (s) =>
+          (!event || s.events.includes(event) || (!event.includes('*') && coversType(s.events, event))) &&
+          (!q.status || s.status === q.status) &&
+          (!q.subProduct || s.subProduct === q.subProduct),
+      });
+      return { data: page.data.map((s) => presentSubscription(s, { admin })), nextCursor: page.nextCursor };
     },
   );
 
@@ -57,21 +190,129 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
     '/v1/subscriptions/:id',
     {
       preHandler: app.requireScope('webhooks:read'),
-      schema: { tags: ['subscriptions'], summary: 'A subscription (secrets masked)', security: bearerSecurity, params: IdParams, querystring: TenantQuery, response: { ...problemResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'A subscription (secrets masked)',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: SubscriptionSchema, ...problemResponses(401, 403, 404) },
+      },
     },
-    async (request) => presentSubscription(await ctx.subscriptionStore.getVisible(request.params.id, tenantScope(request)), { admin: isAdmin(request) }),
+    async (request) =>
+      presentSubscription(await visibleSubscription(ctx, request), { admin: isAdmin(request) }),
   );
 
   app.get(
     '/v1/subscriptions/:id/secret',
     {
       preHandler: app.requireScope('webhooks:read'),
-      schema: { tags: ['subscriptions'], summary: 'The signing secret (whsec_…)', security: bearerSecurity, params: IdParams, querystring: TenantQuery, response: { ...problemResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'The current signing secret (whsec_…)',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: Type.Object({ signingSecret: Type.String() }), ...problemResponses(401, 403, 404) },
+      },
     },
     async (request) => {
-      const sub = await ctx.subscriptionStore.getVisible(request.params.id, tenantScope(request));
+      const sub = await visibleSubscription(ctx, request);
       const current = sub.signingSecrets.find((s) => s.expiresAt === undefined) ?? sub.signingSecrets[0]!;
       return { signingSecret: current.secret };
     },
   );
+
+  app.put(
+    '/v1/subscriptions/:id',
+    {
+      preHandler: app.requireScope('webhooks:update'),
+      schema: {
+        tags,
+        summary: 'Replace every writable field (masked secrets sent back unchanged are kept)',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        body: SubscriptionInputSchema,
+        response: { 200: SubscriptionSchema, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const current = await visibleSubscription(ctx, request);
+      if (request.body.subProduct !== current.subProduct) throw subProductLocked(current);
+      return replace(current, request.body);
+    },
+  );
+
+  app.patch(
+    '/v1/subscriptions/:id',
+    {
+      preHandler: app.requireScope('webhooks:update'),
+      schema: {
+        tags,
+        summary: 'Change some fields (JSON Merge Patch); the result is validated like a PUT',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        body: Type.Unsafe<SubscriptionPatch>(SubscriptionPatchSchema),
+        response: { 200: SubscriptionSchema, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const current = await visibleSubscription(ctx, request);
+      const patch = request.body;
+      if ('subProduct' in patch && (patch.subProduct ?? undefined) !== current.subProduct)
+        throw subProductLocked(current);
+      const merged = applyPatch(current, patch);
+      const validate = request.compileValidationSchema(SubscriptionInputSchema);
+      if (!validate(merged)) throw validationError(ajvFieldErrors(validate.errors ?? []));
+      return replace(current, merged as SubscriptionInput);
+    },
+  );
+
+  app.delete(
+    '/v1/subscriptions/:id',
+    {
+      preHandler: app.requireScope('webhooks:delete'),
+      schema: {
+        tags,
+        summary: 'Soft delete: kept with deletedAt, never matched again, unfinished deliveries cancelled',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const sub = await visibleSubscription(ctx, request);
+      await store.softDelete(sub);
+      changed(ctx, sub);
+      const cancelled = await cancelPending(ctx, sub.id);
+      request.log.info({ subscriptionId: sub.id, cancelled }, 'subscription deleted');
+      await ctx.tokens?.invalidate(sub.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/subscriptions/:id/restore',
+    {
+      preHandler: app.requireScope('webhooks:create'),
+      schema: {
+        tags,
+        summary: 'Undo a soft delete (409 if its URL was registered again meanwhile)',
+        security: bearerSecurity,
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: SubscriptionSchema, ...problemResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const sub = await store.restore(request.params.id, tenantScope(request));
+      changed(ctx, sub);
+      return presentSubscription(sub, { admin: isAdmin(request) });
+    },
+  );
+
+  await app.register(subscriptionActions, { ctx });
 }

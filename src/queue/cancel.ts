@@ -1,0 +1,57 @@
+// Cancels the unfinished deliveries of a (soft-deleted) subscription: waiting and delayed jobs
+// are removed and their records end `cancelled`. A job running right now cannot be removed; it
+// finishes its attempt and the worker cancels its next run, as it sees the deletion.
+import type { Context } from '../context.js';
+
+const BATCH = 500;
+const PARALLEL = 20;
+const REMOVABLE = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+type CancelDeps = Pick<Context, 'redis' | 'keys' | 'deliveries' | 'deliveriesQueue'>;
+
+/** Walks the subscription's delivery index; returns how many deliveries were cancelled. */
+export async function cancelPending(ctx: CancelDeps, subscriptionId: string): Promise<number> {
+  const index = ctx.keys.subDeliveries(subscriptionId);
+  let cancelled = 0;
+  for (let start = 0; ; start += BATCH) {
+    const ids = await ctx.redis.zrange(index, String(start), String(start + BATCH - 1));
+    if (ids.length === 0) break;
+    const open = (await ctx.deliveries.getMany(ids, false)).filter(
+      (r) => r.status === 'pending' || r.status === 'retrying',
+    );
+    // A few at a time: each removal is a few round trips, and a busy subscription has many.
+    for (let i = 0; i < open.length; i += PARALLEL) {
+      const done = await Promise.all(
+        open.slice(i, i + PARALLEL).map(async (r) => {
+          if (!(await removeJob(ctx, r.id))) return 0;
+          await ctx.deliveries.setStatus(r.id, 'cancelled');
+          return 1;
+        }),
+      );
+      cancelled += done.reduce<number>((a, b) => a + b, 0);
+    }
+    if (ids.length < BATCH) break;
+  }
+  // Held jobs were delayed jobs, removed above; nothing is left to release.
+  await ctx.redis.del(ctx.keys.subHeld(subscriptionId));
+  return cancelled;
+}
+
+/**
+ * True when the job is gone (removed now, or not in the queue at all: a fan-out between writing
+ * the record and adding the job). False when a worker holds it or it already finished.
+ */
+async function removeJob(ctx: CancelDeps, id: string): Promise<boolean> {
+  const job = await ctx.deliveriesQueue.getJob(id);
+  if (!job) return true;
+  const state = await job.getState();
+  if (state === 'unknown') return true;
+  if (!REMOVABLE.has(state)) return false;
+  try {
+    await job.remove();
+    return true;
+  } catch {
+    // Locked: a worker picked it up between the two calls; it will see the deletion.
+    return false;
+  }
+}
