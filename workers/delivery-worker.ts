@@ -5,11 +5,18 @@ import { processDelivery } from '../src/delivery/process-delivery.js';
 import { backoffStrategy } from '../src/queue/backoff.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
 
+/**
+ * Jobs of a worker that died are found by the others' stalled-job check once their lock expired:
+ * within lockDuration + 2 * stalledInterval (~25 s) rather than BullMQ's default ~60 s.
+ */
+export const STALL_RECOVERY = { lockDuration: 15_000, stalledInterval: 5_000 } as const;
+
 export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
   const backoff = { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS };
   const deps = {
     redis: ctx.redis,
     keys: ctx.keys,
+    box: ctx.box,
     subscriptions: ctx.subscriptions,
     subscriptionStore: ctx.subscriptionStore,
     deliveries: ctx.deliveries,
@@ -18,14 +25,19 @@ export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
     logger: ctx.logger,
     hooks: ctx.deliveryHooks,
   };
-  const worker = new Worker<DeliveryJobData>(DELIVERIES_QUEUE, (job, token) => processDelivery(deps, job, token), {
-    connection: ctx.workerConnection(),
-    prefix: ctx.config.REDIS_PREFIX,
-    concurrency: ctx.config.DELIVERY_CONCURRENCY,
-    // A worker killed mid-delivery leaves its jobs stalled; they go back to wait, many times if need be.
-    maxStalledCount: 1000,
-    settings: { backoffStrategy: backoffStrategy(backoff) },
-  });
+  const worker = new Worker<DeliveryJobData>(
+    DELIVERIES_QUEUE,
+    (job, token) => processDelivery(deps, job, token),
+    {
+      connection: ctx.workerConnection(),
+      prefix: ctx.config.REDIS_PREFIX,
+      concurrency: ctx.config.DELIVERY_CONCURRENCY,
+      // A worker killed mid-delivery leaves its jobs stalled; they go back to wait, many times if need be.
+      maxStalledCount: 1000,
+      ...STALL_RECOVERY,
+      settings: { backoffStrategy: backoffStrategy(backoff) },
+    },
+  );
   worker.on('error', (err) => ctx.logger.error({ err }, 'delivery worker error'));
   return worker;
 }

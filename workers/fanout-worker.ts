@@ -3,16 +3,29 @@ import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { fanOut } from '../src/queue/fanout.js';
 import { EVENTS_QUEUE, type EventJobData } from '../src/queue/names.js';
+import { STALL_RECOVERY } from './delivery-worker.js';
 
 export function startFanoutWorker(ctx: Context): Worker<EventJobData, number> {
   const worker = new Worker<EventJobData, number>(
     EVENTS_QUEUE,
     (job) =>
       fanOut(
-        { redis: ctx.redis, keys: ctx.keys, subscriptions: ctx.subscriptions, deliveries: ctx.deliveries, queue: ctx.deliveriesQueue },
+        {
+          redis: ctx.redis,
+          keys: ctx.keys,
+          subscriptions: ctx.subscriptions,
+          deliveries: ctx.deliveries,
+          queue: ctx.deliveriesQueue,
+        },
         job.data,
       ),
-    { connection: ctx.workerConnection(), prefix: ctx.config.REDIS_PREFIX, concurrency: ctx.config.FANOUT_CONCURRENCY, maxStalledCount: 10 },
+    {
+      connection: ctx.workerConnection(),
+      prefix: ctx.config.REDIS_PREFIX,
+      concurrency: ctx.config.FANOUT_CONCURRENCY,
+      maxStalledCount: 1000,
+      ...STALL_RECOVERY,
+    },
   );
   worker.on('failed', (job, err) => ctx.logger.error({ err, eventId: job?.data.id }, 'fan-out failed'));
   worker.on('error', (err) => ctx.logger.error({ err }, 'fan-out worker error'));

@@ -17,7 +17,9 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
     workers,
     async close() {
       const graceful = Promise.all(workers.map((w) => w.close()));
-      const timeout = new Promise<'timeout'>((r) => setTimeout(r, ctx.config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref());
+      const timeout = new Promise<'timeout'>((r) =>
+        setTimeout(r, ctx.config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref(),
+      );
       if ((await Promise.race([graceful, timeout])) === 'timeout') {
         ctx.logger.warn('shutdown timeout: in-flight jobs go back to the queue');
         await Promise.all(workers.map((w) => w.close(true)));

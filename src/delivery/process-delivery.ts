@@ -5,13 +5,14 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
+import type { SecretBox } from '../crypto.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
 import { REPORT_TARGET } from '../queue/fanout.js';
 import type { DeliveryJobData } from '../queue/names.js';
 import type { Keys } from '../redis.js';
-import type { Attempt, DeliveryStatus, DeliveryStore } from '../store/delivery-store.js';
+import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { attempt, type AttemptDeps, type AttemptOutcome } from './attempt.js';
@@ -27,14 +28,22 @@ export interface AttemptReport {
   attemptNo: number;
 }
 
+/**
+ * How long to hold a delivery without spending an attempt (0 = go ahead). A bare number parks it:
+ * it joins the subscription's held set, which resume and a closing breaker release at once.
+ * `park: false` (rate limits, in-flight caps) only delays it.
+ */
+export type HoldDecision = number | { ms: number; park: boolean };
+
 /** Extension points for the breaker, rate limiter and metrics. */
 export interface DeliveryHooks {
-  /** Returns ms to hold the delivery without spending an attempt, or 0 to go ahead. */
-  beforeAttempt?(sub: Subscription, job: Job<DeliveryJobData>): Promise<number>;
+  beforeAttempt?(sub: Subscription, job: Job<DeliveryJobData>): Promise<HoldDecision>;
   afterAttempt?(report: AttemptReport): Promise<void> | void;
 }
 
 export interface DeliveryDeps {
+  /** Opens sealed deliveryReport secrets. */
+  box?: SecretBox;
   redis: Redis;
   keys: Keys;
   subscriptions: SubscriptionCache;
@@ -57,8 +66,13 @@ class RetryLater extends Error implements DelayCarrier {
 }
 
 /** The event's own deliveryReport destination, as a subscription (OTPIQ style). */
-export function reportTarget(event: HooklineEvent): Subscription {
+export function reportTarget(event: HooklineEvent, box?: SecretBox): Subscription {
   const r = event.deliveryReport!;
+  // The publisher seals the secret before the event is stored (see src/queue/publisher.ts).
+  const secret =
+    r.webhookSecret && box && r.webhookSecret.startsWith('enc:v1:')
+      ? box.decrypt(r.webhookSecret)
+      : r.webhookSecret;
   return {
     id: REPORT_TARGET,
     tenantId: event.tenantId,
@@ -70,8 +84,8 @@ export function reportTarget(event: HooklineEvent): Subscription {
     format: 'otpiq',
     method: 'POST',
     encoding: 'json',
-    authType: r.webhookSecret ? 'secret' : 'none',
-    ...(r.webhookSecret ? { secret: { headerName: 'X-Webhook-Secret', value: r.webhookSecret } } : {}),
+    authType: secret ? 'secret' : 'none',
+    ...(secret ? { secret: { headerName: 'X-Webhook-Secret', value: secret } } : {}),
     timeoutMs: 10_000,
     maxRetries: 10,
     status: 'active',
@@ -82,23 +96,37 @@ export function reportTarget(event: HooklineEvent): Subscription {
   };
 }
 
-async function hold(deps: DeliveryDeps, job: Job<DeliveryJobData>, token: string | undefined, ms: number): Promise<never> {
-  await deps.redis.sadd(deps.keys.subHeld(job.data.s), job.id!);
+async function hold(
+  deps: DeliveryDeps,
+  job: Job<DeliveryJobData>,
+  token: string | undefined,
+  ms: number,
+  park = true,
+): Promise<never> {
+  if (park) {
+    const key = deps.keys.subHeld(job.data.s);
+    await execAll(deps.redis.pipeline().sadd(key, job.id!).expire(key, deps.deliveries.ttlSeconds));
+  }
   await job.moveToDelayed(Date.now() + ms, token);
   throw new DelayedError();
 }
 
-export async function processDelivery(deps: DeliveryDeps, job: Job<DeliveryJobData>, token?: string): Promise<DeliveryStatus> {
+export async function processDelivery(
+  deps: DeliveryDeps,
+  job: Job<DeliveryJobData>,
+  token?: string,
+): Promise<DeliveryStatus> {
   const { d: id, s: subId, e: event } = job.data;
-  const sub = subId === REPORT_TARGET ? reportTarget(event) : await deps.subscriptions.get(subId);
+  const sub = subId === REPORT_TARGET ? reportTarget(event, deps.box) : await deps.subscriptions.get(subId);
   if (!sub || sub.deletedAt) {
     await deps.deliveries.setStatus(id, 'cancelled');
     return 'cancelled';
   }
   if (sub.status !== 'active') return hold(deps, job, token, HOLD_MS);
   for (const h of deps.hooks) {
-    const ms = (await h.beforeAttempt?.(sub, job)) ?? 0;
-    if (ms > 0) return hold(deps, job, token, ms);
+    const d = (await h.beforeAttempt?.(sub, job)) ?? 0;
+    const ms = typeof d === 'number' ? d : d.ms;
+    if (ms > 0) return hold(deps, job, token, ms, typeof d === 'number' || d.park);
   }
 
   const attemptNo = job.attemptsMade + 1;
@@ -111,7 +139,10 @@ export async function processDelivery(deps: DeliveryDeps, job: Job<DeliveryJobDa
   else if (!err!.retryable || attemptNo >= maxAttempts) status = 'failed';
   else {
     status = 'retrying';
-    delay = outcome.retryAfterMs !== undefined ? retryAfterDelay(outcome.retryAfterMs, deps.backoff) : retryDelay(attemptNo, deps.backoff);
+    delay =
+      outcome.retryAfterMs !== undefined
+        ? retryAfterDelay(outcome.retryAfterMs, deps.backoff)
+        : retryDelay(attemptNo, deps.backoff);
   }
 
   const record: Attempt = {
@@ -141,7 +172,11 @@ export async function processDelivery(deps: DeliveryDeps, job: Job<DeliveryJobDa
   for (const h of deps.hooks) await h.afterAttempt?.({ job, sub, outcome, status, attemptNo });
 
   if (err?.code === 'gone' && sub.id !== REPORT_TARGET) {
-    await deps.subscriptionStore.patchState(sub.id, (s) => ({ ...s, status: 'disabled', disabledReason: 'gone' }));
+    await deps.subscriptionStore.patchState(sub.id, (s) => ({
+      ...s,
+      status: 'disabled',
+      disabledReason: 'gone',
+    }));
   }
   if (status === 'succeeded') return status;
   if (status === 'failed') {

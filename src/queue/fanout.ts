@@ -8,7 +8,7 @@ import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis.js';
-import type { DeliveryStore } from '../store/delivery-store.js';
+import { execAll, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { BACKOFF_TYPE } from './backoff.js';
 import type { DeliveryJobData } from './names.js';
@@ -42,26 +42,92 @@ export function wantsReport(event: HooklineEvent): boolean {
   return true;
 }
 
+/** What a delivery id derives from: the subscription, or the event's own report destination. */
+export const destinationKey = (eventId: string, subscriptionId: string) =>
+  subscriptionId === REPORT_TARGET ? `${REPORT_TARGET}:${eventId}` : subscriptionId;
+
+export interface Destination {
+  subscriptionId: string;
+  maxRetries: number;
+  target?: string;
+}
+
+/**
+ * Queues a new attempt series for one (event, destination): a new delivery, with its own id and
+ * a full set of attempts, linked to the one it re-drives (`prev`; none for a first delivery).
+ * The id is derived from `prev`, so re-driving it again — say after a crash half-way — re-creates
+ * the same delivery and adds its job only while it is still pending. `created` is false then.
+ */
+export async function redrive(
+  deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue'>,
+  event: HooklineEvent,
+  to: Destination,
+  prev?: { id: string; series?: number },
+  now = Date.now(),
+): Promise<{ id: string; created: boolean }> {
+  const series = prev ? (prev.series ?? 0) + 1 : 0;
+  const id = deliveryId(event.id, destinationKey(event.id, to.subscriptionId), series);
+  const ttl = deps.deliveries.ttlSeconds;
+  const pipe = deps.redis.pipeline();
+  if (prev) pipe.hsetnx(deps.keys.delivery(prev.id), 'redrivenTo', id);
+  pipe.set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
+  const statusAt = deps.deliveries.addPending(
+    pipe,
+    {
+      id,
+      eventId: event.id,
+      subscriptionId: to.subscriptionId,
+      tenantId: event.tenantId,
+      target: to.target,
+      series,
+      retryOf: prev?.id,
+    },
+    now,
+  );
+  const replies = await execAll(pipe);
+  const pending = replies[statusAt] === 'pending';
+  if (pending) {
+    const data = { d: id, s: to.subscriptionId, e: event };
+    await deps.queue.add(event.type, data, deliveryJobOptions(id, to.maxRetries, ttl));
+  }
+  return { id, created: prev ? replies[0] === 1 : pending };
+}
+
 /** Returns the number of deliveries queued. */
 export async function fanOut(deps: FanoutDeps, event: HooklineEvent, now = Date.now()): Promise<number> {
   const subs = (await deps.subscriptions.forTenant(event.tenantId)).filter((s) => matches(s, event));
-  const targets: { subscriptionId: string; maxRetries: number; target?: string }[] = subs.map((s: Subscription) => ({
-    subscriptionId: s.id,
-    maxRetries: s.maxRetries,
-  }));
-  if (wantsReport(event)) targets.push({ subscriptionId: REPORT_TARGET, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' });
+  const targets: { subscriptionId: string; maxRetries: number; target?: string }[] = subs.map(
+    (s: Subscription) => ({
+      subscriptionId: s.id,
+      maxRetries: s.maxRetries,
+    }),
+  );
+  if (wantsReport(event))
+    targets.push({ subscriptionId: REPORT_TARGET, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' });
 
   const ttl = deps.deliveries.ttlSeconds;
   const pipe = deps.redis.pipeline().set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
   const jobs = targets.map((t) => {
-    const id = deliveryId(event.id, t.subscriptionId === REPORT_TARGET ? `${REPORT_TARGET}:${event.id}` : t.subscriptionId);
-    const statusAt = deps.deliveries.addPending(pipe, { id, eventId: event.id, subscriptionId: t.subscriptionId, tenantId: event.tenantId, target: t.target }, now);
-    return { statusAt, job: { name: event.type, data: { d: id, s: t.subscriptionId, e: event }, opts: deliveryJobOptions(id, t.maxRetries, ttl) } };
+    const id = deliveryId(event.id, destinationKey(event.id, t.subscriptionId));
+    const statusAt = deps.deliveries.addPending(
+      pipe,
+      { id, eventId: event.id, subscriptionId: t.subscriptionId, tenantId: event.tenantId, target: t.target },
+      now,
+    );
+    return {
+      statusAt,
+      job: {
+        name: event.type,
+        data: { d: id, s: t.subscriptionId, e: event },
+        opts: deliveryJobOptions(id, t.maxRetries, ttl),
+      },
+    };
   });
-  const replies = (await pipe.exec()) ?? [];
+  // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
+  const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice.
-  const fresh = jobs.filter((j) => replies[j.statusAt]?.[1] === 'pending').map((j) => j.job);
+  const fresh = jobs.filter((j) => replies[j.statusAt] === 'pending').map((j) => j.job);
   if (fresh.length > 0) await deps.queue.addBulk(fresh);
   return fresh.length;
 }

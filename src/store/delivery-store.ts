@@ -1,6 +1,7 @@
 // Delivery records (SPEC §4): a hash per delivery plus a list of attempts, written in one
 // pipeline per attempt without reading first. Indexed per subscription and per event.
 import type { ChainableCommander, Redis } from 'ioredis';
+import { validationError } from '../domain/errors.js';
 import type { Keys } from '../redis.js';
 
 export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
@@ -28,6 +29,12 @@ export interface DeliveryRecord {
   updatedAt: string;
   nextAttemptAt: string | null;
   attempts: Attempt[];
+  /** 0 for the fan-out's delivery, n for the n-th re-drive (retry, recover, replay). */
+  series?: number;
+  /** The delivery this one re-drives. */
+  retryOf?: string;
+  /** The delivery that re-drove this one. */
+  redrivenTo?: string;
 }
 
 export interface NewDelivery {
@@ -36,6 +43,46 @@ export interface NewDelivery {
   subscriptionId: string;
   tenantId: string;
   target?: string;
+  series?: number;
+  retryOf?: string;
+}
+
+export interface ScanOptions {
+  status?: DeliveryStatus;
+  /** Creation-time window, epoch ms, inclusive. */
+  since?: number;
+  until?: number;
+  limit: number;
+  /** Where the previous page ended (opaque). */
+  cursor?: string;
+  /** Index entries examined at most per call: a filtered page may come back short, with a cursor. */
+  budget?: number;
+  withAttempts?: boolean;
+}
+
+interface Entry {
+  id: string;
+  score: number;
+}
+
+/** Index order: newest first, ties by id descending (as ZREVRANGEBYSCORE returns them). */
+const before = (a: Entry, b: Entry) => a.score > b.score || (a.score === b.score && a.id > b.id);
+const encodeCursor = (e: Entry) => Buffer.from(`${e.score}|${e.id}`).toString('base64url');
+function decodeCursor(c: string): Entry | undefined {
+  const m = /^(\d+)\|(.+)$/.exec(Buffer.from(c, 'base64url').toString());
+  return m ? { score: Number(m[1]), id: m[2]! } : undefined;
+}
+
+/**
+ * Runs a pipeline and returns its replies, throwing the first command error. ioredis reports a
+ * failed command (Redis down, max retries reached) inside the replies instead of rejecting, so a
+ * caller that only looks at values would take a lost write for "nothing to do".
+ */
+export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
+  const replies = (await pipe.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  return replies.map(([, v]) => v);
 }
 
 export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
@@ -48,33 +95,76 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     addPending(pipe: ChainableCommander, d: NewDelivery, now: number): number {
       const key = keys.delivery(d.id);
       const iso = new Date(now).toISOString();
+      const index = keys.subDeliveries(d.subscriptionId);
+      const lineage = d.series ? ['series', d.series, 'retryOf', d.retryOf ?? ''] : [];
       pipe
-        .hset(key, 'id', d.id, 'eventId', d.eventId, 'subscriptionId', d.subscriptionId, 'tenantId', d.tenantId, 'target', d.target ?? 'subscription', 'createdAt', iso)
+        .hset(
+          key,
+          'id',
+          d.id,
+          'eventId',
+          d.eventId,
+          'subscriptionId',
+          d.subscriptionId,
+          'tenantId',
+          d.tenantId,
+          'target',
+          d.target ?? 'subscription',
+          'createdAt',
+          iso,
+          ...lineage,
+        )
         .hsetnx(key, 'status', 'pending')
         .hsetnx(key, 'updatedAt', iso)
-        .hget(key, 'status')
+        .hget(key, 'status');
+      const statusAt = pipe.length - 1;
+      pipe
         .expire(key, ttlSeconds)
-        .zadd(keys.subDeliveries(d.subscriptionId), now, d.id)
-        .expire(keys.subDeliveries(d.subscriptionId), ttlSeconds)
+        .zadd(index, now, d.id)
+        // Entries older than the records they point to are trimmed here, so the index never
+        // outgrows the retention window however long the subscription lives.
+        .zremrangebyscore(index, '-inf', `(${now - ttlSeconds * 1000}`)
+        .expire(index, ttlSeconds)
         .sadd(keys.eventDeliveries(d.eventId), d.id)
         .expire(keys.eventDeliveries(d.eventId), ttlSeconds);
-      return pipe.length - 6; // the hget above: 6th command from the end
+      return statusAt;
     },
 
     /** Appends an attempt and sets the new status in one round trip. */
-    async recordAttempt(id: string, attempt: Attempt, status: DeliveryStatus, nextAttemptAt: number | null): Promise<void> {
+    async recordAttempt(
+      id: string,
+      attempt: Attempt,
+      status: DeliveryStatus,
+      nextAttemptAt: number | null,
+    ): Promise<void> {
       const key = keys.delivery(id);
-      await redis
+      const pipe = redis
         .pipeline()
         .rpush(keys.deliveryAttempts(id), JSON.stringify(attempt))
-        .hset(key, 'status', status, 'updatedAt', new Date().toISOString(), 'nextAttemptAt', nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '')
+        .hset(
+          key,
+          'status',
+          status,
+          'updatedAt',
+          new Date().toISOString(),
+          'nextAttemptAt',
+          nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
+        )
         .expire(key, ttlSeconds)
-        .expire(keys.deliveryAttempts(id), ttlSeconds)
-        .exec();
+        .expire(keys.deliveryAttempts(id), ttlSeconds);
+      await execAll(pipe);
     },
 
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
-      await redis.hset(keys.delivery(id), 'status', status, 'updatedAt', new Date().toISOString(), 'nextAttemptAt', nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '');
+      await redis.hset(
+        keys.delivery(id),
+        'status',
+        status,
+        'updatedAt',
+        new Date().toISOString(),
+        'nextAttemptAt',
+        nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
+      );
     },
 
     async getStatus(id: string): Promise<DeliveryStatus | undefined> {
@@ -82,10 +172,11 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     },
 
     async get(id: string): Promise<DeliveryRecord | undefined> {
-      const [[, h], [, atts]] = (await redis.pipeline().hgetall(keys.delivery(id)).lrange(keys.deliveryAttempts(id), 0, -1).exec()) as [
-        [unknown, Record<string, string>],
-        [unknown, string[]],
-      ];
+      const [[, h], [, atts]] = (await redis
+        .pipeline()
+        .hgetall(keys.delivery(id))
+        .lrange(keys.deliveryAttempts(id), 0, -1)
+        .exec()) as [[unknown, Record<string, string>], [unknown, string[]]];
       return h && h.id ? toRecord(h, atts) : undefined;
     },
 
@@ -111,12 +202,111 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     },
 
     /** Newest first, by creation time; `before` is an exclusive score bound for paging. */
-    async idsForSubscription(subId: string, opts: { limit: number; before?: number; since?: number; until?: number }) {
-      const max = opts.before !== undefined ? `(${opts.before}` : opts.until !== undefined ? String(opts.until) : '+inf';
+    async idsForSubscription(
+      subId: string,
+      opts: { limit: number; before?: number; since?: number; until?: number },
+    ) {
+      const max =
+        opts.before !== undefined
+          ? `(${opts.before}`
+          : opts.until !== undefined
+            ? String(opts.until)
+            : '+inf';
       const min = opts.since !== undefined ? String(opts.since) : '-inf';
-      return redis.zrevrangebyscore(keys.subDeliveries(subId), max, min, 'WITHSCORES', 'LIMIT', 0, opts.limit);
+      return redis.zrevrangebyscore(
+        keys.subDeliveries(subId),
+        max,
+        min,
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        opts.limit,
+      );
+    },
+
+    /**
+     * Walks delivery indexes (one per subscription) newest first, merged, keeping only `status`
+     * when given. Returns a page of records and a cursor while entries remain.
+     */
+    async scan(
+      indexKeys: string[],
+      opts: ScanOptions,
+    ): Promise<{ data: DeliveryRecord[]; nextCursor: string | null }> {
+      let pos: Entry | undefined;
+      if (opts.cursor) {
+        pos = decodeCursor(opts.cursor);
+        if (!pos)
+          throw validationError([
+            { path: '/querystring/cursor', message: 'is not a cursor of this listing' },
+          ]);
+      }
+      const budget = opts.budget ?? 2_000;
+      const batch = Math.min(Math.max(opts.limit * 2, 100), 1_000);
+      const ids: string[] = [];
+      let examined = 0;
+      let done = false;
+      while (ids.length < opts.limit && examined < budget && !done) {
+        const { entries, exhausted } = await nextEntries(indexKeys, pos, opts, batch);
+        if (entries.length === 0) {
+          done = true;
+          break;
+        }
+        let statuses: unknown[] = [];
+        if (opts.status) {
+          const pipe = redis.pipeline();
+          for (const e of entries) pipe.hget(keys.delivery(e.id), 'status');
+          statuses = await execAll(pipe);
+        }
+        let i = 0;
+        for (; i < entries.length && ids.length < opts.limit; i++) {
+          examined++;
+          pos = entries[i]!;
+          if (!opts.status || statuses[i] === opts.status) ids.push(entries[i]!.id);
+        }
+        done = exhausted && i === entries.length;
+      }
+      const data = await store.getMany(ids, opts.withAttempts ?? true);
+      return { data, nextCursor: done || !pos ? null : encodeCursor(pos) };
     },
   };
+
+  /** The next index entries after `pos`, merged across keys, up to where every key is known. */
+  async function nextEntries(indexKeys: string[], pos: Entry | undefined, opts: ScanOptions, batch: number) {
+    const max = pos ? String(pos.score) : opts.until !== undefined ? String(opts.until) : '+inf';
+    const min = opts.since !== undefined ? String(opts.since) : '-inf';
+    const read = async (keyList: string[], n: number) => {
+      const pipe = redis.pipeline();
+      for (const key of keyList) pipe.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, n);
+      return (await execAll(pipe)).map((flat) => {
+        const got: Entry[] = [];
+        const f = flat as string[];
+        for (let i = 0; i < f.length; i += 2) got.push({ id: f[i]!, score: Number(f[i + 1]) });
+        return got;
+      });
+    };
+    const merged: Entry[] = [];
+    let frontier: Entry | undefined;
+    let todo = indexKeys;
+    // Entries sharing the cursor's score are read again and skipped; a key that returns only
+    // those is read again, wider.
+    for (let n = batch; todo.length > 0; n *= 4) {
+      const pages = await read(todo, n);
+      const again: string[] = [];
+      pages.forEach((got, k) => {
+        const fresh = pos ? got.filter((e) => before(pos, e)) : got;
+        const truncated = got.length === n;
+        if (truncated && fresh.length === 0) return void again.push(todo[k]!);
+        merged.push(...fresh);
+        const last = got.at(-1);
+        if (truncated && last && (!frontier || before(last, frontier))) frontier = last;
+      });
+      todo = again;
+    }
+    merged.sort((a, b) => (before(a, b) ? -1 : 1));
+    const known = frontier ? merged.filter((e) => !before(frontier!, e)) : merged;
+    return { entries: known, exhausted: frontier === undefined };
+  }
+
   return store;
 }
 
@@ -134,5 +324,8 @@ function toRecord(h: Record<string, string>, atts: string[]): DeliveryRecord {
     updatedAt: h.updatedAt ?? h.createdAt!,
     nextAttemptAt: h.nextAttemptAt || null,
     attempts: atts.map((a) => JSON.parse(a) as Attempt),
+    ...(h.series ? { series: Number(h.series) } : {}),
+    ...(h.retryOf ? { retryOf: h.retryOf } : {}),
+    ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
   };
 }

@@ -1,0 +1,233 @@
+// Per-subscription circuit breaker shared by every worker through Redis (SPEC §5): consecutive
+// failed attempts open it, an open breaker holds deliveries for a cool-down, then exactly one
+// probe (a SET NX lease) decides. Each process reads the state at most once per `viewTtlMs`.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis.js';
+
+export interface BreakerOptions {
+  /** Consecutive failed attempts that open the breaker (BREAKER_FAILURES, default 20). */
+  failures: number;
+  /** How long an open breaker holds deliveries before one probe (BREAKER_COOLDOWN_MS). */
+  cooldownMs: number;
+  /** How long the state outlives the last failure in Redis. */
+  stateTtlMs: number;
+  /**
+   * How stale this process's view of a healthy breaker may get before it is read again (default
+   * 1 s); a tenth of that once failures are on record, so an opening is seen everywhere quickly.
+   */
+  viewTtlMs?: number;
+  random?: () => number;
+}
+
+export interface BreakerState {
+  /** Consecutive failed attempts. */
+  failures: number;
+  /** Redis time (ms) of the first failure since the last success, or null. */
+  failingSince: number | null;
+  /** Redis time (ms) until which deliveries are held; null while closed. */
+  openUntil: number | null;
+}
+
+/** Go (a probe is the one attempt allowed through an open breaker) or hold for `holdMs`. */
+export type Verdict = { go: true; probe: boolean } | { go: false; holdMs: number };
+
+export interface Recorded extends BreakerState {
+  /** Redis time (ms) of this record. */
+  now: number;
+  /** This failure opened a closed breaker. */
+  opened: boolean;
+  /** This success closed an open breaker (held deliveries may be released). */
+  closed: boolean;
+}
+
+/** A Lua script run by SHA, loaded again after a Redis restart dropped the script cache. */
+export function luaScript(lua: string) {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  return async (redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      return redis.eval(lua, keys.length, ...keys, ...args);
+    }
+  };
+}
+
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+// KEYS: state hash, probe lease. ARGV: threshold, cooldownMs, stateTtlMs, probe token ('' = not a probe).
+const FAIL = luaScript(`${NOW}
+local f = redis.call('HINCRBY', KEYS[1], 'f', 1)
+local so = redis.call('HMGET', KEYS[1], 's', 'o')
+local s = tonumber(so[1])
+if not s then s = now; redis.call('HSET', KEYS[1], 's', s) end
+local o = tonumber(so[2]) or 0
+local opened = 0
+if f >= tonumber(ARGV[1]) and (ARGV[4] ~= '' or o <= now) then
+  if o == 0 then opened = 1 end
+  o = now + tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], 'o', o)
+end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {f, s, o, now, opened}`);
+
+// KEYS: state hash, probe lease. ARGV: probe token. Returns the failures it cleared.
+const SUCCEED = luaScript(`${NOW}
+local f = tonumber(redis.call('HGET', KEYS[1], 'f')) or 0
+local o = tonumber(redis.call('HGET', KEYS[1], 'o')) or 0
+redis.call('DEL', KEYS[1])
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return {f, o, now}`);
+
+// KEYS: state hash, probe lease. ARGV: threshold, leaseMs, token. Decided in Redis, so a process
+// with a stale view cannot take a second probe: {1} probe, {2} closed meanwhile, {0, openUntil} hold.
+const PROBE = luaScript(`${NOW}
+local fo = redis.call('HMGET', KEYS[1], 'f', 'o')
+if (tonumber(fo[1]) or 0) < tonumber(ARGV[1]) then return {2, 0, now} end
+local o = tonumber(fo[2]) or 0
+if o > now then return {0, o, now} end
+if redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2], 'NX') then return {1, o, now} end
+return {0, o, now}`);
+
+// KEYS: probe lease. ARGV: token. Compare-and-delete.
+const DROP_LEASE = luaScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+);
+
+interface View extends BreakerState {
+  at: number;
+}
+
+const CLOSED: BreakerState = { failures: 0, failingSince: null, openUntil: null };
+const MAX_VIEWS = 10_000;
+
+export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
+  const viewTtl = opts.viewTtlMs ?? 1_000;
+  const random = opts.random ?? Math.random;
+  const views = new Map<string, View>();
+  const loading = new Map<string, Promise<View>>();
+  /** job id → subscription id of the probes this process let through. */
+  const probes = new Map<string, string>();
+  /** Redis clock minus local clock, learnt from script replies (open-until is Redis time). */
+  let skew = 0;
+  const now = () => Date.now() + skew;
+  const probeKey = (subId: string) => `${keys.breaker(subId)}:probe`;
+
+  function remember(subId: string, state: BreakerState): View {
+    if (views.size >= MAX_VIEWS) {
+      const stale = Date.now() - 60_000;
+      for (const [k, v] of views) if (v.at < stale) views.delete(k);
+      if (views.size >= MAX_VIEWS) views.clear();
+    }
+    const view = { ...state, at: Date.now() };
+    views.set(subId, view);
+    return view;
+  }
+
+  const fresh = (v: View) => Date.now() - v.at < (v.failures > 0 ? viewTtl / 10 : viewTtl);
+
+  function view(subId: string): Promise<View> | View {
+    const v = views.get(subId);
+    if (v && fresh(v)) return v;
+    let p = loading.get(subId);
+    if (!p) {
+      p = redis
+        .hmget(keys.breaker(subId), 'f', 's', 'o')
+        .then(([f, s, o]) =>
+          remember(subId, {
+            failures: Number(f ?? 0),
+            failingSince: s ? Number(s) : null,
+            openUntil: o ? Number(o) : null,
+          }),
+        )
+        .finally(() => loading.delete(subId));
+      loading.set(subId, p);
+    }
+    return p;
+  }
+
+  const isOpen = (s: BreakerState) => s.failures >= opts.failures && s.openUntil !== null;
+  /** Spreads the wake-up of held deliveries so they do not all come back at once. */
+  const jitter = () => Math.round(random() * opts.cooldownMs * 0.2);
+
+  return {
+    options: opts,
+
+    /** Before an attempt: go, or hold while open (after the cool-down one caller gets the probe). */
+    async check(subId: string, jobId: string, leaseMs: number): Promise<Verdict> {
+      const state = await view(subId);
+      if (!isOpen(state)) return { go: true, probe: false };
+      const t = now();
+      if (t < state.openUntil!) return { go: false, holdMs: state.openUntil! - t + jitter() + 1 };
+      const [verdict, openUntil, redisNow] = (await PROBE(
+        redis,
+        [keys.breaker(subId), probeKey(subId)],
+        [opts.failures, leaseMs, jobId],
+      )) as [number, number, number];
+      skew = redisNow - Date.now();
+      if (verdict === 2) {
+        remember(subId, CLOSED);
+        return { go: true, probe: false };
+      }
+      if (verdict === 1) {
+        probes.set(jobId, subId);
+        return { go: true, probe: true };
+      }
+      remember(subId, { ...state, openUntil });
+      // Still open (re-opened by a failed probe), or a probe is under way: its success releases us.
+      const wait = openUntil > redisNow ? openUntil - redisNow : opts.cooldownMs;
+      return { go: false, holdMs: wait + jitter() + 1 };
+    },
+
+    /** A probe that was let through but is not sent after all gives its lease back. */
+    async cancelProbe(subId: string, jobId: string): Promise<void> {
+      if (probes.get(jobId) !== subId) return;
+      probes.delete(jobId);
+      await DROP_LEASE(redis, [probeKey(subId)], [jobId]);
+    },
+
+    /** After an attempt: one Redis round trip at most (none for a success on a healthy breaker). */
+    async record(subId: string, jobId: string, ok: boolean): Promise<Recorded> {
+      const token = probes.get(jobId) === subId ? jobId : '';
+      if (token) probes.delete(jobId);
+      const known = views.get(subId);
+      if (ok && !token && known && known.failures === 0 && fresh(known)) {
+        return { ...CLOSED, now: now(), opened: false, closed: false };
+      }
+      if (ok) {
+        const [f, o, t] = (await SUCCEED(redis, [keys.breaker(subId), probeKey(subId)], [token])) as number[];
+        skew = t! - Date.now();
+        remember(subId, CLOSED);
+        return { ...CLOSED, now: t!, opened: false, closed: f! >= opts.failures && o! > 0 };
+      }
+      const reply = (await FAIL(
+        redis,
+        [keys.breaker(subId), probeKey(subId)],
+        [opts.failures, opts.cooldownMs, opts.stateTtlMs, token],
+      )) as number[];
+      const [f, s, o, t, opened] = reply as [number, number, number, number, number];
+      skew = t - Date.now();
+      const state = { failures: f, failingSince: s, openUntil: o > 0 ? o : null };
+      remember(subId, state);
+      return { ...state, now: t, opened: opened === 1, closed: false };
+    },
+
+    /** Forgets everything about a subscription (it was disabled: resume starts afresh). */
+    async reset(subId: string): Promise<void> {
+      await redis.del(keys.breaker(subId), probeKey(subId));
+      remember(subId, CLOSED);
+    },
+
+    /** The state as stored now (tests, diagnostics). */
+    async state(subId: string): Promise<BreakerState> {
+      views.delete(subId);
+      return view(subId);
+    },
+  };
+}
+
+export type Breaker = ReturnType<typeof createBreaker>;

@@ -1,0 +1,128 @@
+// Redis stays bounded (issue 6.4): what traffic leaves behind either expires with the retention
+// window or is a fixed set of queue structures; per-subscription indexes are trimmed on write.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../src/config.js';
+import { keyspace } from '../../src/redis.js';
+import { createDeliveryStore } from '../../src/store/delivery-store.js';
+import { deleteKeys, startHarness, type Harness } from '../helpers/harness.js';
+import { startCountingReceiver, type CountingReceiver } from '../fault/helpers.js';
+import { makeEvents, publish, subscribe, uniqueTenant } from './support.js';
+
+let h: Harness;
+let rx: CountingReceiver;
+
+beforeAll(async () => {
+  h = await startHarness({ BREAKER_FAILURES: '5', BREAKER_COOLDOWN_MS: '200' });
+  rx = await startCountingReceiver();
+});
+afterAll(async () => {
+  await h?.close();
+  await rx?.close();
+});
+
+/** Keys under the prefix that never expire, with their size. */
+async function persistentKeys(redis: Redis, prefix: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${prefix.replace(/[[\]*?]/g, '\\$&')}*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    for (const k of keys) {
+      if ((await redis.pttl(k)) !== -1) continue;
+      const type = await redis.type(k);
+      const size =
+        type === 'zset'
+          ? await redis.zcard(k)
+          : type === 'set'
+            ? await redis.scard(k)
+            : type === 'list'
+              ? await redis.llen(k)
+              : type === 'hash'
+                ? await redis.hlen(k)
+                : 1;
+      out.set(k.slice(prefix.length), size);
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
+describe('bounded Redis', () => {
+  it('leaves no per-delivery key behind that does not expire, whatever the traffic', async () => {
+    const tenant = uniqueTenant('bounded');
+    await subscribe(h, tenant, `${rx.url}/rated`, { rateLimit: { perSecond: 500 } });
+    await subscribe(h, tenant, `${rx.url}/flaky`, { maxRetries: 20 });
+    const redis = h.hookline.ctx.redis;
+    const prefix = h.config.REDIS_PREFIX;
+    let okCount = 0;
+    const batch = async (tag: string) => {
+      // The flaky receiver fails its first 8 requests of each batch: the breaker opens and closes.
+      let flakyFailures = 0;
+      const target = okCount + 200;
+      rx.mode = (_id, _n, path) => {
+        const mode = path === '/flaky' && ++flakyFailures <= 8 ? 'fail' : 'ok';
+        if (mode === 'ok') okCount++;
+        return mode;
+      };
+      await publish(h, makeEvents(tenant, 100, tag));
+      await h.until(() => okCount >= target, 20_000);
+      await h.until(async () => {
+        const counts = await h.hookline.ctx.deliveriesQueue.getJobCounts(
+          'wait',
+          'active',
+          'delayed',
+          'completed',
+        );
+        return Object.values(counts).every((n) => n === 0);
+      });
+      return persistentKeys(redis, prefix);
+    };
+
+    const first = await batch('one');
+    const second = await batch('two');
+    // Counters and capped streams change value but not in number; nothing else changes at all.
+    const varying = (k: string) => /:(id|events)$/.test(k);
+    const stable = (m: Map<string, number>) => [...m].filter(([k]) => !varying(k));
+    console.log(
+      `bounded: ${rx.ids.length} requests in two batches of 100 events x 2 subscriptions; ${first.size} keys without TTL after the first, ${second.size} after the second`,
+    );
+    expect(stable(second)).toEqual(stable(first));
+    expect([...second.keys()].sort()).toEqual([...first.keys()].sort());
+    const events = await redis.xlen(`${prefix}:hookline-deliveries:events`);
+    expect(events).toBeLessThanOrEqual(11_000); // BullMQ trims its event stream (~10,000)
+  });
+
+  it('trims a subscription’s delivery index to the retention window on write', async () => {
+    const config = testConfig();
+    const redis = new Redis(config.REDIS_URL);
+    const keys = keyspace(config.REDIS_PREFIX);
+    const store = createDeliveryStore(redis, keys, 60);
+    try {
+      const now = Date.now();
+      const pipe = redis.pipeline();
+      for (let i = 0; i < 50; i++) {
+        store.addPending(
+          pipe,
+          { id: `dlv_old_${i}`, eventId: `evt_${i}`, subscriptionId: 'sub_x', tenantId: 't' },
+          now - 120_000 + i,
+        );
+      }
+      store.addPending(
+        pipe,
+        { id: 'dlv_new', eventId: 'evt_new', subscriptionId: 'sub_x', tenantId: 't' },
+        now,
+      );
+      await pipe.exec();
+      expect(await redis.zrange(keys.subDeliveries('sub_x'), '0', '-1')).toEqual(['dlv_new']);
+    } finally {
+      await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
+      redis.disconnect();
+    }
+  });
+});
