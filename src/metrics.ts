@@ -1,4 +1,255 @@
-// Prometheus metrics (prom-client): a delivery hook plus gauges read at scrape time.
+// Prometheus metrics (prom-client): counters fed by the publisher, the OAuth token provider, the
+// breaker and a delivery hook; queue depths read at scrape time. One Registry per Hookline instance.
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from './context.js';
+import type { DeliveryHooks } from './delivery/process-delivery.js';
+import type { Logger } from './logger.js';
 
-export function installMetrics(_ctx: Context): void {}
+/** Outcome of one request to a subscriber's OAuth2 token endpoint. */
+export type OAuthTokenOutcome = 'success' | 'error';
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** What `getJobCounts` needs: both BullMQ queues fit. */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...types: QueueState[]): Promise<Record<string, number>>;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Content type of `scrape()`'s text. */
+  readonly contentType: string;
+  /** Run after every delivery attempt: no I/O, counters and histograms only. */
+  readonly deliveryHook: DeliveryHooks;
+  /** Events newly queued (duplicates excluded). */
+  eventsAccepted(count: number): void;
+  /** One request to a token endpoint (cache hits are not requests). */
+  oauthTokenRequest(outcome: OAuthTokenOutcome): void;
+  /**
+   * The breaker state of a subscription as this process saw it. Call it on every transition and
+   * whenever a check finds the breaker open: an open state not re-reported for `breakerStaleMs`
+   * is dropped (another process may have closed it meanwhile).
+   */
+  breakerState(subscriptionId: string, state: BreakerState): void;
+  /** Queues whose job counts are exported as hookline_queue_jobs (read at most every cacheMs). */
+  trackQueues(queues: CountableQueue[], logger?: Logger): void;
+  /** The text exposition: this instance's metrics, then the process metrics. */
+  scrape(): Promise<string>;
+}
+
+export interface MetricsOptions {
+  /** How long queue counts are reused between scrapes, protecting Redis. Default 1500 ms. */
+  queueCountsCacheMs?: number;
+  /** Default 10 minutes. */
+  breakerStaleMs?: number;
+  /** Clock for breaker staleness, epoch ms. Default: Date.now. */
+  now?: () => number;
+}
+
+export const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'failed',
+  'completed',
+] as const;
+type QueueState = (typeof QUEUE_STATES)[number];
+const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+let processRegistry: Registry | undefined;
+/** Process metrics belong to the process, not to an instance: collected once, shared by every registry. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const cacheMs = opts.queueCountsCacheMs ?? 1500;
+  const breakerStaleMs = opts.breakerStaleMs ?? 10 * 60_000;
+  const now = opts.now ?? Date.now;
+  const registry = new Registry();
+  const registers = [registry];
+
+  const accepted = new Counter({
+    name: 'hookline_events_accepted_total',
+    help: 'Events accepted and queued (duplicates excluded).',
+    registers,
+  });
+  const deliveries = new Counter({
+    name: 'hookline_deliveries_total',
+    help: 'Delivery attempts by outcome (succeeded, retrying, failed) and HTTP status class (none: no answer).',
+    labelNames: ['outcome', 'status_class'] as const,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'hookline_delivery_errors_total',
+    help: 'Failed delivery attempts by error code (http_error, timeout, connection_error, oauth_token_error…).',
+    labelNames: ['code'] as const,
+    registers,
+  });
+  const attemptSeconds = new Histogram({
+    name: 'hookline_delivery_attempt_duration_seconds',
+    help: 'Duration of one delivery attempt, request start to end of response.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const latencySeconds = new Histogram({
+    name: 'hookline_delivery_latency_seconds',
+    help: 'From event accepted to delivery succeeded, retries included.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    registers,
+  });
+  const oauth = new Counter({
+    name: 'hookline_oauth_token_requests_total',
+    help: 'Requests to subscribers’ OAuth2 token endpoints by outcome.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+
+  const breakers = new Map<string, { state: BreakerState; at: number }>();
+  new Gauge({
+    name: 'hookline_breaker_state',
+    help: 'Circuit breakers not closed, per subscription: 1 half-open (probing), 2 open. Closed ones are absent.',
+    labelNames: ['subscription_id'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const oldest = now() - breakerStaleMs;
+      for (const [id, b] of breakers) {
+        if (b.at < oldest) breakers.delete(id);
+        else this.set({ subscription_id: id }, BREAKER_VALUE[b.state]);
+      }
+    },
+  });
+
+  // Children are bound once per label set so the per-attempt path does no label hashing.
+  const deliveryChildren = new Map<string, Counter.Internal[]>();
+  const errorChildren = new Map<string, Counter.Internal>();
+  const deliveryHook: DeliveryHooks = {
+    afterAttempt({ job, outcome, status }) {
+      const cls =
+        outcome.statusCode === null ? 0 : Math.min(5, Math.max(1, Math.floor(outcome.statusCode / 100)));
+      let row = deliveryChildren.get(status);
+      if (!row) deliveryChildren.set(status, (row = []));
+      (row[cls] ??= deliveries.labels({ outcome: status, status_class: STATUS_CLASSES[cls]! })).inc();
+      attemptSeconds.observe(outcome.durationMs / 1000);
+      const code = outcome.error?.code;
+      if (code) {
+        let child = errorChildren.get(code);
+        if (!child) errorChildren.set(code, (child = errors.labels({ code })));
+        child.inc();
+      }
+      const acceptedAt = job.data.e.acceptedAt;
+      if (status === 'succeeded' && typeof acceptedAt === 'number')
+        latencySeconds.observe(Math.max(0, Date.now() - acceptedAt) / 1000);
+    },
+  };
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    deliveryHook,
+    eventsAccepted: (count) => accepted.inc(count),
+    oauthTokenRequest: (outcome) => oauth.inc({ outcome }),
+    breakerState(subscriptionId, state) {
+      if (state === 'closed') breakers.delete(subscriptionId);
+      else breakers.set(subscriptionId, { state, at: now() });
+    },
+    trackQueues(queues, logger) {
+      let cached: { at: number; counts: Promise<Record<string, number>[]> } | undefined;
+      const read = () => {
+        if (!cached || Date.now() - cached.at > cacheMs) {
+          const entry = {
+            at: Date.now(),
+            counts: withTimeout(Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), 2000),
+          };
+          // A failed read is not reused: the next scrape asks again.
+          entry.counts.catch(() => {
+            if (cached === entry) cached = undefined;
+          });
+          cached = entry;
+        }
+        return cached.counts;
+      };
+      new Gauge({
+        name: 'hookline_queue_jobs',
+        help: 'Jobs per queue and state, read from Redis at scrape time (shared by every process).',
+        labelNames: ['queue', 'state'] as const,
+        registers,
+        async collect() {
+          try {
+            const counts = await read();
+            queues.forEach((q, i) => {
+              for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]?.[state] ?? 0);
+            });
+          } catch (err) {
+            this.reset();
+            logger?.warn({ err }, 'metrics: queue counts unavailable');
+          }
+        },
+      });
+    },
+    async scrape() {
+      const [own, proc] = await Promise.all([registry.metrics(), processMetrics().metrics()]);
+      return own + proc;
+    },
+  };
+}
+
+/** A scrape must not hang on a stuck Redis: Prometheus would time out and lose every metric. */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(reject, ms, new Error(`no answer within ${ms} ms`));
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Wires metrics into a context: the delivery hook, queue gauges and, with METRICS_PORT, a listener. */
+export function installMetrics(ctx: Context): void {
+  ctx.deliveryHooks.push(ctx.metrics.deliveryHook);
+  ctx.metrics.trackQueues([ctx.eventsQueue, ctx.deliveriesQueue], ctx.logger);
+  const port = ctx.config.METRICS_PORT;
+  if (port !== undefined) {
+    const server = serveMetrics(ctx.metrics, ctx.logger);
+    server.listen(port, ctx.config.HOST, () =>
+      ctx.logger.info({ address: server.address() }, 'metrics listening'),
+    );
+    ctx.closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+  }
+}
+
+/** A bare listener for processes without the API (workers): GET /metrics and /healthz. */
+export function serveMetrics(metrics: Metrics, logger: Logger): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.scrape().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (err: unknown) => {
+          logger.error({ err }, 'metrics scrape failed');
+          res.writeHead(500).end();
+        },
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  server.on('error', (err) => logger.error({ err }, 'metrics listener failed'));
+  return server;
+}

@@ -1,0 +1,70 @@
+// Bull Board at /admin/queues (SPEC §4): both queues, retry and clean allowed, every route of it
+// (page, JSON API, static assets) behind HTTP basic auth whose password is ADMIN_TOKEN.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Context } from '../../context.js';
+import { mask, safeEqual, type SecretBox } from '../../crypto.js';
+import type { HooklineEvent } from '../../domain/event.js';
+import type { DeliveryJobData } from '../../queue/names.js';
+
+export const BOARD_PATH = '/admin/queues';
+
+type BoardServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+
+/** Any username; the password must be the admin token. */
+export function basicAuthOk(header: string | undefined, password: string): boolean {
+  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon !== -1 && safeEqual(decoded.slice(colon + 1), password);
+}
+
+/** Job data as the board shows it: an event's own deliveryReport secret is masked. */
+function shownEvent(e: HooklineEvent | undefined, box: SecretBox): HooklineEvent | undefined {
+  const report = e?.deliveryReport;
+  if (!report?.webhookSecret) return e;
+  // The publisher seals it; open it only to mask it like every other secret.
+  const plain = report.webhookSecret.startsWith('enc:v1:')
+    ? box.decrypt(report.webhookSecret)
+    : report.webhookSecret;
+  return { ...e!, deliveryReport: { ...report, webhookSecret: mask(plain) } };
+}
+
+export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { ctx: Context }) {
+  const events = new BullMQAdapter(ctx.eventsQueue, {
+    description: 'Published events, fanned out to subscriptions',
+  });
+  events.setFormatter('data', (data: HooklineEvent) => shownEvent(data, ctx.box));
+  const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
+    description: 'One job per event and subscription',
+  });
+  deliveries.setFormatter('data', (data: DeliveryJobData) => ({ ...data, e: shownEvent(data.e, ctx.box) }));
+
+  const serverAdapter = new FastifyAdapter().setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: [events, deliveries],
+    // @bull-board/fastify 9.10.1 types against its own nested copy of @bull-board/api 9.10.1; the
+    // interface is the same as 9.10.2's, only a private field's declaration differs.
+    serverAdapter: serverAdapter as unknown as BoardServerAdapter,
+    options: { uiConfig: { boardTitle: 'Hookline', hideDocsLink: true } },
+  });
+
+  // Registered on this encapsulated context, so it runs before every board route, static files included.
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (basicAuthOk(request.headers.authorization, ctx.config.ADMIN_TOKEN)) return;
+    return reply
+      .status(401)
+      .header('www-authenticate', 'Basic realm="Hookline admin", charset="UTF-8"')
+      .type('application/problem+json')
+      .send({
+        status: 401,
+        title: 'Unauthorized',
+        detail: 'basic auth with the admin token is required',
+        code: 'unauthorized',
+      });
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+}
