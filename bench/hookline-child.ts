@@ -1,0 +1,63 @@
+// Child process entry: a whole Hookline (API + fan-out + delivery workers, as `npm start` runs
+// it) on its own event loop, so its CPU profile and memory are its own.
+import type { AddressInfo } from 'node:net';
+import { testConfig } from '../src/config.js';
+import { createHookline, type Hookline } from '../src/hookline.js';
+import { serve } from './lib/ipc.js';
+import { installRedisCounter } from './lib/redis-counter.js';
+
+let h: Hookline | undefined;
+
+export interface HooklineStart {
+  /** Config variables on top of testConfig's (random prefix, http webhooks, loopback allowed). */
+  env: Record<string, string>;
+}
+
+export interface HooklineInfo {
+  port: number;
+  prefix: string;
+  deliveryConcurrency: number;
+  maxConnectionsPerOrigin: number;
+  logLevel: string;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+// Profiling runs count Redis commands per delivery (BENCH_COUNT_REDIS=1); measured runs do not.
+const counter = process.env.BENCH_COUNT_REDIS === '1' ? installRedisCounter() : undefined;
+
+serve({
+  redisCounts: () => counter?.snapshot() ?? null,
+  redisReset: () => counter?.reset() ?? null,
+  /** The monotonic clock V8 stamps profile samples with (µs), to cut a profile to a window. */
+  monotonicUs: () => Number(process.hrtime.bigint() / 1000n),
+  /** CPU time this process has used (user + system, µs): per-delivery cost survives a busy machine. */
+  cpuUs: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+  async start({ env }: HooklineStart): Promise<HooklineInfo> {
+    const config = testConfig(env);
+    h = await createHookline(config);
+    await h.app!.listen({ port: 0, host: '127.0.0.1' });
+    return {
+      port: (h.app!.server.address() as AddressInfo).port,
+      prefix: config.REDIS_PREFIX,
+      deliveryConcurrency: config.DELIVERY_CONCURRENCY,
+      maxConnectionsPerOrigin: config.MAX_CONNECTIONS_PER_ORIGIN,
+      logLevel: config.LOG_LEVEL,
+    };
+  },
+  /** Memory of this process; with gc: true, after two full collections (needs --expose-gc). */
+  mem({ gc: collect }: { gc?: boolean }) {
+    if (collect && gc) {
+      gc();
+      gc();
+    }
+    return { ...process.memoryUsage(), gcExposed: gc !== undefined };
+  },
+  async exit() {
+    await h?.close();
+    setTimeout(() => process.exit(0), 20);
+  },
+});

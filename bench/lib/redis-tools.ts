@@ -1,0 +1,81 @@
+// Redis housekeeping for the bench: delete a prefix's keys, and measure what a prefix costs
+// (MEMORY USAGE of each of its keys, grouped by what the key is for).
+import { Redis } from 'ioredis';
+
+export const redisUrl = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function connect(): Redis {
+  return new Redis(redisUrl(), { maxRetriesPerRequest: 2, lazyConnect: false });
+}
+
+const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
+async function scanEach(redis: Redis, prefix: string, onBatch: (keys: string[]) => Promise<void>) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length > 0) await onBatch(keys);
+  } while (cursor !== '0');
+}
+
+/** SCAN + UNLINK every key of the prefix; returns how many were removed. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let removed = 0;
+  await scanEach(redis, prefix, async (keys) => {
+    removed += await redis.unlink(...keys);
+  });
+  return removed;
+}
+
+/** Names the role of a Hookline key (after the prefix), to break memory down. */
+export function keyClass(key: string, prefix: string): string {
+  const k = key.slice(prefix.length + 1);
+  let m: RegExpExecArray | null;
+  if ((m = /^hookline-deliveries:(.+)$/.exec(k))) {
+    return /^dlv_[^:]+$/.test(m[1]!) ? 'delivery job (BullMQ hash)' : 'deliveries queue (lists, zsets, logs)';
+  }
+  if (k.startsWith('hookline-events:')) return 'events queue';
+  if (/^dlv:[^:]+$/.test(k)) return 'delivery record (hash)';
+  if (/^dlv:[^:]+:att$/.test(k)) return 'delivery attempts (list)';
+  if (/^evt:[^:]+$/.test(k)) return 'event copy';
+  if (/^evt:[^:]+:dlv$/.test(k)) return 'event → deliveries (set)';
+  if (k.startsWith('idem:')) return 'idempotency key';
+  if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
+  if (/^sub:[^:]+:held$/.test(k)) return 'held set';
+  if (k.startsWith('sub:') || k.startsWith('tenant:') || k.startsWith('subs:') || k.startsWith('suburl:'))
+    return 'subscriptions';
+  if (k.startsWith('breaker:') || k.startsWith('rate:')) return 'breaker / rate limit';
+  return 'other';
+}
+
+export interface PrefixMemory {
+  keys: number;
+  bytes: number;
+  byClass: Record<string, { keys: number; bytes: number }>;
+}
+
+/** Sum of MEMORY USAGE (exact: SAMPLES 0) over the prefix's keys, grouped by keyClass. */
+export async function prefixMemory(redis: Redis, prefix: string): Promise<PrefixMemory> {
+  const out: PrefixMemory = { keys: 0, bytes: 0, byClass: {} };
+  await scanEach(redis, prefix, async (keys) => {
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', 0);
+    const res = (await pipe.exec()) ?? [];
+    keys.forEach((k, i) => {
+      const bytes = Number(res[i]?.[1] ?? 0);
+      const cls = keyClass(k, prefix);
+      const c = (out.byClass[cls] ??= { keys: 0, bytes: 0 });
+      c.keys++;
+      c.bytes += bytes;
+      out.keys++;
+      out.bytes += bytes;
+    });
+  });
+  return out;
+}
+
+export async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}

@@ -1,0 +1,200 @@
+// Turns phase results into the printed table, the PASS/FAIL verdicts and latest.json.
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import type { B4Result, B5Result } from '../phases/resources.js';
+import type { RateResult } from '../phases/baselines.js';
+import type { B1Result, B2Result, B3Result } from '../phases/hookline.js';
+import type { Options } from './options.js';
+
+export interface Results {
+  noop?: RateResult;
+  bare?: RateResult;
+  undici?: RateResult;
+  B1?: B1Result;
+  B2?: B2Result;
+  B3?: B3Result;
+  B4?: B4Result;
+  B5?: B5Result;
+  errors: Record<string, string>;
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'n/a';
+
+export interface Row {
+  phase: string;
+  measure: string;
+  result: string;
+  target: string;
+  verdict: Verdict | '';
+}
+
+/** Targets from issue 9. */
+export const TARGETS = {
+  b1Ratio: 0.8,
+  b2P99Ms: 50,
+  b3Ms: 1000,
+  b4OverheadBytes: 1536,
+  b5GrowthPct: 10,
+};
+
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const ms = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : '—');
+const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
+const verdict = (ok: boolean | undefined): Verdict => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
+const timedOut = (r: { timedOut: boolean }) => (r.timedOut ? ' — TIMED OUT, partial' : '');
+
+export function b1Ratio(r: Results): number {
+  return r.B1 && r.bare ? r.B1.perSecond / r.bare.perSecond : NaN;
+}
+
+export function b4Budget(r: B4Result): number {
+  return TARGETS.b4OverheadBytes + r.eventJsonBytes;
+}
+
+export function rows(r: Results): Row[] {
+  const out: Row[] = [];
+  const cpu = (x: RateResult) =>
+    x.cpuUsPerItem !== undefined && Number.isFinite(x.cpuUsPerItem)
+      ? `, ${int(x.cpuUsPerItem)} µs CPU each`
+      : '';
+  const runs = (x: RateResult) => (x.runs ? `, runs ${x.runs.map(int).join(' & ')}` : '');
+  const rateRow = (phase: string, measure: string, x: RateResult) =>
+    out.push({
+      phase,
+      measure,
+      result: `${int(x.perSecond)}/s (steady ${int(x.steadyPerSecond)}/s, n=${int(x.count)}${runs(x)}${cpu(x)})${timedOut(x)}`,
+      target: 'baseline',
+      verdict: '',
+    });
+  if (r.noop) rateRow('base', 'BullMQ no-op jobs', r.noop);
+  if (r.bare) rateRow('base', 'bare BullMQ + undici worker', r.bare);
+  if (r.undici) rateRow('base', 'raw undici requests (no queue)', r.undici);
+  if (r.B1) {
+    const ratio = b1Ratio(r);
+    const cpuRatio =
+      r.bare?.cpuUsPerItem && r.B1.cpuUsPerItem
+        ? ` = ${(r.B1.cpuUsPerItem / r.bare.cpuUsPerItem).toFixed(1)} × bare`
+        : '';
+    out.push({
+      phase: 'B1',
+      measure: 'end-to-end deliveries (publish → fan-out → 2xx)',
+      result:
+        `${int(r.B1.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare ` +
+        `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${cpu(r.B1)}${cpuRatio})${timedOut(r.B1)}`,
+      target: `≥ ${TARGETS.b1Ratio} × bare`,
+      // A timed-out B1 is judged on what arrived in its budget (its rate is still a rate).
+      verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1Ratio : undefined),
+    });
+  }
+  if (r.B2) {
+    out.push({
+      phase: 'B2',
+      measure: `latency p50 / p95 / p99 at ${r.B2.rate} events/s`,
+      result: `${ms(r.B2.p50)} / ${ms(r.B2.p95)} / ${ms(r.B2.p99)} (max ${ms(r.B2.max)}, n=${int(r.B2.received)})${timedOut(r.B2)}`,
+      target: `p99 ≤ ${TARGETS.b2P99Ms} ms`,
+      verdict: verdict(r.B2.timedOut ? false : r.B2.p99 <= TARGETS.b2P99Ms),
+    });
+  }
+  if (r.B3) {
+    out.push({
+      phase: 'B3',
+      measure: `one event → ${int(r.B3.subscriptions)} subscriptions, all delivered`,
+      result: `${ms(r.B3.warmMedianMs)} (cold cache ${ms(r.B3.coldMs)}; runs ${r.B3.runsMs.map((x) => Math.round(x)).join(', ')})${timedOut(r.B3)}`,
+      target: `≤ ${TARGETS.b3Ms} ms`,
+      verdict: verdict(r.B3.timedOut ? false : r.B3.warmMedianMs <= TARGETS.b3Ms),
+    });
+  }
+  if (r.B4) {
+    out.push({
+      phase: 'B4',
+      measure:
+        `Redis per queued delivery, receiver down (${int(r.B4.deliveries)} backlog` +
+        `${r.B4.backlog < r.B4.requested ? ` of ${int(r.B4.requested)}: time budget` : ''})`,
+      result: `${int(r.B4.bytesPerDelivery)} B (event ${int(r.B4.eventJsonBytes)} B; used_memory Δ ${int(r.B4.usedMemoryPerDelivery)} B)${timedOut(r.B4)}`,
+      target: `≤ 1536 + ${int(r.B4.eventJsonBytes)} B`,
+      // Unsettled (timed out) still measures bytes per queued delivery; the row says so.
+      verdict: verdict(r.B4.bytesPerDelivery <= b4Budget(r.B4)),
+    });
+  }
+  if (r.B5) {
+    out.push({
+      phase: 'B5',
+      measure: `worker RSS after ${int(r.B5.received)} deliveries (warm-up ${int(r.B5.warmup)})`,
+      result:
+        `${r.B5.rssGrowthPct >= 0 ? '+' : ''}${r.B5.rssGrowthPct} % (${mb(r.B5.before.rss)} → ${mb(r.B5.after.rss)}, ` +
+        `peak ${mb(r.B5.peakRss)}; heap ${r.B5.heapGrowthPct >= 0 ? '+' : ''}${r.B5.heapGrowthPct} %; ${int(r.B5.perSecond)}/s)${timedOut(r.B5)}`,
+      target: `≤ ${TARGETS.b5GrowthPct} %`,
+      // Judged on the deliveries made within the budget; the row says how many when short.
+      verdict: verdict(r.B5.rssGrowthPct <= TARGETS.b5GrowthPct),
+    });
+  }
+  for (const [phase, message] of Object.entries(r.errors))
+    out.push({
+      phase,
+      measure: 'error',
+      result: message.split('\n')[0]!.slice(0, 120),
+      target: '',
+      verdict: 'FAIL',
+    });
+  return out;
+}
+
+export function table(rs: Row[]): string {
+  const head: Row = { phase: 'phase', measure: 'measure', result: 'result', target: 'target', verdict: '' };
+  const cols = ['phase', 'measure', 'result', 'target', 'verdict'] as const;
+  const width = cols.map((c) => Math.max(...[head, ...rs].map((r) => r[c].length)));
+  const line = (r: Row) => `| ${cols.map((c, i) => r[c].padEnd(width[i]!)).join(' | ')} |`;
+  const sep = `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [line(head), sep, ...rs.map(line)].join('\n');
+}
+
+export function breakdown(r: B4Result): string {
+  const lines = Object.entries(r.byClass)
+    .filter(([, c]) => c.bytesPerDelivery !== 0)
+    .sort((a, b) => b[1].bytesPerDelivery - a[1].bytesPerDelivery)
+    .map(
+      ([cls, c]) =>
+        `  ${String(c.bytesPerDelivery).padStart(6)} B  ${cls} (${c.keys.toLocaleString('en-US')} keys)`,
+    );
+  return [`B4 bytes per delivery by key (job data ${r.jobDataBytes} B):`, ...lines].join('\n');
+}
+
+export function machine(redisVersion: string) {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? 'unknown',
+    totalMemoryBytes: totalmem(),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+    redis: redisVersion,
+  };
+}
+
+export function json(opts: Options, r: Results, redisVersion: string, startedAt: Date) {
+  const rs = rows(r);
+  return {
+    date: startedAt.toISOString(),
+    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    machine: machine(redisVersion),
+    options: {
+      quick: opts.quick,
+      scale: opts.scale,
+      phases: [...opts.phases],
+      receiver: opts.receiver,
+      logLevel: opts.logLevel,
+      deliveryConcurrency: opts.concurrency,
+      connectionsPerOrigin: opts.connections,
+      sizes: opts.sizes,
+    },
+    targets: rs
+      .filter((x) => x.verdict !== '')
+      .map(({ phase, target, verdict: v, result }) => ({
+        phase,
+        target,
+        verdict: v,
+        result,
+      })),
+    table: rs,
+    results: { ...r, B1ratio: b1Ratio(r) },
+  };
+}
