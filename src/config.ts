@@ -1,6 +1,7 @@
 // Every environment variable Hookline reads, declared once with its default and doc,
 // validated at start. A bad value stops the process with a message naming the variable.
 import { randomBytes } from 'node:crypto';
+import { parseCidr } from './delivery/ssrf/policy.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -43,7 +44,11 @@ const cidrList: Parser<string[]> = (raw) => {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const item of items) {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(item)) throw new InvalidValue(`"${item}" is not a CIDR range`);
+    try {
+      parseCidr(item);
+    } catch {
+      throw new InvalidValue(`"${item}" is not a CIDR range (e.g. 127.0.0.0/8)`);
+    }
   }
   return items;
 };
@@ -95,27 +100,88 @@ export const configSpec = {
     doc: 'Comma-separated CIDR ranges exempt from the SSRF block (e.g. `127.0.0.0/8` in development).',
     parse: cidrList,
   },
-  RETRY_BASE_MS: { default: 10_000, doc: 'First retry delay; the n-th retry waits base·2^(n-1) ± 20 %.', parse: int(1, 86_400_000) },
-  RETRY_MAX_DELAY_MS: { default: 3_600_000, doc: 'Upper bound of one retry delay (also caps Retry-After).', parse: int(1, 604_800_000) },
-  DELIVERY_CONCURRENCY: { default: 100, doc: 'Concurrent deliveries per worker process.', parse: int(1, 10_000) },
-  FANOUT_CONCURRENCY: { default: 10, doc: 'Concurrent fan-out jobs per worker process.', parse: int(1, 1_000) },
-  MAX_CONNECTIONS_PER_ORIGIN: { default: 50, doc: 'Upper bound of open sockets to one subscriber origin per worker.', parse: int(1, 10_000) },
-  DELIVERY_LOG_TTL_DAYS: { default: 7, doc: 'Days delivery records and events are kept.', parse: int(1, 365) },
-  BREAKER_FAILURES: { default: 20, doc: 'Consecutive failed attempts that open a subscription’s circuit breaker.', parse: int(1, 100_000) },
-  BREAKER_COOLDOWN_MS: { default: 60_000, doc: 'How long an open breaker holds deliveries before one probe.', parse: int(1, 86_400_000) },
-  DISABLE_AFTER_HOURS: { default: 24, doc: 'Hours of failing without a success before a subscription is disabled.', parse: int(0, 8760) },
-  DISABLE_AFTER_MS: { doc: 'Overrides DISABLE_AFTER_HOURS in milliseconds (tests).', parse: int(1, 2_147_483_647) },
-  LOG_LEVEL: { default: 'info', doc: 'pino level.', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
-  NODE_ENV: { default: 'development', doc: '`production` enforces ADMIN_TOKEN and ENCRYPTION_KEY.', parse: str },
-  API_RATE_LIMIT_PER_MINUTE: { default: 6000, doc: 'Requests per minute per API client (token).', parse: int(1, 10_000_000) },
-  SHUTDOWN_TIMEOUT_MS: { default: 30_000, doc: 'How long SIGTERM waits for in-flight deliveries before closing.', parse: int(1000, 600_000) },
+  RETRY_BASE_MS: {
+    default: 10_000,
+    doc: 'First retry delay; the n-th retry waits base·2^(n-1) ± 20 %.',
+    parse: int(1, 86_400_000),
+  },
+  RETRY_MAX_DELAY_MS: {
+    default: 3_600_000,
+    doc: 'Upper bound of one retry delay (also caps Retry-After).',
+    parse: int(1, 604_800_000),
+  },
+  DELIVERY_CONCURRENCY: {
+    default: 100,
+    doc: 'Concurrent deliveries per worker process.',
+    parse: int(1, 10_000),
+  },
+  FANOUT_CONCURRENCY: {
+    default: 10,
+    doc: 'Concurrent fan-out jobs per worker process.',
+    parse: int(1, 1_000),
+  },
+  MAX_CONNECTIONS_PER_ORIGIN: {
+    default: 50,
+    doc: 'Upper bound of open sockets to one subscriber origin per worker.',
+    parse: int(1, 10_000),
+  },
+  DELIVERY_LOG_TTL_DAYS: {
+    default: 7,
+    doc: 'Days delivery records and events are kept.',
+    parse: int(1, 365),
+  },
+  BREAKER_FAILURES: {
+    default: 20,
+    doc: 'Consecutive failed attempts that open a subscription’s circuit breaker.',
+    parse: int(1, 100_000),
+  },
+  BREAKER_COOLDOWN_MS: {
+    default: 60_000,
+    doc: 'How long an open breaker holds deliveries before one probe.',
+    parse: int(1, 86_400_000),
+  },
+  DISABLE_AFTER_HOURS: {
+    default: 24,
+    doc: 'Hours of failing without a success before a subscription is disabled.',
+    parse: int(0, 8760),
+  },
+  DISABLE_AFTER_MS: {
+    doc: 'Overrides DISABLE_AFTER_HOURS in milliseconds (tests).',
+    parse: int(1, 2_147_483_647),
+  },
+  LOG_LEVEL: {
+    default: 'info',
+    doc: 'pino level.',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  NODE_ENV: {
+    default: 'development',
+    doc: '`production` enforces ADMIN_TOKEN and ENCRYPTION_KEY.',
+    parse: str,
+  },
+  API_RATE_LIMIT_PER_MINUTE: {
+    default: 6000,
+    doc: 'Requests per minute per API client (token).',
+    parse: int(1, 10_000_000),
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    default: 30_000,
+    doc: 'How long SIGTERM waits for in-flight deliveries before closing.',
+    parse: int(1000, 600_000),
+  },
+  METRICS_PORT: {
+    doc: 'Port of a separate listener serving GET /metrics and /healthz, for worker-only processes (the API serves /metrics itself). Unset: none.',
+    parse: int(0, 65535),
+  },
   PUBLIC_URL: { doc: 'Base URL the API is reached at (used in the OpenAPI servers list).', parse: str },
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Spec = typeof configSpec;
 type ValueOf<K extends keyof Spec> = ReturnType<Spec[K]['parse']>;
 
-export type Config = { [K in keyof Spec]: Spec[K] extends { default: unknown } ? ValueOf<K> : ValueOf<K> | undefined } & {
+export type Config = {
+  [K in keyof Spec]: Spec[K] extends { default: unknown } ? ValueOf<K> : ValueOf<K> | undefined;
+} & {
   ADMIN_TOKEN: string;
   ENCRYPTION_KEY: string;
   /** Derived: DISABLE_AFTER_MS ?? DISABLE_AFTER_HOURS in ms. */
@@ -132,7 +198,7 @@ export class ConfigError extends Error {
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token';
 // Fixed so that development data stays readable across restarts; refused in production.
-const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+export const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -147,7 +213,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     try {
       out[name] = spec.parse(raw);
     } catch (err) {
-      problems.push(`${name} ${(err as Error).message} (got "${name.includes('TOKEN') || name.includes('KEY') ? '<redacted>' : raw}")`);
+      problems.push(
+        `${name} ${(err as Error).message} (got "${name.includes('TOKEN') || name.includes('KEY') ? '<redacted>' : raw}")`,
+      );
     }
   }
   const isProduction = out.NODE_ENV === 'production';
@@ -157,15 +225,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     else if (token.length < 32 || new Set(token).size < 10) {
       problems.push('ADMIN_TOKEN is too weak for production (use ≥ 32 random characters)');
     }
-    if (!out.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY is required in production (openssl rand -base64 32)');
-    else if (out.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY || new Set(Buffer.from(out.ENCRYPTION_KEY as string, 'base64')).size < 8) {
+    if (!out.ENCRYPTION_KEY)
+      problems.push('ENCRYPTION_KEY is required in production (openssl rand -base64 32)');
+    else if (
+      out.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY ||
+      new Set(Buffer.from(out.ENCRYPTION_KEY as string, 'base64')).size < 8
+    ) {
       problems.push('ENCRYPTION_KEY is too weak for production');
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   out.ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
   out.ENCRYPTION_KEY ??= DEV_ENCRYPTION_KEY;
-  out.disableAfterMs = (out.DISABLE_AFTER_MS as number | undefined) ?? (out.DISABLE_AFTER_HOURS as number) * 3_600_000;
+  out.disableAfterMs =
+    (out.DISABLE_AFTER_MS as number | undefined) ?? (out.DISABLE_AFTER_HOURS as number) * 3_600_000;
   out.isProduction = isProduction;
   return out as Config;
 }

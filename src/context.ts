@@ -7,8 +7,9 @@ import type { FieldError } from './domain/errors.js';
 import { createSecretBox, type SecretBox } from './crypto.js';
 import type { TokenProvider } from './delivery/auth/types.js';
 import type { DeliveryHooks } from './delivery/process-delivery.js';
-import { createAgent } from './delivery/http-client.js';
+import { createGuardedAgent, type SecurityOptions } from './delivery/security.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from './queue/names.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
 import { createRedis, keyspace, type Keys, type Redis } from './redis.js';
@@ -33,6 +34,8 @@ export interface Context {
   tokens?: TokenProvider;
   /** Save-time URL check (SSRF guard): field errors under `path`, empty when allowed. */
   urlGuard?: (url: string, path: string) => Promise<FieldError[]>;
+  /** Prometheus metrics of this instance; features report through it (src/metrics.ts). */
+  metrics: Metrics;
   /** Breaker, rate limiter, metrics: run around every delivery attempt. */
   deliveryHooks: DeliveryHooks[];
   /** Extra resources to close (added by plugins such as the OAuth token provider). */
@@ -43,10 +46,16 @@ export interface Context {
 }
 
 export interface ContextOptions {
+  /** Replaces the SSRF-guarded Agent (tests of other concerns only). */
   agent?: Dispatcher;
+  security?: SecurityOptions;
 }
 
-export async function createContext(config: Config, logger: Logger, opts: ContextOptions = {}): Promise<Context> {
+export async function createContext(
+  config: Config,
+  logger: Logger,
+  opts: ContextOptions = {},
+): Promise<Context> {
   const redis = createRedis(config.REDIS_URL, 'producer');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
   const keys = keyspace(config.REDIS_PREFIX);
@@ -58,8 +67,16 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
   const prefix = config.REDIS_PREFIX;
   const eventsQueue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   const deliveriesQueue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: redis, prefix });
-  const publisher = createPublisher({ connection: redis, queue: eventsQueue, prefix, removeOnFailAgeSeconds: ttlSeconds });
-  const agent = opts.agent ?? createAgent({ connectionsPerOrigin: config.MAX_CONNECTIONS_PER_ORIGIN });
+  const metrics = createMetrics();
+  const publisher = createPublisher({
+    connection: redis,
+    queue: eventsQueue,
+    prefix,
+    removeOnFailAgeSeconds: ttlSeconds,
+    onAccepted: (count) => metrics.eventsAccepted(count),
+    box,
+  });
+  const agent = opts.agent ?? createGuardedAgent(config, opts.security);
   const workerConns: Redis[] = [];
 
   const ctx: Context = {
@@ -75,6 +92,7 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
     deliveriesQueue,
     publisher,
     agent,
+    metrics,
     closers: [],
     deliveryHooks: [],
     workerConnection() {
@@ -83,7 +101,8 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
       return c;
     },
     async close() {
-      for (const c of ctx.closers.splice(0).reverse()) await c().catch((err) => logger.warn({ err }, 'close failed'));
+      for (const c of ctx.closers.splice(0).reverse())
+        await c().catch((err) => logger.warn({ err }, 'close failed'));
       await Promise.allSettled([eventsQueue.close(), deliveriesQueue.close()]);
       await subscriptions.close();
       await Promise.allSettled(workerConns.map((c) => c.quit()));

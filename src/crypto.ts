@@ -24,7 +24,9 @@ export function createSecretBox(base64Key: string): SecretBox {
       const [iv, tag, ct] = sealed.slice(PREFIX.length).split('.');
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv!, 'base64url'));
       decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ct!, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(ct!, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     },
   };
 }

@@ -31,8 +31,8 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const ctx = await createContext(config, logger, opts);
   // Features plug into the shared context before anything starts.
-  installSecurity(ctx);
-  installOAuth(ctx);
+  installSecurity(ctx, opts.security);
+  installOAuth(ctx, opts.security);
   installResilience(ctx);
   installMetrics(ctx);
   const runApi = opts.api ?? config.ROLE !== 'worker';

@@ -1,7 +1,19 @@
 // Public API of the `hookline` package.
-export { createPublisher, type Publisher, type PublisherOptions, type PublishResult } from './queue/publisher.js';
+export {
+  createPublisher,
+  type Publisher,
+  type PublisherOptions,
+  type PublishResult,
+} from './queue/publisher.js';
 export { createHookline, type Hookline, type StartOptions } from './hookline.js';
 export { loadConfig, type Config } from './config.js';
-export { EVENT_TYPES, CHANNELS, type EventInput, type HooklineEvent, type EventType, type Channel } from './domain/event.js';
+export {
+  EVENT_TYPES,
+  CHANNELS,
+  type EventInput,
+  type HooklineEvent,
+  type EventType,
+  type Channel,
+} from './domain/event.js';
 export type { SubscriptionInput, Subscription } from './domain/subscription.js';
 export { HooklineError } from './domain/errors.js';

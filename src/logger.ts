@@ -39,7 +39,11 @@ export function safeUrl(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
 
-export function createLogger(level: string, options: LoggerOptions = {}, stream?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  options: LoggerOptions = {},
+  stream?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       level,

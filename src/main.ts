@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     const address = await hookline.app.listen({ port: config.PORT, host: config.HOST });
     logger.info({ address, role: config.ROLE }, 'Hookline API listening');
   }
-  if (hookline.workers) logger.info({ role: config.ROLE, concurrency: config.DELIVERY_CONCURRENCY }, 'Hookline workers running');
+  if (hookline.workers)
+    logger.info({ role: config.ROLE, concurrency: config.DELIVERY_CONCURRENCY }, 'Hookline workers running');
 }
 
 main().catch((err) => {

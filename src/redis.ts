@@ -10,12 +10,17 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
   const base: RedisOptions = {
     lazyConnect: false,
     enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 7), 20_000),
+    // Capped low: after an outage every process should be back within seconds of Redis.
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3_000),
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   };
   const byRole: RedisOptions =
     role === 'producer' ? { maxRetriesPerRequest: 2, connectTimeout: 5_000 } : { maxRetriesPerRequest: null };
-  return new Redis(url, { ...base, ...byRole, ...extra });
+  const conn = new Redis(url, { ...base, ...byRole, ...extra });
+  // Connection errors are retried by retryStrategy and reported by /readyz; without a listener
+  // ioredis would print each one as an unhandled error event.
+  conn.on('error', () => undefined);
+  return conn;
 }
 
 /** Key builder: every key starts with the (hash-tagged) prefix. */
@@ -28,13 +33,16 @@ export function keyspace(prefix: string) {
     sub: (id: string) => `${prefix}:sub:${id}`,
     tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,
     allSubs: () => `${prefix}:subs:all`,
-    subUrl: (tenantId: string, subProduct: string, urlHash: string) => `${prefix}:suburl:${tenantId}:${subProduct}:${urlHash}`,
+    subUrl: (tenantId: string, subProduct: string, urlHash: string) =>
+      `${prefix}:suburl:${tenantId}:${subProduct}:${urlHash}`,
     subDeliveries: (id: string) => `${prefix}:sub:${id}:dlv`,
     subHeld: (id: string) => `${prefix}:sub:${id}:held`,
     subChanges: () => `${prefix}:sub-changes`,
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
     client: (id: string) => `${prefix}:client:${id}`,
+    /** An API access token, keyed by its SHA-256 so a Redis dump holds no usable token. */
+    accessToken: (hash: string) => `${prefix}:atok:${hash}`,
     oauthToken: (subId: string) => `${prefix}:oauth:${subId}`,
     oauthLock: (subId: string) => `${prefix}:oauth:${subId}:lock`,
     breaker: (subId: string) => `${prefix}:breaker:${subId}`,

@@ -5,10 +5,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { createHash } from 'node:crypto';
 import type { Context } from '../context.js';
 import { VERSION } from '../version.js';
 import authPlugin from './plugins/auth.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
+import jsonBody from './plugins/json-body.js';
 import { DeliverySchema, ProblemSchema } from './schemas.js';
 import deliveryRoutes from './routes/deliveries.js';
 import eventRoutes from './routes/events.js';
@@ -36,29 +39,61 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
     trustProxy: true,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    frameworkErrors,
+    ajv: {
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+    },
     ...opts.fastify,
   });
 
   // Layer 1: third-party plugins.
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(jsonBody);
+  // Per client (bearer token, else address), shared by every API process through Redis.
+  await app.register(rateLimit, {
+    global: true,
+    max: ctx.config.API_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    redis: ctx.redis,
+    nameSpace: `${ctx.config.REDIS_PREFIX}:ratelimit:`,
+    skipOnError: true,
+    allowList: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url),
+    keyGenerator: (request) => {
+      const auth = request.headers.authorization;
+      return auth ? createHash('sha256').update(auth).digest('base64url').slice(0, 22) : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(
+        new Error(`rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
+        {
+          statusCode: 429,
+        },
+      ),
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Hookline',
         version: VERSION,
-        description: 'Outbound webhook dispatcher: subscriptions, events, deliveries. Errors are application/problem+json.',
+        description:
+          'Outbound webhook dispatcher: subscriptions, events, deliveries. Errors are application/problem+json.',
       },
       ...(ctx.config.PUBLIC_URL ? { servers: [{ url: ctx.config.PUBLIC_URL }] } : {}),
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN or an access token from POST /v1/auth/token' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'ADMIN_TOKEN or an access token from POST /v1/auth/token',
+          },
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(ProblemSchema);

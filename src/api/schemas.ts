@@ -16,7 +16,9 @@ export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem')]));
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-export const TenantQuery = Type.Object({ tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
+export const TenantQuery = Type.Object({
+  tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
 
 export const AttemptSchema = Type.Object({
   n: Type.Integer(),
@@ -35,7 +37,10 @@ export const DeliverySchema = Type.Object(
     subscriptionId: Type.String(),
     tenantId: Type.String(),
     target: Type.String(),
-    status: Type.Unsafe<string>({ type: 'string', enum: ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] }),
+    status: Type.Unsafe<string>({
+      type: 'string',
+      enum: ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'],
+    }),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     nextAttemptAt: Type.Union([Type.String(), Type.Null()]),

@@ -36,14 +36,29 @@ export interface AttemptDeps extends AuthDeps {
 }
 
 /** Headers a subscriber's customHeaders may never set. */
-const PROTECTED = new Set(['content-type', 'user-agent', 'host', 'content-length', 'transfer-encoding', 'connection', 'authorization']);
+const PROTECTED = new Set([
+  'content-type',
+  'user-agent',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'authorization',
+]);
 
 export function isProtectedHeader(name: string, sub: Pick<Subscription, 'authType' | 'secret'>): boolean {
   const n = name.toLowerCase();
-  return PROTECTED.has(n) || n.startsWith('webhook-') || n === authHeaderName(sub as Subscription)?.toLowerCase();
+  return (
+    PROTECTED.has(n) || n.startsWith('webhook-') || n === authHeaderName(sub as Subscription)?.toLowerCase()
+  );
 }
 
-export async function buildRequest(sub: Subscription, event: HooklineEvent, deps: AuthDeps, now = Date.now()): Promise<OutboundRequest> {
+export async function buildRequest(
+  sub: Subscription,
+  event: HooklineEvent,
+  deps: AuthDeps,
+  now = Date.now(),
+): Promise<OutboundRequest> {
   const payload = encodePayload(event, sub);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(sub.customHeaders ?? {})) {
@@ -55,7 +70,13 @@ export async function buildRequest(sub: Subscription, event: HooklineEvent, deps
     const ts = Math.floor(now / 1000);
     headers['webhook-id'] = event.id;
     headers['webhook-timestamp'] = String(ts);
-    headers['webhook-signature'] = signatureHeader(sub.signingSecrets, event.id, ts, payload.signedContent, now);
+    headers['webhook-signature'] = signatureHeader(
+      sub.signingSecrets,
+      event.id,
+      ts,
+      payload.signedContent,
+      now,
+    );
   }
   Object.assign(headers, await authHeaders(sub, deps));
   let url = sub.webhookUrl;
@@ -87,12 +108,23 @@ function flattenHeaders(h: Dispatcher.ResponseData['headers']): Record<string, s
 export function classifyError(err: unknown, timeoutMs: number): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const e = err as { code?: string; name?: string; message?: string };
-  if (e?.code === 'ssrf_blocked') return new DeliveryError('ssrf_blocked', e.message ?? 'address not allowed', { cause: err });
-  if (e?.code === 'oauth_token_error') return new DeliveryError('oauth_token_error', e.message ?? 'token endpoint failed', { cause: err });
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (e?.code === 'ssrf_blocked')
+    return new DeliveryError('ssrf_blocked', e.message ?? 'address not allowed', { cause: err });
+  if (e?.code === 'oauth_token_error')
+    return new DeliveryError('oauth_token_error', e.message ?? 'token endpoint failed', { cause: err });
+  if (
+    e?.name === 'TimeoutError' ||
+    e?.name === 'AbortError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return new DeliveryError('timeout', `no response within ${timeoutMs} ms`, { cause: err });
   }
-  return new DeliveryError('connection_error', `${e?.code ?? e?.name ?? 'error'}: ${e?.message ?? String(err)}`, { cause: err });
+  return new DeliveryError(
+    'connection_error',
+    `${e?.code ?? e?.name ?? 'error'}: ${e?.message ?? String(err)}`,
+    { cause: err },
+  );
 }
 
 async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number) {
@@ -111,7 +143,11 @@ async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number) 
   return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body };
 }
 
-export async function attempt(deps: AttemptDeps, sub: Subscription, event: HooklineEvent): Promise<AttemptOutcome> {
+export async function attempt(
+  deps: AttemptDeps,
+  sub: Subscription,
+  event: HooklineEvent,
+): Promise<AttemptOutcome> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
   let request: OutboundRequest = { url: sub.webhookUrl, method: sub.method, headers: {} };
@@ -136,13 +172,26 @@ export async function attempt(deps: AttemptDeps, sub: Subscription, event: Hookl
       res = await send(deps, request, sub.timeoutMs);
     }
     const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const retryAfterMs = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
+    const retryAfterMs =
+      res.statusCode === 429 || res.statusCode === 503
+        ? parseRetryAfter(res.headers['retry-after'])
+        : undefined;
     const error = ok
       ? null
       : res.statusCode === 410
         ? new DeliveryError('gone', 'subscriber answered 410 Gone', { statusCode: 410 })
-        : new DeliveryError('http_error', `subscriber answered ${res.statusCode}`, { statusCode: res.statusCode, retryAfterMs });
-    return done({ ok, statusCode: res.statusCode, responseHeaders: res.headers, responseBody: res.body, error, retryAfterMs });
+        : new DeliveryError('http_error', `subscriber answered ${res.statusCode}`, {
+            statusCode: res.statusCode,
+            retryAfterMs,
+          });
+    return done({
+      ok,
+      statusCode: res.statusCode,
+      responseHeaders: res.headers,
+      responseBody: res.body,
+      error,
+      retryAfterMs,
+    });
   } catch (err) {
     return done({ error: classifyError(err, sub.timeoutMs) });
   }

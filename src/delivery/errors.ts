@@ -13,7 +13,12 @@ export class DeliveryError extends Error {
   constructor(
     readonly code: DeliveryErrorCode,
     message: string,
-    readonly options: { retryable?: boolean; statusCode?: number; retryAfterMs?: number; cause?: unknown } = {},
+    readonly options: {
+      retryable?: boolean;
+      statusCode?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'DeliveryError';

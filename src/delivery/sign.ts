@@ -7,12 +7,20 @@ function secretBytes(secret: string): Buffer {
 }
 
 export function sign(secret: string, msgId: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', secretBytes(secret)).update(`${msgId}.${timestampSec}.${body}`).digest('base64');
+  const mac = createHmac('sha256', secretBytes(secret))
+    .update(`${msgId}.${timestampSec}.${body}`)
+    .digest('base64');
   return `v1,${mac}`;
 }
 
 /** Every unexpired secret signs; during rotation the header holds several, space separated. */
-export function signatureHeader(secrets: readonly SigningSecret[], msgId: string, timestampSec: number, body: string, now = Date.now()): string {
+export function signatureHeader(
+  secrets: readonly SigningSecret[],
+  msgId: string,
+  timestampSec: number,
+  body: string,
+  now = Date.now(),
+): string {
   return secrets
     .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
     .map((s) => sign(s.secret, msgId, timestampSec, body))

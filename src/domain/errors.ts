@@ -63,8 +63,14 @@ export class HooklineError extends Error {
   }
 }
 
+/** A 400 naming each bad field; a refused address makes it `ssrf_blocked` (SPEC §3, §7). */
 export const validationError = (errors: FieldError[], detail?: string) =>
-  new HooklineError('validation_error', detail ?? errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
+  new HooklineError(
+    errors.some((e) => e.message.startsWith('ssrf_blocked')) ? 'ssrf_blocked' : 'validation_error',
+    detail ?? errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    errors,
+  );
 
 export const notFound = (what: string) => new HooklineError('not_found', `${what} not found`);
-export const conflict = (detail: string, errors?: FieldError[]) => new HooklineError('conflict', detail, errors);
+export const conflict = (detail: string, errors?: FieldError[]) =>
+  new HooklineError('conflict', detail, errors);

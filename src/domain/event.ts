@@ -58,7 +58,9 @@ export const EventInputSchema = Type.Object(
     messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     sender: Type.Optional(Type.String({ maxLength: 256 })),
     recipient: Type.Optional(Type.String({ maxLength: 256 })),
-    occurredAt: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0 })])),
+    occurredAt: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0 })]),
+    ),
     error: Type.Optional(EventErrorSchema),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     deliveryReport: Type.Optional(DeliveryReportSchema),
@@ -89,7 +91,8 @@ const STATUS_OF: Partial<Record<EventType, MessageStatus>> = {
 export const statusOf = (type: EventType): MessageStatus | undefined => STATUS_OF[type];
 
 /** Final statuses (SPEC §2): delivered and failed. */
-export const isFinal = (type: EventType): boolean => type === 'message.delivered' || type === 'message.failed';
+export const isFinal = (type: EventType): boolean =>
+  type === 'message.delivered' || type === 'message.failed';
 
 /** Status precedence: sent < delivered < read (used to drop stale statuses). */
 export const STATUS_RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3 };
@@ -113,7 +116,10 @@ export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
     errors.push({ path: `${base}/error`, message: 'is required for message.failed' });
   }
   if (typeof e.occurredAt === 'string' && Number.isNaN(Date.parse(e.occurredAt))) {
-    errors.push({ path: `${base}/occurredAt`, message: 'must be an RFC 3339 date-time or epoch milliseconds' });
+    errors.push({
+      path: `${base}/occurredAt`,
+      message: 'must be an RFC 3339 date-time or epoch milliseconds',
+    });
   }
   return errors;
 }
@@ -126,11 +132,17 @@ export function schemaErrors(input: unknown, base = ''): FieldError[] {
   for (const err of compiled.Errors(input)) {
     const params = err.params as { requiredProperties?: string[]; additionalProperties?: string[] };
     const props = params.requiredProperties ?? params.additionalProperties;
-    const paths = props?.length ? props.map((p) => `${base}${err.instancePath}/${p}`) : [`${base}${err.instancePath || '/'}`];
+    const paths = props?.length
+      ? props.map((p) => `${base}${err.instancePath}/${p}`)
+      : [`${base}${err.instancePath || '/'}`];
     for (const path of paths) {
       if (seen.has(path)) continue;
       seen.add(path);
-      const message = params.additionalProperties ? 'is not a known field' : params.requiredProperties ? 'is required' : err.message;
+      const message = params.additionalProperties
+        ? 'is not a known field'
+        : params.requiredProperties
+          ? 'is required'
+          : err.message;
       out.push({ path, message });
     }
   }

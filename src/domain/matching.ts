@@ -19,7 +19,10 @@ type Op = 'eq' | 'neq' | 'in' | 'nin' | 'exists' | 'contains' | 'gt' | 'gte' | '
 
 /** Reads `$.a.b` (or `a.b`) from the event. */
 export function readPath(event: unknown, path: string): unknown {
-  const parts = path.replace(/^\$\.?/, '').split('.').filter(Boolean);
+  const parts = path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean);
   let cur: unknown = event;
   for (const p of parts) {
     if (cur === null || typeof cur !== 'object') return undefined;
@@ -30,9 +33,12 @@ export function readPath(event: unknown, path: string): unknown {
 
 /** `{path, op, value}` leaves combined with `{and: [...]}` / `{or: [...]}` / `{not: …}`. */
 export function evaluateFilter(filter: Record<string, unknown>, event: HooklineEvent): boolean {
-  if (Array.isArray(filter.and)) return filter.and.every((f) => evaluateFilter(f as Record<string, unknown>, event));
-  if (Array.isArray(filter.or)) return filter.or.some((f) => evaluateFilter(f as Record<string, unknown>, event));
-  if (filter.not && typeof filter.not === 'object') return !evaluateFilter(filter.not as Record<string, unknown>, event);
+  if (Array.isArray(filter.and))
+    return filter.and.every((f) => evaluateFilter(f as Record<string, unknown>, event));
+  if (Array.isArray(filter.or))
+    return filter.or.some((f) => evaluateFilter(f as Record<string, unknown>, event));
+  if (filter.not && typeof filter.not === 'object')
+    return !evaluateFilter(filter.not as Record<string, unknown>, event);
   const actual = readPath(event, String(filter.path ?? ''));
   const expected = filter.value;
   switch (filter.op as Op) {
@@ -47,7 +53,9 @@ export function evaluateFilter(filter: Record<string, unknown>, event: HooklineE
     case 'exists':
       return (actual !== undefined) === (expected !== false);
     case 'contains':
-      return typeof actual === 'string' ? actual.includes(String(expected)) : Array.isArray(actual) && actual.includes(expected);
+      return typeof actual === 'string'
+        ? actual.includes(String(expected))
+        : Array.isArray(actual) && actual.includes(expected);
     case 'gt':
       return typeof actual === 'number' && actual > Number(expected);
     case 'gte':
@@ -64,22 +72,31 @@ export function evaluateFilter(filter: Record<string, unknown>, event: HooklineE
 const OPS = new Set(['eq', 'neq', 'in', 'nin', 'exists', 'contains', 'gt', 'gte', 'lt', 'lte']);
 
 /** Validates a filter's shape; returns field errors under `base`. */
-export function filterErrors(filter: unknown, base = '/filter', depth = 0): { path: string; message: string }[] {
+export function filterErrors(
+  filter: unknown,
+  base = '/filter',
+  depth = 0,
+): { path: string; message: string }[] {
   if (depth > 5) return [{ path: base, message: 'is nested too deeply (max 5)' }];
-  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return [{ path: base, message: 'must be an object' }];
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter))
+    return [{ path: base, message: 'must be an object' }];
   const f = filter as Record<string, unknown>;
   for (const key of ['and', 'or'] as const) {
     if (key in f) {
-      if (!Array.isArray(f[key]) || (f[key] as unknown[]).length === 0) return [{ path: `${base}/${key}`, message: 'must be a non-empty array' }];
+      if (!Array.isArray(f[key]) || (f[key] as unknown[]).length === 0)
+        return [{ path: `${base}/${key}`, message: 'must be a non-empty array' }];
       return (f[key] as unknown[]).flatMap((x, i) => filterErrors(x, `${base}/${key}/${i}`, depth + 1));
     }
   }
   if ('not' in f) return filterErrors(f.not, `${base}/not`, depth + 1);
   const errors = [];
-  if (typeof f.path !== 'string' || !f.path) errors.push({ path: `${base}/path`, message: 'must be a path such as $.data.channel' });
-  if (!OPS.has(String(f.op))) errors.push({ path: `${base}/op`, message: `must be one of ${[...OPS].join(', ')}` });
+  if (typeof f.path !== 'string' || !f.path)
+    errors.push({ path: `${base}/path`, message: 'must be a path such as $.data.channel' });
+  if (!OPS.has(String(f.op)))
+    errors.push({ path: `${base}/op`, message: `must be one of ${[...OPS].join(', ')}` });
   for (const k of Object.keys(f)) {
-    if (!['path', 'op', 'value'].includes(k)) errors.push({ path: `${base}/${k}`, message: 'is not a known field' });
+    if (!['path', 'op', 'value'].includes(k))
+      errors.push({ path: `${base}/${k}`, message: 'is not a known field' });
   }
   return errors;
 }

@@ -1,5 +1,5 @@
 // Subscriptions (SPEC §3): the writable schema, the stored shape, and the rules beyond the schema.
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TOptional, type TString } from 'typebox';
 import { ChannelSchema, EVENT_TYPES, SubProductSchema, type Channel, type SubProduct } from './event.js';
 import type { FieldError } from './errors.js';
 
@@ -34,7 +34,9 @@ const StringMap = (description: string) =>
 
 export const SecretAuthSchema = Type.Object(
   {
-    headerName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" })),
+    headerName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
+    ),
     value: Secret(),
   },
   { additionalProperties: false },
@@ -70,17 +72,27 @@ export const subscriptionWritableProperties = {
   events: Type.Array(enumOf(EVENT_PATTERNS), { minItems: 1, maxItems: 50, uniqueItems: true }),
   channels: Type.Optional(Type.Array(ChannelSchema, { maxItems: 10, uniqueItems: true })),
   subProduct: Type.Optional(SubProductSchema),
-  senders: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 500, uniqueItems: true })),
+  senders: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 500, uniqueItems: true }),
+  ),
   reportType: Type.Optional(enumOf(['all', 'final'] as const)),
   filter: Type.Optional(FilterSchema),
   format: Type.Optional(enumOf(FORMATS)),
   method: Type.Optional(enumOf(['POST', 'GET'] as const)),
   encoding: Type.Optional(enumOf(['json', 'form', 'xml'] as const)),
+  // Spelled out: a Record keyed by an Unsafe enum compiles to an open object that accepts any key and value.
   fieldNames: Type.Optional(
-    Type.Record(enumOf(PARAM_FIELDS), Type.String({ minLength: 1, maxLength: 128 }), { maxProperties: 20 }),
+    Type.Object(
+      Object.fromEntries(
+        PARAM_FIELDS.map((f) => [f, Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))]),
+      ) as Record<ParamField, TOptional<TString>>,
+      { additionalProperties: false },
+    ),
   ),
   customParams: Type.Optional(StringMap('Extra parameters added to params-format payloads.')),
-  customHeaders: Type.Optional(StringMap('Extra request headers (cannot override protocol, signature or auth headers).')),
+  customHeaders: Type.Optional(
+    StringMap('Extra request headers (cannot override protocol, signature or auth headers).'),
+  ),
   authType: Type.Optional(enumOf(AUTH_TYPES)),
   secret: Type.Optional(SecretAuthSchema),
   bearer: Type.Optional(BearerAuthSchema),
@@ -89,7 +101,10 @@ export const subscriptionWritableProperties = {
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30_000 })),
   maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
   rateLimit: Type.Optional(
-    Type.Object({ perSecond: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
+    Type.Object(
+      { perSecond: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+      { additionalProperties: false },
+    ),
   ),
 };
 
@@ -159,7 +174,9 @@ export function withDefaults(input: SubscriptionInput) {
     method: input.method ?? 'POST',
     encoding: input.encoding ?? 'json',
     authType: input.authType ?? 'none',
-    secret: input.secret ? { headerName: input.secret.headerName ?? DEFAULT_SECRET_HEADER, value: input.secret.value } : undefined,
+    secret: input.secret
+      ? { headerName: input.secret.headerName ?? DEFAULT_SECRET_HEADER, value: input.secret.value }
+      : undefined,
     timeoutMs: input.timeoutMs ?? 10_000,
     maxRetries: input.maxRetries ?? 10,
   };
@@ -179,8 +196,10 @@ export function subscriptionRuleErrors(input: SubscriptionInput, opts: RuleOptio
   }
   const authType = input.authType ?? 'none';
   for (const kind of ['secret', 'bearer', 'basic', 'oauth2'] as const) {
-    if (authType === kind && !input[kind]) errors.push({ path: `/${kind}`, message: `is required when authType is ${kind}` });
-    if (authType !== kind && input[kind]) errors.push({ path: `/${kind}`, message: `is only allowed when authType is ${kind}` });
+    if (authType === kind && !input[kind])
+      errors.push({ path: `/${kind}`, message: `is required when authType is ${kind}` });
+    if (authType !== kind && input[kind])
+      errors.push({ path: `/${kind}`, message: `is only allowed when authType is ${kind}` });
   }
   if (input.oauth2) {
     if (input.oauth2.grantType === 'refresh_token' && !input.oauth2.refreshToken) {
@@ -194,7 +213,12 @@ export function subscriptionRuleErrors(input: SubscriptionInput, opts: RuleOptio
   return errors;
 }
 
-export function parseWebhookUrl(raw: string, opts: RuleOptions, path: string, errors: FieldError[]): URL | undefined {
+export function parseWebhookUrl(
+  raw: string,
+  opts: RuleOptions,
+  path: string,
+  errors: FieldError[],
+): URL | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -218,5 +242,7 @@ export function parseWebhookUrl(raw: string, opts: RuleOptions, path: string, er
 }
 
 export function coversType(patterns: readonly string[], type: string): boolean {
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+  return patterns.some(
+    (p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))),
+  );
 }

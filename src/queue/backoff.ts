@@ -34,5 +34,6 @@ export interface DelayCarrier {
 }
 
 export function backoffStrategy(s: BackoffSettings): BackoffStrategy {
-  return (attemptsMade, _type, err) => (err as DelayCarrier | undefined)?.retryDelayMs ?? retryDelay(attemptsMade, s);
+  return (attemptsMade, _type, err) =>
+    (err as DelayCarrier | undefined)?.retryDelayMs ?? retryDelay(attemptsMade, s);
 }

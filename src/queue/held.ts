@@ -3,7 +3,10 @@
 import type { Context } from '../context.js';
 
 /** Promotes every held delivery of a subscription; returns how many were released. */
-export async function releaseHeld(ctx: Pick<Context, 'redis' | 'keys' | 'deliveriesQueue'>, subscriptionId: string): Promise<number> {
+export async function releaseHeld(
+  ctx: Pick<Context, 'redis' | 'keys' | 'deliveriesQueue'>,
+  subscriptionId: string,
+): Promise<number> {
   const key = ctx.keys.subHeld(subscriptionId);
   const ids = await ctx.redis.smembers(key);
   let released = 0;

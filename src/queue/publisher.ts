@@ -4,10 +4,16 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseEvent, type HooklineEvent } from '../domain/event.js';
 import { HooklineError, validationError, type FieldError } from '../domain/errors.js';
+import { createSecretBox, type SecretBox } from '../crypto.js';
+import { DEV_ENCRYPTION_KEY } from '../config.js';
 import { createRedis, keyspace, type Keys } from '../redis.js';
+import { execAll } from '../store/delivery-store.js';
 import { EVENTS_QUEUE, type EventJobData } from './names.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
+/** How long an id is held while its events are being queued. */
+const CLAIM_SECONDS = 120;
+const SEALED = 'enc:v1:';
 
 export interface PublishResult {
   id: string;
@@ -34,13 +40,23 @@ export interface PublisherOptions {
   /** An existing events queue (not closed by the publisher). */
   queue?: Queue<EventJobData>;
   removeOnFailAgeSeconds?: number;
+  /** Called with the number of events newly queued (metrics). */
+  onAccepted?: (count: number) => void;
+  /**
+   * Seals per-event deliveryReport secrets. Defaults to ENCRYPTION_KEY (the development key
+   * when unset): producers must use the same key as the workers.
+   */
+  box?: SecretBox;
 }
 
 export function createPublisher(opts: PublisherOptions = {}): Publisher {
   const prefix = opts.prefix ?? process.env.REDIS_PREFIX ?? '{hookline}';
   const ownsConnection = !opts.connection;
-  const redis = opts.connection ?? createRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer');
+  const redis =
+    opts.connection ??
+    createRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer');
   const keys: Keys = keyspace(prefix);
+  const box = opts.box ?? createSecretBox(process.env.ENCRYPTION_KEY || DEV_ENCRYPTION_KEY);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   const jobOpts = {
@@ -50,17 +66,33 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     removeOnFail: { age: opts.removeOnFailAgeSeconds ?? 7 * 86400 },
   };
 
+  /** Seals a per-event deliveryReport secret before the event is stored anywhere. */
+  function seal(e: HooklineEvent): HooklineEvent {
+    const r = e.deliveryReport;
+    if (!r?.webhookSecret || r.webhookSecret.startsWith(SEALED)) return e;
+    return { ...e, deliveryReport: { ...r, webhookSecret: box.encrypt(r.webhookSecret) } };
+  }
+
   async function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
     if (events.length === 0) return [];
-    const pipe = redis.pipeline();
-    for (const e of events) pipe.set(keys.idem(e.id), e.tenantId, 'EX', IDEMPOTENCY_SECONDS, 'NX');
-    const res = (await pipe.exec()) ?? [];
+    // Claim each id briefly first; the claim becomes the 24 h idempotency key only once the
+    // events are queued, so a failure in between never turns a retry into a "duplicate".
+    const claims = redis.pipeline();
+    for (const e of events) claims.set(keys.idem(e.id), e.tenantId, 'EX', CLAIM_SECONDS, 'NX');
+    let replies: unknown[];
+    try {
+      replies = await execAll(claims);
+    } catch (err) {
+      throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
+        cause: String(err),
+      });
+    }
     const fresh: HooklineEvent[] = [];
     const seen = new Set<string>();
     const results = events.map((e, i) => {
-      const claimed = res[i]?.[1] === 'OK' && !seen.has(e.id);
+      const claimed = replies[i] === 'OK' && !seen.has(e.id);
       seen.add(e.id);
-      if (claimed) fresh.push(e);
+      if (claimed) fresh.push(seal(e));
       return { id: e.id, duplicate: !claimed };
     });
     if (fresh.length > 0) {
@@ -69,8 +101,15 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
       } catch (err) {
         // Not queued: release the ids so the caller's retry is not taken for a duplicate.
         await redis.del(...fresh.map((e) => keys.idem(e.id))).catch(() => undefined);
-        throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, { cause: String(err) });
+        throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
+          cause: String(err),
+        });
       }
+      const confirm = redis.pipeline();
+      for (const e of fresh) confirm.expire(keys.idem(e.id), IDEMPOTENCY_SECONDS);
+      // Queued is accepted: a failed confirmation only shortens the idempotency window.
+      await confirm.exec().catch(() => undefined);
+      opts.onAccepted?.(fresh.length);
     }
     return results;
   }

@@ -1,5 +1,5 @@
 // The one place errors become application/problem+json (SPEC §4). Bad input is always 4xx.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HooklineError, type FieldError } from '../../domain/errors.js';
 
@@ -36,7 +36,14 @@ export function ajvFieldErrors(errors: AjvLikeError[], context?: string): FieldE
   return out;
 }
 
-function problem(status: number, code: string, title: string, detail: string, errors?: FieldError[], extra?: Record<string, unknown>) {
+function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  errors?: FieldError[],
+  extra?: Record<string, unknown>,
+) {
   return { status, title, detail, code, ...(errors?.length ? { errors } : {}), ...extra };
 }
 
@@ -50,9 +57,23 @@ const CODE_BY_STATUS: Record<number, [string, string]> = {
   408: ['request_timeout', 'Request timeout'],
   409: ['conflict', 'Conflict'],
   413: ['payload_too_large', 'Payload too large'],
+  414: ['uri_too_long', 'URI too long'],
   415: ['unsupported_media_type', 'Unsupported media type'],
   429: ['rate_limited', 'Too many requests'],
 };
+
+/**
+ * Fastify's `frameworkErrors` option: the router answers a malformed or over-long path
+ * (FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH) before any route or error handler exists.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
+  const [code, title] = CODE_BY_STATUS[status] ?? ['bad_request', 'Bad request'];
+  void reply
+    .status(status)
+    .type('application/problem+json')
+    .send(problem(status, code, title, err.message));
+}
 
 export default fp(
   async function errorsPlugin(app: FastifyInstance) {
@@ -62,25 +83,51 @@ export default fp(
         body = problem(err.status, err.code, err.title, err.message, err.errors, err.extra);
       } else if (err.validation) {
         const errors = ajvFieldErrors(err.validation as AjvLikeError[], err.validationContext);
-        body = problem(400, 'validation_error', 'Invalid request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
-      } else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err instanceof SyntaxError && (err.statusCode ?? 400) === 400)) {
-        body = problem(400, 'validation_error', 'Invalid request', 'the body is not valid JSON', [{ path: '/', message: 'is not valid JSON' }]);
+        body = problem(
+          400,
+          'validation_error',
+          'Invalid request',
+          errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+          errors,
+        );
+      } else if (
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+        err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+        (err instanceof SyntaxError && (err.statusCode ?? 400) === 400)
+      ) {
+        body = problem(400, 'validation_error', 'Invalid request', 'the body is not valid JSON', [
+          { path: '/', message: 'is not valid JSON' },
+        ]);
       } else if (err.statusCode && err.statusCode < 500) {
         const [code, title] = CODE_BY_STATUS[err.statusCode] ?? ['bad_request', 'Bad request'];
         body = problem(err.statusCode, code, title, err.message);
-        if (err.statusCode === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '1');
+        if (err.statusCode === 429 && reply.getHeader('retry-after') === undefined)
+          reply.header('retry-after', '1');
       } else {
         request.log.error({ err }, 'unhandled error');
-        body = problem(500, 'internal_error', 'Internal error', 'an unexpected error occurred; it has been logged');
+        body = problem(
+          500,
+          'internal_error',
+          'Internal error',
+          'an unexpected error occurred; it has been logged',
+        );
       }
-      if (body.status >= 500 && body.code !== 'internal_error') request.log.warn({ code: body.code }, body.detail);
+      if (body.status >= 500 && body.code !== 'internal_error')
+        request.log.warn({ code: body.code }, body.detail);
       return reply.status(body.status).type('application/problem+json').send(body);
     });
     app.setNotFoundHandler((request, reply) =>
       reply
         .status(404)
         .type('application/problem+json')
-        .send(problem(404, 'not_found', 'Not found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+        .send(
+          problem(
+            404,
+            'not_found',
+            'Not found',
+            `no route for ${request.method} ${request.url.split('?')[0]}`,
+          ),
+        ),
     );
   },
   { name: 'errors' },

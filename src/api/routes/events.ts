@@ -2,32 +2,68 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { EventInputSchema, eventRuleErrors, normalizeEvent, type EventInput, type HooklineEvent } from '../../domain/event.js';
-import { notFound, validationError, type FieldError } from '../../domain/errors.js';
+import {
+  EventInputSchema,
+  eventRuleErrors,
+  normalizeEvent,
+  type EventInput,
+  type HooklineEvent,
+} from '../../domain/event.js';
+import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
+import { parseWebhookUrl } from '../../domain/subscription.js';
 import type { Context } from '../../context.js';
+import { mask } from '../../crypto.js';
 import { tenantScope } from '../plugins/auth.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export const MAX_BATCH = 500;
+/** SPEC §7: 256 KB per event, in a batch as much as alone. */
+export const MAX_EVENT_BYTES = 256 * 1024;
 
 const PublishResult = Type.Object({ id: Type.String(), duplicate: Type.Boolean() });
 
 export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // deliveryReport secrets are sealed by the publisher; open them only to mask them.
+  const openSecret = (s: string) => (s.startsWith('enc:v1:') ? ctx.box.decrypt(s) : s);
 
   /** A tenant client publishes for its own tenant only; the URL checks run before queueing. */
-  async function accept(request: Parameters<typeof tenantScope>[0], inputs: EventInput[], base: (i: number) => string): Promise<HooklineEvent[]> {
+  async function accept(
+    request: Parameters<typeof tenantScope>[0],
+    inputs: EventInput[],
+    base: (i: number) => string,
+  ): Promise<HooklineEvent[]> {
+    const tooLarge = inputs
+      .map((e, i) => ({ size: Buffer.byteLength(JSON.stringify(e)), path: base(i) || '/' }))
+      .filter((e) => e.size > MAX_EVENT_BYTES)
+      .map((e) => ({
+        path: e.path,
+        message: `is ${e.size} bytes; the limit is ${MAX_EVENT_BYTES} per event`,
+      }));
+    if (tooLarge.length > 0)
+      throw new HooklineError('payload_too_large', 'an event is larger than 256 KB', tooLarge);
     const errors: FieldError[] = [];
     const own = request.principal?.tenantId;
     const now = Date.now();
     inputs.forEach((e, i) => {
       errors.push(...eventRuleErrors(e, base(i)));
-      if (own && e.tenantId !== own) errors.push({ path: `${base(i)}/tenantId`, message: 'must be the tenant of your client' });
+      if (own && e.tenantId !== own)
+        errors.push({ path: `${base(i)}/tenantId`, message: 'must be the tenant of your client' });
     });
-    if (ctx.urlGuard) {
-      for (const [i, e] of inputs.entries()) {
-        if (e.deliveryReport) errors.push(...(await ctx.urlGuard(e.deliveryReport.webhookUrl, `${base(i)}/deliveryReport/webhookUrl`)));
-      }
+    for (const [i, e] of inputs.entries()) {
+      if (!e.deliveryReport) continue;
+      const path = `${base(i)}/deliveryReport/webhookUrl`;
+      // The same URL rules as a subscription's webhookUrl (https only unless allowed), then SSRF.
+      const urlErrors: FieldError[] = [];
+      parseWebhookUrl(
+        e.deliveryReport.webhookUrl,
+        { allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS },
+        path,
+        urlErrors,
+      );
+      if (urlErrors.length === 0 && ctx.urlGuard)
+        urlErrors.push(...(await ctx.urlGuard(e.deliveryReport.webhookUrl, path)));
+      errors.push(...urlErrors);
     }
     if (errors.length > 0) throw validationError(errors);
     return inputs.map((e) => normalizeEvent(e, now));
@@ -37,7 +73,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
     '/v1/events',
     {
       preHandler: app.requireScope('events:publish'),
-      bodyLimit: 256 * 1024,
+      bodyLimit: MAX_EVENT_BYTES,
       schema: {
         tags: ['events'],
         summary: 'Publish one event',
@@ -57,7 +93,8 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
     '/v1/events/batch',
     {
       preHandler: app.requireScope('events:publish'),
-      bodyLimit: MAX_BATCH * 256 * 1024,
+      // Each event is still held to MAX_EVENT_BYTES; the whole batch to a sane total.
+      bodyLimit: 10 * 1024 * 1024,
       // A bare array is accepted as well as {events: [...]}.
       preValidation: async (request) => {
         if (Array.isArray(request.body)) request.body = { events: request.body };
@@ -66,8 +103,14 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
         tags: ['events'],
         summary: `Publish up to ${MAX_BATCH} events; nothing is queued if any is invalid`,
         security: bearerSecurity,
-        body: Type.Object({ events: Type.Array(EventInputSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ results: Type.Array(PublishResult) }), ...problemResponses(400, 401, 403, 413, 503) },
+        body: Type.Object(
+          { events: Type.Array(EventInputSchema, { minItems: 1, maxItems: MAX_BATCH }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ results: Type.Array(PublishResult) }),
+          ...problemResponses(400, 401, 403, 413, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -98,8 +141,12 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       if (tenant !== undefined && event.tenantId !== tenant) throw notFound('event');
       const ids = await ctx.deliveries.idsForEvent(event.id);
       const records = await ctx.deliveries.getMany(ids);
+      const report = event.deliveryReport;
       return {
-        event,
+        // The deliveryReport secret is shown like every other secret (SPEC §3): 4 characters then ****.
+        event: report?.webhookSecret
+          ? { ...event, deliveryReport: { ...report, webhookSecret: mask(openSecret(report.webhookSecret)) } }
+          : event,
         deliveries: records.map((r) => ({
           id: r.id,
           subscriptionId: r.subscriptionId,
@@ -114,4 +161,3 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
     },
   );
 }
-

@@ -1,0 +1,20 @@
+# Hookline: build TypeScript once, run the compiled JavaScript on a slim Node 20 image.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY workers ./workers
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+EXPOSE 3000
+# ROLE (all | api | worker) picks what the process runs; SIGTERM drains gracefully.
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,92 @@
+// Runs a real Hookline (API + workers) in-process against the real Redis, under a random key
+// prefix that is deleted afterwards. Tests talk to it with app.inject or over loopback.
+import { Redis } from 'ioredis';
+import { testConfig, type Config } from '../../src/config.js';
+import { createHookline, type Hookline, type StartOptions } from '../../src/hookline.js';
+
+export const ADMIN = { authorization: 'Bearer dev-admin-token' };
+
+export interface Harness {
+  hookline: Hookline;
+  config: Config;
+  /** Sends a request through Fastify's inject; JSON bodies are encoded, answers parsed. */
+  request<T = Record<string, unknown>>(opts: {
+    method: string;
+    url: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+  }): Promise<{ status: number; body: T; headers: Record<string, unknown>; raw: string }>;
+  /** Waits until `fn` returns a truthy value (polling; for state that has no event to await). */
+  until<T>(
+    fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+    timeoutMs?: number,
+  ): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  overrides: Parameters<typeof testConfig>[0] = {},
+  opts: StartOptions = {},
+): Promise<Harness> {
+  const config = testConfig({ RETRY_BASE_MS: '50', RETRY_MAX_DELAY_MS: '2000', ...overrides });
+  const hookline = await createHookline(config, opts);
+  const app = hookline.app;
+  return {
+    hookline,
+    config,
+    async request({ method, url, body, headers }) {
+      if (!app) throw new Error('no API in this harness');
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: {
+          ...ADMIN,
+          ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      let parsed: unknown;
+      try {
+        parsed = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        parsed = res.body;
+      }
+      return { status: res.statusCode, body: parsed as never, headers: res.headers, raw: res.body };
+    },
+    async until(fn, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error('condition not met in time');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async close() {
+      await hookline.close();
+      await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
+    },
+  };
+}
+
+/** Deletes every key under a prefix (SCAN, never KEYS). */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(
+        cursor,
+        'MATCH',
+        `${prefix.replace(/[[\]*?]/g, '\\$&')}*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      if (keys.length) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
