@@ -251,6 +251,7 @@ export function testConfig(overrides: Partial<Record<keyof Spec, string>> = {}):
     LOG_LEVEL: 'silent',
     ALLOW_HTTP_WEBHOOKS: 'true',
     ALLOWED_PRIVATE_CIDRS: '127.0.0.1/32,::1/128',
+    SHUTDOWN_TIMEOUT_MS: '5000',
     ...overrides,
   });
 }

@@ -45,6 +45,31 @@ export interface Context {
   close(): Promise<void>;
 }
 
+/** Each shutdown step gets this long; past it, connections are dropped rather than awaited. */
+const CLOSE_STEP_MS = 2_000;
+
+/** Resolves true if `p` settles within `ms`, false otherwise (never rejects). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(r, ms, false)));
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** QUIT when Redis answers; a connection that cannot (Redis down, reconnecting) is just dropped. */
+async function hangUp(c: Redis): Promise<void> {
+  if (c.status !== 'ready' || !(await within(c.quit(), CLOSE_STEP_MS))) c.disconnect();
+}
+
 export interface ContextOptions {
   /** Replaces the SSRF-guarded Agent (tests of other concerns only). */
   agent?: Dispatcher;
@@ -65,8 +90,14 @@ export async function createContext(
   const ttlSeconds = config.DELIVERY_LOG_TTL_DAYS * 86_400;
   const deliveries = createDeliveryStore(redis, keys, ttlSeconds);
   const prefix = config.REDIS_PREFIX;
-  const eventsQueue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
-  const deliveriesQueue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: redis, prefix });
+  // BullMQ loads its Lua scripts onto the connection it is given, and ioredis copies every
+  // script onto each pipeline of that connection: the stores' pipelines get their own.
+  const queueConnection = createRedis(config.REDIS_URL, 'producer');
+  const eventsQueue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: queueConnection, prefix });
+  const deliveriesQueue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, {
+    connection: queueConnection,
+    prefix,
+  });
   const metrics = createMetrics();
   const publisher = createPublisher({
     connection: redis,
@@ -103,11 +134,10 @@ export async function createContext(
     async close() {
       for (const c of ctx.closers.splice(0).reverse())
         await c().catch((err) => logger.warn({ err }, 'close failed'));
-      await Promise.allSettled([eventsQueue.close(), deliveriesQueue.close()]);
+      await within(Promise.allSettled([eventsQueue.close(), deliveriesQueue.close()]), CLOSE_STEP_MS);
       await subscriptions.close();
-      await Promise.allSettled(workerConns.map((c) => c.quit()));
-      await redis.quit().catch(() => undefined);
-      if (!opts.agent) await agent.close();
+      await Promise.allSettled([...workerConns, redis, queueConnection].map(hangUp));
+      if (!opts.agent && !(await within(agent.close(), CLOSE_STEP_MS))) await agent.destroy();
     },
   };
   return ctx;

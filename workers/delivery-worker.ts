@@ -22,7 +22,8 @@ export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
     deliveries: ctx.deliveries,
     attempt: { agent: ctx.agent, tokens: ctx.tokens },
     backoff,
-    logger: ctx.logger,
+    // The per-attempt line carries ids, codes and a query-stripped URL only: no redaction pass.
+    logger: ctx.logger.child({}, { redact: { paths: [] } }),
     hooks: ctx.deliveryHooks,
   };
   const worker = new Worker<DeliveryJobData>(

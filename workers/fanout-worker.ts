@@ -2,7 +2,7 @@
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { fanOut } from '../src/queue/fanout.js';
-import { EVENTS_QUEUE, type EventJobData } from '../src/queue/names.js';
+import { EVENTS_QUEUE, jobEvents, type EventJobData } from '../src/queue/names.js';
 import { STALL_RECOVERY } from './delivery-worker.js';
 
 export function startFanoutWorker(ctx: Context): Worker<EventJobData, number> {
@@ -17,7 +17,7 @@ export function startFanoutWorker(ctx: Context): Worker<EventJobData, number> {
           deliveries: ctx.deliveries,
           queue: ctx.deliveriesQueue,
         },
-        job.data,
+        jobEvents(job.data),
       ),
     {
       connection: ctx.workerConnection(),
@@ -27,7 +27,9 @@ export function startFanoutWorker(ctx: Context): Worker<EventJobData, number> {
       ...STALL_RECOVERY,
     },
   );
-  worker.on('failed', (job, err) => ctx.logger.error({ err, eventId: job?.data.id }, 'fan-out failed'));
+  worker.on('failed', (job, err) =>
+    ctx.logger.error({ err, eventIds: job ? jobEvents(job.data).map((e) => e.id) : [] }, 'fan-out failed'),
+  );
   worker.on('error', (err) => ctx.logger.error({ err }, 'fan-out worker error'));
   return worker;
 }

@@ -22,7 +22,11 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
       );
       if ((await Promise.race([graceful, timeout])) === 'timeout') {
         ctx.logger.warn('shutdown timeout: in-flight jobs go back to the queue');
-        await Promise.all(workers.map((w) => w.close(true)));
+        // A forced close can itself wait on a connection that never recovered (seen after a
+        // Redis restart): bound it too; ctx.close() then drops the worker connections.
+        const forced = Promise.all(workers.map((w) => w.close(true)));
+        const bound = new Promise<void>((r) => setTimeout(r, 2_000).unref());
+        await Promise.race([forced, bound]);
       }
     },
   };

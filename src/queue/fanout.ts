@@ -93,36 +93,53 @@ export async function redrive(
   return { id, created: prev ? replies[0] === 1 : pending };
 }
 
-/** Returns the number of deliveries queued. */
-export async function fanOut(deps: FanoutDeps, event: HooklineEvent, now = Date.now()): Promise<number> {
-  const subs = (await deps.subscriptions.forTenant(event.tenantId)).filter((s) => matches(s, event));
-  const targets: { subscriptionId: string; maxRetries: number; target?: string }[] = subs.map(
-    (s: Subscription) => ({
-      subscriptionId: s.id,
-      maxRetries: s.maxRetries,
-    }),
-  );
-  if (wantsReport(event))
-    targets.push({ subscriptionId: REPORT_TARGET, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' });
-
+/**
+ * Fans a batch of events out (one events-queue job per publish call): one pipeline of record
+ * writes and one addBulk for all of them. Returns the number of deliveries queued.
+ */
+export async function fanOut(
+  deps: FanoutDeps,
+  events: HooklineEvent | HooklineEvent[],
+  now = Date.now(),
+): Promise<number> {
+  const batch = Array.isArray(events) ? events : [events];
   const ttl = deps.deliveries.ttlSeconds;
-  const pipe = deps.redis.pipeline().set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
-  const jobs = targets.map((t) => {
-    const id = deliveryId(event.id, destinationKey(event.id, t.subscriptionId));
-    const statusAt = deps.deliveries.addPending(
-      pipe,
-      { id, eventId: event.id, subscriptionId: t.subscriptionId, tenantId: event.tenantId, target: t.target },
-      now,
-    );
-    return {
-      statusAt,
-      job: {
-        name: event.type,
-        data: { d: id, s: t.subscriptionId, e: event },
-        opts: deliveryJobOptions(id, t.maxRetries, ttl),
-      },
-    };
-  });
+  const pipe = deps.redis.pipeline();
+  const jobs: { statusAt: number; job: { name: string; data: DeliveryJobData; opts: JobsOptions } }[] = [];
+  for (const event of batch) {
+    const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
+      .filter((s) => matches(s, event))
+      .map((s: Subscription) => ({ subscriptionId: s.id, maxRetries: s.maxRetries }));
+    if (wantsReport(event))
+      targets.push({
+        subscriptionId: REPORT_TARGET,
+        maxRetries: REPORT_MAX_RETRIES,
+        target: 'deliveryReport',
+      });
+    pipe.set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
+    for (const t of targets) {
+      const id = deliveryId(event.id, destinationKey(event.id, t.subscriptionId));
+      const statusAt = deps.deliveries.addPending(
+        pipe,
+        {
+          id,
+          eventId: event.id,
+          subscriptionId: t.subscriptionId,
+          tenantId: event.tenantId,
+          target: t.target,
+        },
+        now,
+      );
+      jobs.push({
+        statusAt,
+        job: {
+          name: event.type,
+          data: { d: id, s: t.subscriptionId, e: event },
+          opts: deliveryJobOptions(id, t.maxRetries, ttl),
+        },
+      });
+    }
+  }
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it

@@ -4,7 +4,10 @@ import type { HooklineEvent } from '../domain/event.js';
 export const EVENTS_QUEUE = 'hookline-events';
 export const DELIVERIES_QUEUE = 'hookline-deliveries';
 
-export type EventJobData = HooklineEvent;
+/** One job per publish call: the events it accepted (a lone event from older producers). */
+export type EventJobData = { events: HooklineEvent[] } | HooklineEvent;
+
+export const jobEvents = (data: EventJobData): HooklineEvent[] => ('events' in data ? data.events : [data]);
 
 /** Compact on purpose: one of these is stored per queued delivery. */
 export interface DeliveryJobData {

@@ -97,7 +97,8 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     });
     if (fresh.length > 0) {
       try {
-        await queue.addBulk(fresh.map((e) => ({ name: e.type, data: e, opts: jobOpts })));
+        // One job for the whole call: the fan-out handles its events in one pipeline and one addBulk.
+        await queue.add(fresh.length === 1 ? fresh[0]!.type : 'batch', { events: fresh }, jobOpts);
       } catch (err) {
         // Not queued: release the ids so the caller's retry is not taken for a duplicate.
         await redis.del(...fresh.map((e) => keys.idem(e.id))).catch(() => undefined);

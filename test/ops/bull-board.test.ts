@@ -156,11 +156,14 @@ describe('/admin/queues', () => {
       expect(res.statusCode).toBe(200);
       const queue = (
         res.json() as {
-          queues: { name: string; jobs: { data: { deliveryReport: { webhookSecret: string } } }[] }[];
+          queues: {
+            name: string;
+            jobs: { data: { events: { deliveryReport: { webhookSecret: string } }[] } }[];
+          }[];
         }
       ).queues.find((q) => q.name === 'hookline-events');
       expect(queue!.jobs).toHaveLength(1);
-      expect(queue!.jobs[0]!.data.deliveryReport.webhookSecret).toBe('whs_****');
+      expect(queue!.jobs[0]!.data.events[0].deliveryReport.webhookSecret).toBe('whs_****');
       expect(res.body).not.toContain(secret);
     } finally {
       await apiOnly.close();

@@ -7,7 +7,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../../context.js';
 import { mask, safeEqual, type SecretBox } from '../../crypto.js';
 import type { HooklineEvent } from '../../domain/event.js';
-import type { DeliveryJobData } from '../../queue/names.js';
+import type { DeliveryJobData, EventJobData } from '../../queue/names.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -37,7 +37,9 @@ export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { c
   const events = new BullMQAdapter(ctx.eventsQueue, {
     description: 'Published events, fanned out to subscriptions',
   });
-  events.setFormatter('data', (data: HooklineEvent) => shownEvent(data, ctx.box));
+  events.setFormatter('data', (data: EventJobData) =>
+    'events' in data ? { events: data.events.map((e) => shownEvent(e, ctx.box)) } : shownEvent(data, ctx.box),
+  );
   const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
     description: 'One job per event and subscription',
   });
