@@ -85,7 +85,43 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
   return replies.map(([, v]) => v);
 }
 
+/** Writes a pending record (keeping an existing one's status), indexes it, returns the status. */
+const ADD_PENDING = `
+local rec, idx, evt = KEYS[1], KEYS[2], KEYS[3]
+local ttl = tonumber(ARGV[8])
+redis.call('HSET', rec, 'id', ARGV[1], 'eventId', ARGV[2], 'subscriptionId', ARGV[3], 'tenantId', ARGV[4],
+  'target', ARGV[5], 'createdAt', ARGV[6])
+if tonumber(ARGV[10]) > 0 then redis.call('HSET', rec, 'series', ARGV[10], 'retryOf', ARGV[11]) end
+redis.call('HSETNX', rec, 'status', 'pending')
+redis.call('HSETNX', rec, 'updatedAt', ARGV[6])
+redis.call('EXPIRE', rec, ttl)
+redis.call('ZADD', idx, ARGV[7], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. ARGV[9])
+redis.call('EXPIRE', idx, ttl)
+redis.call('SADD', evt, ARGV[1])
+redis.call('EXPIRE', evt, ttl)
+return redis.call('HGET', rec, 'status')
+`;
+
+const RECORD_ATTEMPT = `
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3], 'nextAttemptAt', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`;
+
+interface RecordAttemptCommand {
+  hlRecordAttempt(...args: (string | number)[]): Promise<unknown>;
+}
+
+interface AddPendingPipeline {
+  hlAddPending(...args: (string | number)[]): ChainableCommander;
+}
+
 export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
+  redis.defineCommand('hlAddPending', { numberOfKeys: 3, lua: ADD_PENDING });
+  redis.defineCommand('hlRecordAttempt', { numberOfKeys: 2, lua: RECORD_ATTEMPT });
   const store = {
     ttlSeconds,
     /**
@@ -93,41 +129,26 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
      * Returns the pipeline index whose reply is the record's status after the write.
      */
     addPending(pipe: ChainableCommander, d: NewDelivery, now: number): number {
-      const key = keys.delivery(d.id);
-      const iso = new Date(now).toISOString();
-      const index = keys.subDeliveries(d.subscriptionId);
-      const lineage = d.series ? ['series', d.series, 'retryOf', d.retryOf ?? ''] : [];
-      pipe
-        .hset(
-          key,
-          'id',
-          d.id,
-          'eventId',
-          d.eventId,
-          'subscriptionId',
-          d.subscriptionId,
-          'tenantId',
-          d.tenantId,
-          'target',
-          d.target ?? 'subscription',
-          'createdAt',
-          iso,
-          ...lineage,
-        )
-        .hsetnx(key, 'status', 'pending')
-        .hsetnx(key, 'updatedAt', iso)
-        .hget(key, 'status');
-      const statusAt = pipe.length - 1;
-      pipe
-        .expire(key, ttlSeconds)
-        .zadd(index, now, d.id)
-        // Entries older than the records they point to are trimmed here, so the index never
+      // One scripted command instead of ten: the fan-out hot path pays per delivery.
+      (pipe as unknown as AddPendingPipeline).hlAddPending(
+        keys.delivery(d.id),
+        keys.subDeliveries(d.subscriptionId),
+        keys.eventDeliveries(d.eventId),
+        d.id,
+        d.eventId,
+        d.subscriptionId,
+        d.tenantId,
+        d.target ?? 'subscription',
+        new Date(now).toISOString(),
+        now,
+        ttlSeconds,
+        // Entries older than the records they point to are trimmed, so the index never
         // outgrows the retention window however long the subscription lives.
-        .zremrangebyscore(index, '-inf', `(${now - ttlSeconds * 1000}`)
-        .expire(index, ttlSeconds)
-        .sadd(keys.eventDeliveries(d.eventId), d.id)
-        .expire(keys.eventDeliveries(d.eventId), ttlSeconds);
-      return statusAt;
+        now - ttlSeconds * 1000,
+        d.series ?? 0,
+        d.retryOf ?? '',
+      );
+      return pipe.length - 1;
     },
 
     /** Appends an attempt and sets the new status in one round trip. */
@@ -137,22 +158,16 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       status: DeliveryStatus,
       nextAttemptAt: number | null,
     ): Promise<void> {
-      const key = keys.delivery(id);
-      const pipe = redis
-        .pipeline()
-        .rpush(keys.deliveryAttempts(id), JSON.stringify(attempt))
-        .hset(
-          key,
-          'status',
-          status,
-          'updatedAt',
-          new Date().toISOString(),
-          'nextAttemptAt',
-          nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
-        )
-        .expire(key, ttlSeconds)
-        .expire(keys.deliveryAttempts(id), ttlSeconds);
-      await execAll(pipe);
+      // One scripted command (no pipeline object) per attempt: this runs once per delivery.
+      await (redis as unknown as RecordAttemptCommand).hlRecordAttempt(
+        keys.delivery(id),
+        keys.deliveryAttempts(id),
+        JSON.stringify(attempt),
+        status,
+        new Date().toISOString(),
+        nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
+        ttlSeconds,
+      );
     },
 
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
