@@ -6,12 +6,20 @@ const PREFIX = 'enc:v1:';
 export interface SecretBox {
   encrypt(plain: string): string;
   decrypt(sealed: string): string;
+  /** Encrypts unless already sealed (idempotent). */
+  seal(value: string): string;
+  /** Decrypts a sealed value; a plain one is returned as it is. */
+  open(value: string): string;
 }
+
+export const isSealed = (value: string): boolean => value.startsWith(PREFIX);
 
 export function createSecretBox(base64Key: string): SecretBox {
   const key = Buffer.from(base64Key, 'base64');
   if (key.length !== 32) throw new Error('ENCRYPTION_KEY must be 32 bytes');
-  return {
+  const box: SecretBox = {
+    seal: (value) => (isSealed(value) ? value : box.encrypt(value)),
+    open: (value) => (isSealed(value) ? box.decrypt(value) : value),
     encrypt(plain) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -29,6 +37,7 @@ export function createSecretBox(base64Key: string): SecretBox {
       );
     },
   };
+  return box;
 }
 
 /** Compares two secrets without leaking their length or content through timing. */

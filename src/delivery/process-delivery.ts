@@ -69,10 +69,7 @@ class RetryLater extends Error implements DelayCarrier {
 export function reportTarget(event: HooklineEvent, box?: SecretBox): Subscription {
   const r = event.deliveryReport!;
   // The publisher seals the secret before the event is stored (see src/queue/publisher.ts).
-  const secret =
-    r.webhookSecret && box && r.webhookSecret.startsWith('enc:v1:')
-      ? box.decrypt(r.webhookSecret)
-      : r.webhookSecret;
+  const secret = r.webhookSecret && box ? box.open(r.webhookSecret) : r.webhookSecret;
   return {
     id: REPORT_TARGET,
     tenantId: event.tenantId,

@@ -13,7 +13,6 @@ import { EVENTS_QUEUE, type EventJobData } from './names.js';
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
 const CLAIM_SECONDS = 120;
-const SEALED = 'enc:v1:';
 
 export interface PublishResult {
   id: string;
@@ -69,8 +68,8 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
   /** Seals a per-event deliveryReport secret before the event is stored anywhere. */
   function seal(e: HooklineEvent): HooklineEvent {
     const r = e.deliveryReport;
-    if (!r?.webhookSecret || r.webhookSecret.startsWith(SEALED)) return e;
-    return { ...e, deliveryReport: { ...r, webhookSecret: box.encrypt(r.webhookSecret) } };
+    if (!r?.webhookSecret) return e;
+    return { ...e, deliveryReport: { ...r, webhookSecret: box.seal(r.webhookSecret) } };
   }
 
   async function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {

@@ -61,6 +61,13 @@ describe('secrets at rest', () => {
     const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
     expect(() => box.decrypt(tampered)).toThrow();
   });
+  it('seals idempotently and opens sealed or plain values', () => {
+    const sealed = box.seal('report-secret');
+    expect(sealed).not.toContain('report-secret');
+    expect(box.seal(sealed)).toBe(sealed);
+    expect(box.open(sealed)).toBe('report-secret');
+    expect(box.open('plain-value')).toBe('plain-value');
+  });
   it('masks to at most 4 characters', () => {
     expect(mask('abcdefghijklmnop')).toBe('abcd****');
     expect(mask('short')).toBe('****');

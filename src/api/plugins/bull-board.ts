@@ -27,9 +27,7 @@ function shownEvent(e: HooklineEvent | undefined, box: SecretBox): HooklineEvent
   const report = e?.deliveryReport;
   if (!report?.webhookSecret) return e;
   // The publisher seals it; open it only to mask it like every other secret.
-  const plain = report.webhookSecret.startsWith('enc:v1:')
-    ? box.decrypt(report.webhookSecret)
-    : report.webhookSecret;
+  const plain = box.open(report.webhookSecret);
   return { ...e!, deliveryReport: { ...report, webhookSecret: mask(plain) } };
 }
 

@@ -24,8 +24,6 @@ const PublishResult = Type.Object({ id: Type.String(), duplicate: Type.Boolean()
 
 export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  // deliveryReport secrets are sealed by the publisher; open them only to mask them.
-  const openSecret = (s: string) => (s.startsWith('enc:v1:') ? ctx.box.decrypt(s) : s);
 
   /** A tenant client publishes for its own tenant only; the URL checks run before queueing. */
   async function accept(
@@ -145,7 +143,10 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       return {
         // The deliveryReport secret is shown like every other secret (SPEC §3): 4 characters then ****.
         event: report?.webhookSecret
-          ? { ...event, deliveryReport: { ...report, webhookSecret: mask(openSecret(report.webhookSecret)) } }
+          ? {
+              ...event,
+              deliveryReport: { ...report, webhookSecret: mask(ctx.box.open(report.webhookSecret)) },
+            }
           : event,
         deliveries: records.map((r) => ({
           id: r.id,
