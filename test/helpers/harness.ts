@@ -70,22 +70,27 @@ export async function startHarness(
   };
 }
 
-/** Deletes every key under a prefix (SCAN, never KEYS). */
+/** Every key under a prefix, a page at a time (SCAN, never KEYS). */
+export async function* scanKeys(r: Redis, prefix: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(
+      cursor,
+      'MATCH',
+      `${prefix.replace(/[[\]*?]/g, '\\$&')}*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    if (keys.length) yield keys;
+  } while (cursor !== '0');
+}
+
+/** Deletes every key under a prefix. */
 export async function deleteKeys(url: string, prefix: string): Promise<void> {
   const r = new Redis(url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(
-        cursor,
-        'MATCH',
-        `${prefix.replace(/[[\]*?]/g, '\\$&')}*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      if (keys.length) await r.unlink(...keys);
-    } while (cursor !== '0');
+    for await (const keys of scanKeys(r, prefix)) await r.unlink(...keys);
   } finally {
     r.disconnect();
   }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import { keyspace } from '../../src/redis.js';
 import { createDeliveryStore } from '../../src/store/delivery-store.js';
-import { deleteKeys, startHarness, type Harness } from '../helpers/harness.js';
+import { deleteKeys, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { startCountingReceiver, type CountingReceiver } from '../fault/helpers.js';
 import { makeEvents, publish, subscribe, uniqueTenant } from './support.js';
 
@@ -24,16 +24,7 @@ afterAll(async () => {
 /** Keys under the prefix that never expire, with their size. */
 async function persistentKeys(redis: Redis, prefix: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${prefix.replace(/[[\]*?]/g, '\\$&')}*`,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
+  for await (const keys of scanKeys(redis, prefix)) {
     for (const k of keys) {
       if ((await redis.pttl(k)) !== -1) continue;
       const type = await redis.type(k);
@@ -49,7 +40,7 @@ async function persistentKeys(redis: Redis, prefix: string): Promise<Map<string,
                 : 1;
       out.set(k.slice(prefix.length), size);
     }
-  } while (cursor !== '0');
+  }
   return out;
 }
 
