@@ -22,11 +22,12 @@ const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1]
 const receiver = await startReceiverClient(opts.receiver);
 const log = (msg: string) =>
   process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)}s] ${msg}\n`);
-const ctx: BenchContext = { opts, redis, receiver, prefixes: new Set(), log };
+const ctx: BenchContext = { opts, redis, receiver, prefixes: new Set(), restores: new Set(), log };
 
 let cleaned: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaned ??= (async () => {
+    for (const restore of ctx.restores) await restore().catch(() => undefined);
     for (const prefix of ctx.prefixes) await deletePrefix(redis, prefix).catch(() => undefined);
     await receiver.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);

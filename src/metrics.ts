@@ -133,7 +133,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const deliveryChildren = new Map<string, Counter.Internal[]>();
   const errorChildren = new Map<string, Counter.Internal>();
   const deliveryHook: DeliveryHooks = {
-    afterAttempt({ job, outcome, status }) {
+    afterAttempt({ event, outcome, status }) {
       const cls =
         outcome.statusCode === null ? 0 : Math.min(5, Math.max(1, Math.floor(outcome.statusCode / 100)));
       let row = deliveryChildren.get(status);
@@ -146,7 +146,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         if (!child) errorChildren.set(code, (child = errors.labels({ code })));
         child.inc();
       }
-      const acceptedAt = job.data.e.acceptedAt;
+      const acceptedAt = event.acceptedAt;
       if (status === 'succeeded' && typeof acceptedAt === 'number')
         latencySeconds.observe(Math.max(0, Date.now() - acceptedAt) / 1000);
     },

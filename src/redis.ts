@@ -28,8 +28,8 @@ export function keyspace(prefix: string) {
   return {
     prefix,
     idem: (eventId: string) => `${prefix}:idem:${eventId}`,
+    /** The event as accepted (field `e`) and the ids of its deliveries (the other fields). */
     event: (eventId: string) => `${prefix}:evt:${eventId}`,
-    eventDeliveries: (eventId: string) => `${prefix}:evt:${eventId}:dlv`,
     sub: (id: string) => `${prefix}:sub:${id}`,
     tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,
     allSubs: () => `${prefix}:subs:all`,

@@ -15,6 +15,8 @@ export interface BenchContext {
   receiver: ReceiverClient;
   /** Prefixes this run wrote under; all are deleted at the end. */
   prefixes: Set<string>;
+  /** Server settings a phase changed, put back when it ends (or at the end, however the run ends). */
+  restores: Set<() => Promise<void>>;
   log(msg: string): void;
 }
 

@@ -38,8 +38,7 @@ export function keyClass(key: string, prefix: string): string {
   if (k.startsWith('hookline-events:')) return 'events queue';
   if (/^dlv:[^:]+$/.test(k)) return 'delivery record (hash)';
   if (/^dlv:[^:]+:att$/.test(k)) return 'delivery attempts (list)';
-  if (/^evt:[^:]+$/.test(k)) return 'event copy';
-  if (/^evt:[^:]+:dlv$/.test(k)) return 'event → deliveries (set)';
+  if (/^evt:[^:]+$/.test(k)) return 'event (JSON and its delivery ids, hash)';
   if (k.startsWith('idem:')) return 'idempotency key';
   if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
   if (/^sub:[^:]+:held$/.test(k)) return 'held set';

@@ -46,6 +46,13 @@ export function b1Ratio(r: Results): number {
   return r.B1 && r.bare ? r.B1.perSecond / r.bare.perSecond : NaN;
 }
 
+/** The Redis settings B4 ran under, and the server's own where it differed. */
+function redisSettings(r: B4Result): string {
+  return Object.entries(r.redisSettings ?? {})
+    .map(([name, { used, server }]) => `${name} ${used}${used === server ? '' : ` (server: ${server})`}`)
+    .join(', ');
+}
+
 export function b4Budget(r: B4Result): number {
   return TARGETS.b4OverheadBytes + r.eventJsonBytes;
 }
@@ -109,7 +116,7 @@ export function rows(r: Results): Row[] {
       measure:
         `Redis per queued delivery, receiver down (${int(r.B4.deliveries)} backlog` +
         `${r.B4.backlog < r.B4.requested ? ` of ${int(r.B4.requested)}: time budget` : ''})`,
-      result: `${int(r.B4.bytesPerDelivery)} B (event ${int(r.B4.eventJsonBytes)} B; used_memory Δ ${int(r.B4.usedMemoryPerDelivery)} B)${timedOut(r.B4)}`,
+      result: `${int(r.B4.bytesPerDelivery)} B (event ${int(r.B4.eventJsonBytes)} B; used_memory Δ ${int(r.B4.usedMemoryPerDelivery)} B; ${redisSettings(r.B4)})${timedOut(r.B4)}`,
       target: `≤ 1536 + ${int(r.B4.eventJsonBytes)} B`,
       // Unsettled (timed out) still measures bytes per queued delivery; the row says so.
       verdict: verdict(r.B4.bytesPerDelivery <= b4Budget(r.B4)),

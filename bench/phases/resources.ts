@@ -21,10 +21,12 @@ export interface B4Result {
   bytesPerDelivery: number;
   /** INFO used_memory after minus before, per delivery (the whole server: noisy when shared). */
   usedMemoryPerDelivery: number;
-  /** The event as embedded in each delivery job (JSON bytes). */
+  /** The event's JSON as stored (bytes): the payload the target allows for. */
   eventJsonBytes: number;
-  /** The job's whole `data` field (delivery id, subscription id, event). */
+  /** The job's whole `data` field (delivery, subscription and event ids). */
   jobDataBytes: number;
+  /** Redis settings B4 ran under: the value for each, and the server's own before the run. */
+  redisSettings: Record<string, { used: string; server: string }>;
   byClass: Record<string, { keys: number; bytesPerDelivery: number }>;
   settleMs: number;
   timedOut: boolean;
@@ -32,7 +34,41 @@ export interface B4Result {
 
 type Counts = Record<string, number>;
 
+/**
+ * The Redis settings docs/operations.md and docker-compose.yml give production: a small hash
+ * stays a compact listpack while its values are under this size. BullMQ's job hash (data and
+ * options JSON) and the stored event are over the server default of 64 bytes.
+ */
+export const RECOMMENDED_REDIS: Record<string, string> = { 'hash-max-listpack-value': '1024' };
+
+/** Applies the recommended settings (unless --redis-defaults) and returns how to put them back. */
+async function applyRedisSettings(ctx: BenchContext) {
+  const settings: B4Result['redisSettings'] = {};
+  for (const [name, want] of Object.entries(RECOMMENDED_REDIS)) {
+    const [, server] = (await ctx.redis.config('GET', name)) as [string, string];
+    const used = ctx.opts.redisDefaults ? server : want;
+    if (used !== server) await ctx.redis.config('SET', name, used);
+    settings[name] = { used, server };
+  }
+  const restore = async () => {
+    ctx.restores.delete(restore);
+    for (const [name, { used, server }] of Object.entries(settings))
+      if (used !== server) await ctx.redis.config('SET', name, server);
+  };
+  ctx.restores.add(restore);
+  return { settings, restore };
+}
+
 export async function b4Memory(ctx: BenchContext): Promise<B4Result> {
+  const { settings, restore } = await applyRedisSettings(ctx);
+  try {
+    return await b4Run(ctx, settings);
+  } finally {
+    await restore();
+  }
+}
+
+async function b4Run(ctx: BenchContext, redisSettings: B4Result['redisSettings']): Promise<B4Result> {
   const backlog = ctx.opts.sizes.b4Backlog;
   // Retries far away: failed deliveries stay queued (delayed) while we measure.
   const h = await startHookline(ctx, { RETRY_BASE_MS: '3600000' });
@@ -85,7 +121,10 @@ export async function b4Memory(ctx: BenchContext): Promise<B4Result> {
     }
     const [jobId] = await ctx.redis.zrange(`${prefix}:hookline-deliveries:delayed`, '0', '0');
     const data = jobId ? await ctx.redis.hget(`${prefix}:hookline-deliveries:${jobId}`, 'data') : null;
-    const event = data ? (JSON.parse(data) as { e?: unknown }).e : undefined;
+    const e = data ? (JSON.parse(data) as { e?: unknown }).e : undefined;
+    // Jobs name their event; the event's JSON is stored once, in field `e` of its hash.
+    const eventJson =
+      typeof e === 'string' ? await ctx.redis.hget(`${prefix}:evt:${e}`, 'e') : e ? JSON.stringify(e) : null;
     return {
       backlog: pub.accepted,
       requested: backlog,
@@ -94,8 +133,9 @@ export async function b4Memory(ctx: BenchContext): Promise<B4Result> {
       delayed: dl.delayed!,
       bytesPerDelivery: per(after.bytes - before.bytes),
       usedMemoryPerDelivery: per(usedAfter - usedBefore),
-      eventJsonBytes: event ? Buffer.byteLength(JSON.stringify(event)) : NaN,
+      eventJsonBytes: eventJson ? Buffer.byteLength(eventJson) : NaN,
       jobDataBytes: data ? Buffer.byteLength(data) : NaN,
+      redisSettings,
       byClass,
       settleMs,
       timedOut: quiet < 2,

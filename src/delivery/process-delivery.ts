@@ -22,6 +22,7 @@ export const HOLD_MS = 5 * 60_000;
 
 export interface AttemptReport {
   job: Job<DeliveryJobData>;
+  event: HooklineEvent;
   sub: Subscription;
   outcome: AttemptOutcome;
   status: DeliveryStatus;
@@ -113,7 +114,14 @@ export async function processDelivery(
   job: Job<DeliveryJobData>,
   token?: string,
 ): Promise<DeliveryStatus> {
-  const { d: id, s: subId, e: event } = job.data;
+  const { d: id, s: subId, e } = job.data;
+  const event = typeof e === 'string' ? await deps.deliveries.loadEvent(e) : e;
+  if (!event) {
+    // The stored event outlived its retention (DELIVERY_LOG_TTL_DAYS): nothing left to send.
+    await deps.deliveries.setStatus(id, 'cancelled');
+    deps.logger.warn({ deliveryId: id, eventId: e }, 'delivery cancelled: its event is no longer stored');
+    return 'cancelled';
+  }
   const sub = subId === REPORT_TARGET ? reportTarget(event, deps.box) : await deps.subscriptions.get(subId);
   if (!sub || sub.deletedAt) {
     await deps.deliveries.setStatus(id, 'cancelled');
@@ -166,7 +174,7 @@ export async function processDelivery(
     },
     'delivery attempt',
   );
-  for (const h of deps.hooks) await h.afterAttempt?.({ job, sub, outcome, status, attemptNo });
+  for (const h of deps.hooks) await h.afterAttempt?.({ job, event, sub, outcome, status, attemptNo });
 
   if (err?.code === 'gone' && sub.id !== REPORT_TARGET) {
     await deps.subscriptionStore.patchState(sub.id, (s) => ({

@@ -1,6 +1,6 @@
 // Fan-out: one event job becomes one delivery job per matching subscription (plus the event's
 // own deliveryReport destination), added in bulk with deterministic ids so a retried fan-out
-// never duplicates.
+// never duplicates. The event is stored once, beside its records; jobs carry only its id.
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isFinal, statusOf, type HooklineEvent } from '../domain/event.js';
@@ -8,7 +8,12 @@ import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis.js';
-import { execAll, type DeliveryStore } from '../store/delivery-store.js';
+import {
+  execAll,
+  type DeliveryStore,
+  type NewDelivery,
+  type PendingBatchItem,
+} from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { BACKOFF_TYPE } from './backoff.js';
 import type { DeliveryJobData } from './names.js';
@@ -34,6 +39,13 @@ export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: n
     removeOnFail: { age: ttlSeconds, count: 100_000 },
   };
 }
+
+/** A delivery job names its event; the worker reads the event from its stored copy. */
+export const jobData = (id: string, subscriptionId: string, event: HooklineEvent): DeliveryJobData => ({
+  d: id,
+  s: subscriptionId,
+  e: event.id,
+});
 
 export function wantsReport(event: HooklineEvent): boolean {
   const r = event.deliveryReport;
@@ -70,26 +82,34 @@ export async function redrive(
   const ttl = deps.deliveries.ttlSeconds;
   const pipe = deps.redis.pipeline();
   if (prev) pipe.hsetnx(deps.keys.delivery(prev.id), 'redrivenTo', id);
-  pipe.set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
   const statusAt = deps.deliveries.addPending(
     pipe,
-    {
-      id,
-      eventId: event.id,
-      subscriptionId: to.subscriptionId,
-      tenantId: event.tenantId,
-      target: to.target,
-      series,
-      retryOf: prev?.id,
-    },
+    [
+      {
+        event,
+        deliveries: [
+          {
+            id,
+            eventId: event.id,
+            subscriptionId: to.subscriptionId,
+            tenantId: event.tenantId,
+            target: to.target,
+            series,
+            retryOf: prev?.id,
+          },
+        ],
+      },
+    ],
     now,
   );
   const replies = await execAll(pipe);
-  const pending = replies[statusAt] === 'pending';
-  if (pending) {
-    const data = { d: id, s: to.subscriptionId, e: event };
-    await deps.queue.add(event.type, data, deliveryJobOptions(id, to.maxRetries, ttl));
-  }
+  const pending = (replies[statusAt] as string[])[0] === 'pending';
+  if (pending)
+    await deps.queue.add(
+      event.type,
+      jobData(id, to.subscriptionId, event),
+      deliveryJobOptions(id, to.maxRetries, ttl),
+    );
   return { id, created: prev ? replies[0] === 1 : pending };
 }
 
@@ -104,8 +124,8 @@ export async function fanOut(
 ): Promise<number> {
   const batch = Array.isArray(events) ? events : [events];
   const ttl = deps.deliveries.ttlSeconds;
-  const pipe = deps.redis.pipeline();
-  const jobs: { statusAt: number; job: { name: string; data: DeliveryJobData; opts: JobsOptions } }[] = [];
+  const pending: PendingBatchItem[] = [];
+  const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
   for (const event of batch) {
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
@@ -116,35 +136,32 @@ export async function fanOut(
         maxRetries: REPORT_MAX_RETRIES,
         target: 'deliveryReport',
       });
-    pipe.set(deps.keys.event(event.id), JSON.stringify(event), 'EX', ttl);
+    const deliveries: NewDelivery[] = [];
     for (const t of targets) {
       const id = deliveryId(event.id, destinationKey(event.id, t.subscriptionId));
-      const statusAt = deps.deliveries.addPending(
-        pipe,
-        {
-          id,
-          eventId: event.id,
-          subscriptionId: t.subscriptionId,
-          tenantId: event.tenantId,
-          target: t.target,
-        },
-        now,
-      );
+      deliveries.push({
+        id,
+        eventId: event.id,
+        subscriptionId: t.subscriptionId,
+        tenantId: event.tenantId,
+        target: t.target,
+      });
       jobs.push({
-        statusAt,
-        job: {
-          name: event.type,
-          data: { d: id, s: t.subscriptionId, e: event },
-          opts: deliveryJobOptions(id, t.maxRetries, ttl),
-        },
+        name: event.type,
+        data: jobData(id, t.subscriptionId, event),
+        opts: deliveryJobOptions(id, t.maxRetries, ttl),
       });
     }
+    pending.push({ event, deliveries });
   }
+  const pipe = deps.redis.pipeline();
+  const statusAt = deps.deliveries.addPending(pipe, pending, now);
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice.
-  const fresh = jobs.filter((j) => replies[j.statusAt] === 'pending').map((j) => j.job);
+  const statuses = replies[statusAt] as string[];
+  const fresh = jobs.filter((_, i) => statuses[i] === 'pending');
   if (fresh.length > 0) await deps.queue.addBulk(fresh);
   return fresh.length;
 }

@@ -15,6 +15,9 @@ export interface DeliveryJobData {
   d: string;
   /** subscription id, or `report` for the event's own deliveryReport destination */
   s: string;
-  /** the event (embedded so a delivery costs no extra Redis read) */
-  e: HooklineEvent;
+  /**
+   * the event's id: the worker reads the event from its stored copy, so a fan-out to many
+   * subscriptions keeps one copy of it. Jobs queued before 0.2 embed the whole event.
+   */
+  e: string | HooklineEvent;
 }

@@ -7,12 +7,31 @@ import { HooklineError, validationError, type FieldError } from '../domain/error
 import { createSecretBox, type SecretBox } from '../crypto.js';
 import { DEV_ENCRYPTION_KEY } from '../config.js';
 import { createRedis, keyspace, type Keys } from '../redis.js';
-import { execAll } from '../store/delivery-store.js';
 import { EVENTS_QUEUE, type EventJobData } from './names.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
 const CLAIM_SECONDS = 120;
+
+/** SET key tenant EX ttl NX per key: 1 where claimed. KEYS: idempotency keys. ARGV: ttl, tenants. */
+const CLAIM = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  out[i] = redis.call('SET', k, ARGV[i + 1], 'EX', ARGV[1], 'NX') and 1 or 0
+end
+return out
+`;
+
+/** EXPIRE per key. KEYS: idempotency keys. ARGV: ttl. */
+const CONFIRM = `
+for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[1]) end
+return #KEYS
+`;
+
+interface PublisherCommands {
+  hlClaimIds(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  hlConfirmIds(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
 
 export interface PublishResult {
   id: string;
@@ -55,6 +74,10 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     opts.connection ??
     createRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer');
   const keys: Keys = keyspace(prefix);
+  // One scripted command per call for all of its ids, however many events it carries.
+  redis.defineCommand('hlClaimIds', { lua: CLAIM });
+  redis.defineCommand('hlConfirmIds', { lua: CONFIRM });
+  const commands = redis as unknown as PublisherCommands;
   const box = opts.box ?? createSecretBox(process.env.ENCRYPTION_KEY || DEV_ENCRYPTION_KEY);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
@@ -76,11 +99,15 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     if (events.length === 0) return [];
     // Claim each id briefly first; the claim becomes the 24 h idempotency key only once the
     // events are queued, so a failure in between never turns a retry into a "duplicate".
-    const claims = redis.pipeline();
-    for (const e of events) claims.set(keys.idem(e.id), e.tenantId, 'EX', CLAIM_SECONDS, 'NX');
-    let replies: unknown[];
+    const idemKeys = events.map((e) => keys.idem(e.id));
+    let replies: number[];
     try {
-      replies = await execAll(claims);
+      replies = await commands.hlClaimIds(
+        idemKeys.length,
+        ...idemKeys,
+        CLAIM_SECONDS,
+        ...events.map((e) => e.tenantId),
+      );
     } catch (err) {
       throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
         cause: String(err),
@@ -89,7 +116,7 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     const fresh: HooklineEvent[] = [];
     const seen = new Set<string>();
     const results = events.map((e, i) => {
-      const claimed = replies[i] === 'OK' && !seen.has(e.id);
+      const claimed = replies[i] === 1 && !seen.has(e.id);
       seen.add(e.id);
       if (claimed) fresh.push(seal(e));
       return { id: e.id, duplicate: !claimed };
@@ -105,10 +132,9 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
           cause: String(err),
         });
       }
-      const confirm = redis.pipeline();
-      for (const e of fresh) confirm.expire(keys.idem(e.id), IDEMPOTENCY_SECONDS);
+      const confirm = fresh.map((e) => keys.idem(e.id));
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
-      await confirm.exec().catch(() => undefined);
+      await commands.hlConfirmIds(confirm.length, ...confirm, IDEMPOTENCY_SECONDS).catch(() => undefined);
       opts.onAccepted?.(fresh.length);
     }
     return results;

@@ -1,8 +1,11 @@
-// Delivery records (SPEC §4): a hash per delivery plus a list of attempts, written in one
-// pipeline per attempt without reading first. Indexed per subscription and per event.
+// Delivery records (SPEC §4): a hash per delivery plus a list of attempts, indexed per
+// subscription (a sorted set) and per event (fields of the stored event's hash). A fan-out is
+// one scripted command, and attempts that finish together are written by one command.
 import type { ChainableCommander, Redis } from 'ioredis';
 import { validationError } from '../domain/errors.js';
+import type { HooklineEvent } from '../domain/event.js';
 import type { Keys } from '../redis.js';
+import { tickBatcher } from './batcher.js';
 
 export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -85,89 +88,184 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
   return replies.map(([, v]) => v);
 }
 
-/** Writes a pending record (keeping an existing one's status), indexes it, returns the status. */
+/**
+ * One fan-out (or re-drive) in one scripted command: per event, its stored copy — a hash whose
+ * field `e` is the event JSON and whose other fields are its delivery ids — and per delivery a
+ * pending record (an existing one, from a re-run fan-out, keeps its status) and its entry in the
+ * subscription's index. Returns each delivery's status after the write, in order.
+ * KEYS: per event `evt`, then per delivery `rec`, `idx`.
+ * ARGV: ttl, created (ISO), created (ms), trim bound (ms), event count, then per event: id, JSON,
+ * delivery count, then per delivery: id, subscription, tenant, target, series, retryOf.
+ */
 const ADD_PENDING = `
-local rec, idx, evt = KEYS[1], KEYS[2], KEYS[3]
-local ttl = tonumber(ARGV[8])
-redis.call('HSET', rec, 'id', ARGV[1], 'eventId', ARGV[2], 'subscriptionId', ARGV[3], 'tenantId', ARGV[4],
-  'target', ARGV[5], 'createdAt', ARGV[6])
-if tonumber(ARGV[10]) > 0 then redis.call('HSET', rec, 'series', ARGV[10], 'retryOf', ARGV[11]) end
-redis.call('HSETNX', rec, 'status', 'pending')
-redis.call('HSETNX', rec, 'updatedAt', ARGV[6])
-redis.call('EXPIRE', rec, ttl)
-redis.call('ZADD', idx, ARGV[7], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. ARGV[9])
-redis.call('EXPIRE', idx, ttl)
-redis.call('SADD', evt, ARGV[1])
-redis.call('EXPIRE', evt, ttl)
-return redis.call('HGET', rec, 'status')
+local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
+local k, a, out, trimmed = 1, 6, {}, {}
+for _ = 1, tonumber(ARGV[5]) do
+  local evt, eventId, json, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  k, a = k + 1, a + 3
+  redis.call('HSET', evt, 'e', json)
+  for _ = 1, n do
+    local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
+    redis.call('HSET', rec, 'eventId', eventId, 'subscriptionId', ARGV[a + 1], 'tenantId', ARGV[a + 2],
+      'createdAt', iso)
+    if ARGV[a + 3] ~= 'subscription' then redis.call('HSET', rec, 'target', ARGV[a + 3]) end
+    if ARGV[a + 4] ~= '0' then redis.call('HSET', rec, 'series', ARGV[a + 4], 'retryOf', ARGV[a + 5]) end
+    redis.call('HSETNX', rec, 'status', 'pending')
+    redis.call('HSETNX', rec, 'updatedAt', iso)
+    redis.call('EXPIRE', rec, ttl)
+    redis.call('ZADD', idx, now, id)
+    if not trimmed[idx] then
+      trimmed[idx] = true
+      redis.call('ZREMRANGEBYSCORE', idx, '-inf', trim)
+      redis.call('EXPIRE', idx, ttl)
+    end
+    redis.call('HSET', evt, id, '')
+    out[#out + 1] = redis.call('HGET', rec, 'status')
+    k, a = k + 2, a + 6
+  end
+  redis.call('EXPIRE', evt, ttl)
+end
+return out
 `;
 
-const RECORD_ATTEMPT = `
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3], 'nextAttemptAt', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-return 1
+/** Appends attempts and sets statuses. KEYS: per record `rec`, `att`. ARGV: ttl, then per record 4. */
+const RECORD_ATTEMPTS = `
+local ttl = ARGV[1]
+for i = 1, #KEYS, 2 do
+  local a = 2 + (i - 1) * 2
+  redis.call('RPUSH', KEYS[i + 1], ARGV[a])
+  redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
+  redis.call('EXPIRE', KEYS[i], ttl)
+  redis.call('EXPIRE', KEYS[i + 1], ttl)
+end
+return #KEYS / 2
 `;
 
-interface RecordAttemptCommand {
-  hlRecordAttempt(...args: (string | number)[]): Promise<unknown>;
+/** The JSON of each event (nil when gone). KEYS: `evt` keys. */
+const GET_EVENTS = `
+local out = {}
+for i, k in ipairs(KEYS) do out[i] = redis.call('HGET', k, 'e') end
+return out
+`;
+
+interface StoreCommands {
+  hlRecordAttempts(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  hlGetEvents(numKeys: number, ...keys: string[]): Promise<(string | null)[]>;
 }
 
 interface AddPendingPipeline {
-  hlAddPending(...args: (string | number)[]): ChainableCommander;
+  hlAddPending(numKeys: number, ...args: (string | number)[]): ChainableCommander;
+}
+
+/** One event and the deliveries a fan-out (or a re-drive) creates for it. */
+export interface PendingBatchItem {
+  event: HooklineEvent;
+  deliveries: NewDelivery[];
+}
+
+interface AttemptWrite {
+  id: string;
+  attempt: Attempt;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
 }
 
 export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
-  redis.defineCommand('hlAddPending', { numberOfKeys: 3, lua: ADD_PENDING });
-  redis.defineCommand('hlRecordAttempt', { numberOfKeys: 2, lua: RECORD_ATTEMPT });
+  redis.defineCommand('hlAddPending', { lua: ADD_PENDING });
+  redis.defineCommand('hlRecordAttempts', { lua: RECORD_ATTEMPTS });
+  redis.defineCommand('hlGetEvents', { lua: GET_EVENTS });
+  const commands = redis as unknown as StoreCommands;
+
+  // Attempts finishing in the same event-loop turn are written by one command.
+  const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
+    const keyArgs: string[] = [];
+    const args: (string | number)[] = [ttlSeconds];
+    const updatedAt = new Date().toISOString();
+    for (const w of batch) {
+      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id));
+      args.push(
+        JSON.stringify(w.attempt),
+        w.status,
+        updatedAt,
+        w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
+      );
+    }
+    await commands.hlRecordAttempts(keyArgs.length, ...keyArgs, ...args);
+    return batch;
+  });
+
+  const getEventsJson = (ids: string[]) =>
+    ids.length === 0
+      ? Promise.resolve([])
+      : commands.hlGetEvents(ids.length, ...ids.map((id) => keys.event(id)));
+
+  // Deliveries of one event often run together (a fan-out to many subscriptions): each event
+  // asked for in a turn is read and parsed once.
+  const loadEvent = tickBatcher<string, HooklineEvent | undefined>(async (ids) => {
+    const distinct = [...new Set(ids)];
+    const raws = await getEventsJson(distinct);
+    const byId = new Map<string, HooklineEvent | undefined>();
+    distinct.forEach((id, i) => byId.set(id, raws[i] ? (JSON.parse(raws[i]!) as HooklineEvent) : undefined));
+    return ids.map((id) => byId.get(id));
+  });
+
   const store = {
     ttlSeconds,
     /**
-     * Adds pending records to a pipeline; an existing record (re-run fan-out) keeps its status.
-     * Returns the pipeline index whose reply is the record's status after the write.
+     * Adds one command to a pipeline that stores each event and a pending record per delivery;
+     * an existing record (re-run fan-out) keeps its status. Returns the pipeline index whose
+     * reply is the list of the deliveries' statuses after the write, in order.
      */
-    addPending(pipe: ChainableCommander, d: NewDelivery, now: number): number {
-      // One scripted command instead of ten: the fan-out hot path pays per delivery.
-      (pipe as unknown as AddPendingPipeline).hlAddPending(
-        keys.delivery(d.id),
-        keys.subDeliveries(d.subscriptionId),
-        keys.eventDeliveries(d.eventId),
-        d.id,
-        d.eventId,
-        d.subscriptionId,
-        d.tenantId,
-        d.target ?? 'subscription',
+    addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): number {
+      const keyArgs: string[] = [];
+      // Index entries older than the records they point to are trimmed, so an index never
+      // outgrows the retention window however long the subscription lives.
+      const args: (string | number)[] = [
+        ttlSeconds,
         new Date(now).toISOString(),
         now,
-        ttlSeconds,
-        // Entries older than the records they point to are trimmed, so the index never
-        // outgrows the retention window however long the subscription lives.
         now - ttlSeconds * 1000,
-        d.series ?? 0,
-        d.retryOf ?? '',
-      );
+        batch.length,
+      ];
+      for (const { event, deliveries } of batch) {
+        keyArgs.push(keys.event(event.id));
+        args.push(event.id, JSON.stringify(event), deliveries.length);
+        for (const d of deliveries) {
+          keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
+          args.push(
+            d.id,
+            d.subscriptionId,
+            d.tenantId,
+            d.target ?? 'subscription',
+            d.series ?? 0,
+            d.retryOf ?? '',
+          );
+        }
+      }
+      (pipe as unknown as AddPendingPipeline).hlAddPending(keyArgs.length, ...keyArgs, ...args);
       return pipe.length - 1;
     },
 
-    /** Appends an attempt and sets the new status in one round trip. */
+    /** Appends an attempt and sets the new status (batched with the attempts of the same turn). */
     async recordAttempt(
       id: string,
       attempt: Attempt,
       status: DeliveryStatus,
       nextAttemptAt: number | null,
     ): Promise<void> {
-      // One scripted command (no pipeline object) per attempt: this runs once per delivery.
-      await (redis as unknown as RecordAttemptCommand).hlRecordAttempt(
-        keys.delivery(id),
-        keys.deliveryAttempts(id),
-        JSON.stringify(attempt),
-        status,
-        new Date().toISOString(),
-        nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
-        ttlSeconds,
-      );
+      await writeAttempt({ id, attempt, status, nextAttemptAt });
+    },
+
+    /** The stored event (kept as long as its delivery records), for the worker: batched per turn. */
+    loadEvent,
+
+    async getEvent(id: string): Promise<HooklineEvent | undefined> {
+      const raw = await redis.hget(keys.event(id), 'e');
+      return raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
+    },
+
+    async getEvents(ids: string[]): Promise<(HooklineEvent | undefined)[]> {
+      return (await getEventsJson(ids)).map((raw) => (raw ? (JSON.parse(raw) as HooklineEvent) : undefined));
     },
 
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
@@ -192,7 +290,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
         .hgetall(keys.delivery(id))
         .lrange(keys.deliveryAttempts(id), 0, -1)
         .exec()) as [[unknown, Record<string, string>], [unknown, string[]]];
-      return h && h.id ? toRecord(h, atts) : undefined;
+      return h && h.eventId ? toRecord(id, h, atts) : undefined;
     },
 
     async getMany(ids: string[], withAttempts = true): Promise<DeliveryRecord[]> {
@@ -207,13 +305,15 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       const step = withAttempts ? 2 : 1;
       for (let i = 0; i < res.length; i += step) {
         const h = res[i]![1] as Record<string, string>;
-        if (h && h.id) out.push(toRecord(h, withAttempts ? (res[i + 1]![1] as string[]) : []));
+        if (h && h.eventId)
+          out.push(toRecord(ids[i / step]!, h, withAttempts ? (res[i + 1]![1] as string[]) : []));
       }
       return out;
     },
 
+    /** The ids of every delivery of an event (the stored event's other fields). */
     async idsForEvent(eventId: string): Promise<string[]> {
-      return redis.smembers(keys.eventDeliveries(eventId));
+      return (await redis.hkeys(keys.event(eventId))).filter((f) => f !== 'e');
     },
 
     /** Newest first, by creation time; `before` is an exclusive score bound for paging. */
@@ -327,9 +427,9 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
 
 export type DeliveryStore = ReturnType<typeof createDeliveryStore>;
 
-function toRecord(h: Record<string, string>, atts: string[]): DeliveryRecord {
+function toRecord(id: string, h: Record<string, string>, atts: string[]): DeliveryRecord {
   return {
-    id: h.id!,
+    id,
     eventId: h.eventId!,
     subscriptionId: h.subscriptionId!,
     tenantId: h.tenantId!,

@@ -3,6 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
+import type { HooklineEvent } from '../../src/domain/event.js';
 import { keyspace } from '../../src/redis.js';
 import { createDeliveryStore } from '../../src/store/delivery-store.js';
 import { deleteKeys, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
@@ -99,18 +100,13 @@ describe('bounded Redis', () => {
     try {
       const now = Date.now();
       const pipe = redis.pipeline();
-      for (let i = 0; i < 50; i++) {
-        store.addPending(
-          pipe,
-          { id: `dlv_old_${i}`, eventId: `evt_${i}`, subscriptionId: 'sub_x', tenantId: 't' },
-          now - 120_000 + i,
-        );
-      }
-      store.addPending(
-        pipe,
-        { id: 'dlv_new', eventId: 'evt_new', subscriptionId: 'sub_x', tenantId: 't' },
-        now,
-      );
+      const item = (id: string, eventId: string) => ({
+        event: { id: eventId, tenantId: 't' } as HooklineEvent,
+        deliveries: [{ id, eventId, subscriptionId: 'sub_x', tenantId: 't' }],
+      });
+      for (let i = 0; i < 50; i++)
+        store.addPending(pipe, [item(`dlv_old_${i}`, `evt_${i}`)], now - 120_000 + i);
+      store.addPending(pipe, [item('dlv_new', 'evt_new')], now);
       await pipe.exec();
       expect(await redis.zrange(keys.subDeliveries('sub_x'), '0', '-1')).toEqual(['dlv_new']);
     } finally {

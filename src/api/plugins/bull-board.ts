@@ -41,7 +41,9 @@ export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { c
   const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
     description: 'One job per event and subscription',
   });
-  deliveries.setFormatter('data', (data: DeliveryJobData) => ({ ...data, e: shownEvent(data.e, ctx.box) }));
+  deliveries.setFormatter('data', (data: DeliveryJobData) =>
+    typeof data.e === 'string' ? data : { ...data, e: shownEvent(data.e, ctx.box) },
+  );
 
   const serverAdapter = new FastifyAdapter().setBasePath(BOARD_PATH);
   createBullBoard({

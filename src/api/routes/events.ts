@@ -132,9 +132,8 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       },
     },
     async (request) => {
-      const raw = await ctx.redis.get(ctx.keys.event(request.params.id));
-      if (!raw) throw notFound('event');
-      const event = JSON.parse(raw) as HooklineEvent;
+      const event = await ctx.deliveries.getEvent(request.params.id);
+      if (!event) throw notFound('event');
       const tenant = tenantScope(request);
       if (tenant !== undefined && event.tenantId !== tenant) throw notFound('event');
       const ids = await ctx.deliveries.idsForEvent(event.id);

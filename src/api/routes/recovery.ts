@@ -60,8 +60,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   const deps = { redis: ctx.redis, keys: ctx.keys, deliveries, queue: ctx.deliveriesQueue };
 
   async function loadEvent(id: string, tenant: string | undefined): Promise<HooklineEvent> {
-    const raw = await ctx.redis.get(ctx.keys.event(id));
-    const event = raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
+    const event = await deliveries.getEvent(id);
     if (!event || (tenant !== undefined && event.tenantId !== tenant)) throw notFound('event');
     return event;
   }
@@ -88,10 +87,8 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     }
     const todo = records.filter((r) => !r.redrivenTo || (state.get(r.redrivenTo) ?? 'pending') === 'pending');
     const eventIds = [...new Set(todo.map((r) => r.eventId))];
-    const raws = eventIds.length > 0 ? await ctx.redis.mget(eventIds.map((id) => ctx.keys.event(id))) : [];
-    const events = new Map(
-      eventIds.map((id, i) => [id, raws[i] ? (JSON.parse(raws[i]!) as HooklineEvent) : undefined]),
-    );
+    const loaded = await deliveries.getEvents(eventIds);
+    const events = new Map(eventIds.map((id, i) => [id, loaded[i]]));
     let queued = 0;
     for (let i = 0; i < todo.length; i += PARALLEL) {
       const results = await Promise.all(
