@@ -10,6 +10,7 @@ import { installOAuth } from './delivery/auth/install.js';
 import { installResilience } from './delivery/resilience.js';
 import { installSecurity } from './delivery/security.js';
 import { installMetrics } from './metrics.js';
+import { redisSettingWarnings } from './redis.js';
 
 export interface Hookline {
   ctx: Context;
@@ -35,6 +36,8 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
   installOAuth(ctx, opts.security);
   installResilience(ctx);
   installMetrics(ctx);
+  // Advice only: nothing waits for it, and a server that refuses CONFIG says nothing.
+  void redisSettingWarnings(ctx.redis).then((warnings) => warnings.forEach((w) => logger.warn(w)));
   const runApi = opts.api ?? config.ROLE !== 'worker';
   const runWorkers = opts.workers ?? config.ROLE !== 'api';
   let workers: RunningWorkers | undefined;

@@ -23,6 +23,34 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
   return conn;
 }
 
+/** Server settings docs/operations.md recommends, each with why (a lower value is worse). */
+export const RECOMMENDED_REDIS_SETTINGS: Record<string, { min: number; why: string }> = {
+  'hash-max-listpack-value': {
+    min: 1024,
+    why: 'queued jobs and stored events stay compact listpacks (about 40 % less memory per queued delivery)',
+  },
+};
+
+/**
+ * Reads the settings Hookline cares about and returns a warning for each one below its
+ * recommendation. A server that refuses CONFIG (managed Redis) gives no warnings.
+ */
+export async function redisSettingWarnings(redis: Redis): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const [name, { min, why }] of Object.entries(RECOMMENDED_REDIS_SETTINGS)) {
+    let value: number;
+    try {
+      const reply = (await redis.config('GET', name)) as string[];
+      value = Number(reply[1]);
+    } catch {
+      return [];
+    }
+    if (Number.isFinite(value) && value < min)
+      warnings.push(`Redis ${name} is ${value}; ${min} is recommended: ${why} (docs/operations.md)`);
+  }
+  return warnings;
+}
+
 /** Key builder: every key starts with the (hash-tagged) prefix. */
 export function keyspace(prefix: string) {
   return {

@@ -12,6 +12,8 @@ export interface B1Result extends RateResult {
   publishPerSecond: number;
   /** Mean webhook body size as received (bytes). */
   bodyBytes: number;
+  /** When the first, the 10th-percentile and the 90th-percentile deliveries arrived (ms after the first publish). */
+  arrivalsMs: { first: number; p10: number; p90: number };
 }
 
 export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Promise<B1Result> {
@@ -38,6 +40,11 @@ export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Pro
     durationMs: end - pub.startedAt,
     publishPerSecond: rate(pub.accepted, pub.startedAt, pub.publishedAt),
     bodyBytes: s.count > 0 ? Math.round(s.bodyBytes / s.count) : NaN,
+    arrivalsMs: {
+      first: (s.firstAt ?? NaN) - pub.startedAt,
+      p10: (s.p10At ?? NaN) - pub.startedAt,
+      p90: (s.p90At ?? NaN) - pub.startedAt,
+    },
     timedOut: s.doneAt === null,
   };
 }

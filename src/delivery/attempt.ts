@@ -127,11 +127,26 @@ export function classifyError(err: unknown, timeoutMs: number): DeliveryError {
   );
 }
 
+// Parsed target URLs: a subscription's URL is the same for every delivery it gets.
+const TARGET_CACHE_MAX = 10_000;
+const targets = new Map<string, { origin: string; path: string }>();
+
+function target(raw: string): { origin: string; path: string } {
+  let t = targets.get(raw);
+  if (!t) {
+    const url = new URL(raw);
+    t = { origin: url.origin, path: url.pathname + url.search };
+    if (targets.size >= TARGET_CACHE_MAX) targets.clear();
+    targets.set(raw, t);
+  }
+  return t;
+}
+
 async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number) {
-  const url = new URL(req.url);
+  const { origin, path } = target(req.url);
   const res = await deps.agent.request({
-    origin: url.origin,
-    path: url.pathname + url.search,
+    origin,
+    path,
     method: req.method,
     headers: req.headers,
     body: req.body,

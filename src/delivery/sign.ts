@@ -1,13 +1,23 @@
 // Standard Webhooks signatures: v1,<base64 HMAC-SHA256(secret, "id.timestamp.body")>.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { SigningSecret } from '../domain/subscription.js';
 
-function secretBytes(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+// Decoded keys of the secrets in use: a secret signs every delivery of its subscription.
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, KeyObject>();
+
+function secretKey(secret: string): KeyObject {
+  let key = keyCache.get(secret);
+  if (!key) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
+    keyCache.set(secret, key);
+  }
+  return key;
 }
 
 export function sign(secret: string, msgId: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', secretBytes(secret))
+  const mac = createHmac('sha256', secretKey(secret))
     .update(`${msgId}.${timestampSec}.${body}`)
     .digest('base64');
   return `v1,${mac}`;

@@ -15,10 +15,13 @@ export function tickBatcher<I, O>(flush: (items: I[]) => Promise<O[]>, max = 500
     const batch = waiting;
     waiting = [];
     if (batch.length === 0) return;
-    flush(batch.map((b) => b.item)).then(
-      (out) => batch.forEach((b, i) => b.resolve(out[i]!)),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    );
+    // A flush that throws instead of rejecting still rejects its whole batch (and nothing else).
+    new Promise<O[]>((resolve) => resolve(flush(batch.map((b) => b.item))))
+      .then((out) => {
+        if (out.length !== batch.length) throw new Error(`flush answered ${out.length} of ${batch.length}`);
+        batch.forEach((b, i) => b.resolve(out[i]!));
+      })
+      .catch((err: unknown) => batch.forEach((b) => b.reject(err)));
   };
   const onTick = () => {
     scheduled = false;

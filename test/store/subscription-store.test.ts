@@ -82,8 +82,12 @@ describe('subscription store', () => {
   });
 
   it('pages with a cursor and refuses a forged one', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await store.create('pager', input())).id);
+    const created: { id: string; createdAt: string }[] = [];
+    for (let i = 0; i < 5; i++) created.push(await store.create('pager', input()));
+    // Listed oldest first; subscriptions created in the same millisecond come in id order.
+    const ids = created
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : 1))
+      .map((s) => s.id);
     const p1 = await store.list({ tenantId: 'pager', limit: 3 });
     expect(p1.data.map((s) => s.id)).toEqual(ids.slice(0, 3));
     const p2 = await store.list({ tenantId: 'pager', limit: 3, cursor: p1.nextCursor! });
