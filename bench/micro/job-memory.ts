@@ -1,6 +1,6 @@
-// Micro-benchmark behind a B4 finding: what one queued delivery job costs Redis, as Hookline
-// adds it today (the event embedded in the job data) and without the event, under the default
-// hash-max-listpack-value (64) and under 1024. It starts a private redis-server on a free
+// Micro-benchmark behind two B4 findings: what one queued delivery job costs Redis with the
+// event embedded in its data (Hookline before 0.2) and without it (jobs now carry the event's
+// id only), under the default hash-max-listpack-value (64) and under 1024. It starts a private redis-server on a free
 // loopback port, so the shared server's settings are left alone.
 // Run: npx tsx bench/micro/job-memory.ts
 import { spawn } from 'node:child_process';
