@@ -58,6 +58,8 @@ export function keyspace(prefix: string) {
     idem: (eventId: string) => `${prefix}:idem:${eventId}`,
     /** The event as accepted (field `e`) and the ids of its deliveries (the other fields). */
     event: (eventId: string) => `${prefix}:evt:${eventId}`,
+    /** Before 0.2: an event's delivery ids, beside the event stored as a string (read, then converted). */
+    legacyEventDeliveries: (eventId: string) => `${prefix}:evt:${eventId}:dlv`,
     sub: (id: string) => `${prefix}:sub:${id}`,
     tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,
     allSubs: () => `${prefix}:subs:all`,

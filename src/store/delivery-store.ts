@@ -93,7 +93,9 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
  * field `e` is the event JSON and whose other fields are its delivery ids — and per delivery a
  * pending record (an existing one, from a re-run fan-out, keeps its status) and its entry in the
  * subscription's index. Returns each delivery's status after the write, in order.
- * KEYS: per event `evt`, then per delivery `rec`, `idx`.
+ * An event still stored as written before 0.2 (a string, and a set of its delivery ids) is
+ * converted to the hash first.
+ * KEYS: per event `evt` and its pre-0.2 delivery set, then per delivery `rec`, `idx`.
  * ARGV: ttl, created (ISO), created (ms), trim bound (ms), event count, then per event: id, JSON,
  * delivery count, then per delivery: id, subscription, tenant, target, series, retryOf.
  */
@@ -101,8 +103,15 @@ const ADD_PENDING = `
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
 local k, a, out, trimmed = 1, 6, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, eventId, json, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  k, a = k + 1, a + 3
+  local evt, legacy, eventId, json, n = KEYS[k], KEYS[k + 1], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  k, a = k + 2, a + 3
+  if redis.call('TYPE', evt).ok == 'string' then
+    local old = redis.call('GET', evt)
+    redis.call('DEL', evt)
+    redis.call('HSET', evt, 'e', old)
+    for _, id in ipairs(redis.call('SMEMBERS', legacy)) do redis.call('HSET', evt, id, '') end
+    redis.call('DEL', legacy)
+  end
   redis.call('HSET', evt, 'e', json)
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
@@ -141,16 +150,28 @@ end
 return #KEYS / 2
 `;
 
-/** The JSON of each event (nil when gone). KEYS: `evt` keys. */
+/** The JSON of each event (nil when gone; a pre-0.2 string read as is). KEYS: `evt` keys. */
 const GET_EVENTS = `
 local out = {}
-for i, k in ipairs(KEYS) do out[i] = redis.call('HGET', k, 'e') end
+for i, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t == 'hash' then out[i] = redis.call('HGET', k, 'e')
+  elseif t == 'string' then out[i] = redis.call('GET', k)
+  else out[i] = false end
+end
 return out
+`;
+
+/** An event's fields (its delivery ids and `e`), or its pre-0.2 delivery set. KEYS: evt, legacy. */
+const EVENT_DELIVERIES = `
+if redis.call('TYPE', KEYS[1]).ok == 'string' then return redis.call('SMEMBERS', KEYS[2]) end
+return redis.call('HKEYS', KEYS[1])
 `;
 
 interface StoreCommands {
   hlRecordAttempts(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   hlGetEvents(numKeys: number, ...keys: string[]): Promise<(string | null)[]>;
+  hlEventDeliveries(numKeys: number, ...keys: string[]): Promise<string[]>;
 }
 
 interface AddPendingPipeline {
@@ -174,6 +195,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
   redis.defineCommand('hlAddPending', { lua: ADD_PENDING });
   redis.defineCommand('hlRecordAttempts', { lua: RECORD_ATTEMPTS });
   redis.defineCommand('hlGetEvents', { lua: GET_EVENTS });
+  redis.defineCommand('hlEventDeliveries', { lua: EVENT_DELIVERIES });
   const commands = redis as unknown as StoreCommands;
 
   // Attempts finishing in the same event-loop turn are written by one command.
@@ -228,7 +250,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
         batch.length,
       ];
       for (const { event, deliveries } of batch) {
-        keyArgs.push(keys.event(event.id));
+        keyArgs.push(keys.event(event.id), keys.legacyEventDeliveries(event.id));
         args.push(event.id, JSON.stringify(event), deliveries.length);
         for (const d of deliveries) {
           keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
@@ -260,7 +282,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     loadEvent,
 
     async getEvent(id: string): Promise<HooklineEvent | undefined> {
-      const raw = await redis.hget(keys.event(id), 'e');
+      const [raw] = await getEventsJson([id]);
       return raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
     },
 
@@ -313,7 +335,12 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
 
     /** The ids of every delivery of an event (the stored event's other fields). */
     async idsForEvent(eventId: string): Promise<string[]> {
-      return (await redis.hkeys(keys.event(eventId))).filter((f) => f !== 'e');
+      const fields = await commands.hlEventDeliveries(
+        2,
+        keys.event(eventId),
+        keys.legacyEventDeliveries(eventId),
+      );
+      return fields.filter((f) => f !== 'e');
     },
 
     /** Newest first, by creation time; `before` is an exclusive score bound for paging. */

@@ -206,4 +206,53 @@ describe('event storage', () => {
     const got = await rx.waitFor(1, { filter: (r) => r.path === '/expired' });
     expect(got.map((r) => r.headers['webhook-id'])).toEqual([live.body.id]);
   });
+
+  it('reads events stored before 0.2 (a string and a set) and converts one when it is re-driven', async () => {
+    const { redis, keys } = h.hookline.ctx;
+    const sub = await subscribe('/legacy');
+    const event = newEvent('m-legacy');
+    const oldId = deliveryId(event.id, sub.id);
+    // The layout 0.1 wrote: the event as a string, its delivery ids in a set, a record with `id`.
+    const ttl = 3600;
+    await execAll(
+      redis
+        .pipeline()
+        .set(keys.event(event.id), JSON.stringify(event), 'EX', ttl)
+        .sadd(keys.legacyEventDeliveries(event.id), oldId)
+        .expire(keys.legacyEventDeliveries(event.id), ttl)
+        .hset(keys.delivery(oldId), {
+          id: oldId,
+          eventId: event.id,
+          subscriptionId: sub.id,
+          tenantId: tenant,
+          target: 'subscription',
+          createdAt: event.occurredAt,
+          status: 'failed',
+          updatedAt: event.occurredAt,
+          nextAttemptAt: '',
+        })
+        .expire(keys.delivery(oldId), ttl),
+    );
+
+    // Read as it is: the event and its one delivery.
+    const before = await getEvent(event.id);
+    expect(before.event).toEqual(event);
+    expect(before.deliveries.map((d) => [d.id, d.status])).toEqual([[oldId, 'failed']]);
+
+    // Re-driving it writes through the new path, which converts the stored event first.
+    const retried = await h.request<{ id: string }>({ method: 'POST', url: `/v1/deliveries/${oldId}/retry` });
+    expect(retried.status, retried.raw).toBe(202);
+    const newId = retried.body.id;
+    expect(newId).not.toBe(oldId);
+    await rx.waitFor(1);
+    expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
+    await h.until(statusIs(newId, 'succeeded'));
+
+    expect(await redis.type(keys.event(event.id))).toBe('hash');
+    expect(await redis.exists(keys.legacyEventDeliveries(event.id))).toBe(0);
+    expect(JSON.parse((await redis.hget(keys.event(event.id), 'e'))!)).toEqual(event);
+    const after = await getEvent(event.id);
+    expect(after.deliveries.map((d) => d.id).sort()).toEqual([oldId, newId].sort());
+    expect(await redis.ttl(keys.event(event.id))).toBeGreaterThan(ttl);
+  });
 });
