@@ -27,7 +27,7 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
 export const RECOMMENDED_REDIS_SETTINGS: Record<string, { min: number; why: string }> = {
   'hash-max-listpack-value': {
     min: 1024,
-    why: 'queued jobs and stored events stay compact listpacks (about 40 % less memory per queued delivery)',
+    why: 'queued jobs and stored events stay compact listpacks (about 25 % less memory per queued delivery)',
   },
 };
 
