@@ -137,23 +137,26 @@ export function classifyError(err: unknown, timeoutMs: number): DeliveryError {
   );
 }
 
-// Parsed target URLs: a subscription's URL is the same for every delivery it gets.
+// Parsed subscription URLs: the same for every delivery a subscription gets. URLs that carry a
+// payload (GET deliveries) differ every time and are parsed, not cached.
 const TARGET_CACHE_MAX = 10_000;
 const targets = new Map<string, { origin: string; path: string }>();
 
-function target(raw: string): { origin: string; path: string } {
-  let t = targets.get(raw);
+function target(raw: string, cacheable: boolean): { origin: string; path: string } {
+  let t = cacheable ? targets.get(raw) : undefined;
   if (!t) {
     const url = new URL(raw);
     t = { origin: url.origin, path: url.pathname + url.search };
-    if (targets.size >= TARGET_CACHE_MAX) targets.clear();
-    targets.set(raw, t);
+    if (cacheable) {
+      if (targets.size >= TARGET_CACHE_MAX) targets.clear();
+      targets.set(raw, t);
+    }
   }
   return t;
 }
 
-async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number) {
-  const { origin, path } = target(req.url);
+async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
+  const { origin, path } = target(req.url, cacheable);
   // The whole exchange (connect included) within timeoutMs. A plain timer rather than
   // AbortSignal.timeout(), which costs several µs per request in weak references.
   const abort = new AbortController();
@@ -200,12 +203,12 @@ export async function attempt(
   });
   try {
     request = await buildRequest(sub, event, deps, startedAt);
-    let res = await send(deps, request, sub.timeoutMs);
+    let res = await send(deps, request, sub.timeoutMs, request.url === sub.webhookUrl);
     if (res.statusCode === 401 && sub.authType === 'oauth2' && deps.tokens) {
       // The subscriber rejected our token: drop it and retry once, now, with a fresh one.
       await deps.tokens.invalidate(sub.id);
       request = await buildRequest(sub, event, deps, now());
-      res = await send(deps, request, sub.timeoutMs);
+      res = await send(deps, request, sub.timeoutMs, request.url === sub.webhookUrl);
     }
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     const retryAfterMs =

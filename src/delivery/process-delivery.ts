@@ -105,6 +105,12 @@ async function hold(
     const key = deps.keys.subHeld(job.data.s);
     await execAll(deps.redis.pipeline().sadd(key, job.id!).expire(key, deps.deliveries.ttlSeconds));
   }
+  // However long it is held (a paused subscription, an open breaker), its record and event
+  // outlive the wait. Short rate-limit delays are far inside the retention and skip this.
+  if (park || ms >= 60_000) {
+    const e = job.data.e;
+    await deps.deliveries.keepAlive(job.data.d, typeof e === 'string' ? e : e.id, ms);
+  }
   await job.moveToDelayed(Date.now() + ms, token);
   throw new DelayedError();
 }
@@ -159,7 +165,13 @@ export async function processDelivery(
     responseHeaders: outcome.responseHeaders,
     responseBody: outcome.responseBody,
   };
-  await deps.deliveries.recordAttempt(id, record, status, delay === null ? null : Date.now() + delay);
+  await deps.deliveries.recordAttempt(
+    id,
+    event.id,
+    record,
+    status,
+    delay === null ? null : Date.now() + delay,
+  );
   deps.logger.info(
     {
       eventId: event.id,

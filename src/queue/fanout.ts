@@ -82,7 +82,7 @@ export async function redrive(
   const ttl = deps.deliveries.ttlSeconds;
   const pipe = deps.redis.pipeline();
   if (prev) pipe.hsetnx(deps.keys.delivery(prev.id), 'redrivenTo', id);
-  const statusAt = deps.deliveries.addPending(
+  const statusesOf = deps.deliveries.addPending(
     pipe,
     [
       {
@@ -103,7 +103,7 @@ export async function redrive(
     now,
   );
   const replies = await execAll(pipe);
-  const pending = (replies[statusAt] as string[])[0] === 'pending';
+  const pending = statusesOf(replies)[0] === 'pending';
   if (pending)
     await deps.queue.add(
       event.type,
@@ -155,12 +155,12 @@ export async function fanOut(
     pending.push({ event, deliveries });
   }
   const pipe = deps.redis.pipeline();
-  const statusAt = deps.deliveries.addPending(pipe, pending, now);
+  const statusesOf = deps.deliveries.addPending(pipe, pending, now);
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice.
-  const statuses = replies[statusAt] as string[];
+  const statuses = statusesOf(replies);
   const fresh = jobs.filter((_, i) => statuses[i] === 'pending');
   if (fresh.length > 0) await deps.queue.addBulk(fresh);
   return fresh.length;

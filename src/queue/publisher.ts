@@ -12,6 +12,8 @@ import { EVENTS_QUEUE, type EventJobData } from './names.js';
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
 const CLAIM_SECONDS = 120;
+/** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
+const ID_CHUNK = 5_000;
 
 /** SET key tenant EX ttl NX per key: 1 where claimed. KEYS: idempotency keys. ARGV: ttl, tenants. */
 const CLAIM = `
@@ -100,15 +102,17 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     // Claim each id briefly first; the claim becomes the 24 h idempotency key only once the
     // events are queued, so a failure in between never turns a retry into a "duplicate".
     const idemKeys = events.map((e) => keys.idem(e.id));
-    let replies: number[];
+    const replies: number[] = [];
     try {
-      replies = await commands.hlClaimIds(
-        idemKeys.length,
-        ...idemKeys,
-        CLAIM_SECONDS,
-        ...events.map((e) => e.tenantId),
-      );
+      for (let i = 0; i < idemKeys.length; i += ID_CHUNK) {
+        const chunk = idemKeys.slice(i, i + ID_CHUNK);
+        const tenants = events.slice(i, i + ID_CHUNK).map((e) => e.tenantId);
+        replies.push(...(await commands.hlClaimIds(chunk.length, ...chunk, CLAIM_SECONDS, ...tenants)));
+      }
     } catch (err) {
+      // Ids an earlier chunk claimed are released, so the caller's retry is not a "duplicate".
+      const claimed = idemKeys.filter((_, i) => replies[i] === 1);
+      if (claimed.length > 0) await redis.del(...claimed).catch(() => undefined);
       throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
         cause: String(err),
       });
@@ -134,7 +138,10 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
       }
       const confirm = fresh.map((e) => keys.idem(e.id));
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
-      await commands.hlConfirmIds(confirm.length, ...confirm, IDEMPOTENCY_SECONDS).catch(() => undefined);
+      for (let i = 0; i < confirm.length; i += ID_CHUNK) {
+        const chunk = confirm.slice(i, i + ID_CHUNK);
+        await commands.hlConfirmIds(chunk.length, ...chunk, IDEMPOTENCY_SECONDS).catch(() => undefined);
+      }
       opts.onAccepted?.(fresh.length);
     }
     return results;

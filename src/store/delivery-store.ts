@@ -137,17 +137,40 @@ end
 return out
 `;
 
-/** Appends attempts and sets statuses. KEYS: per record `rec`, `att`. ARGV: ttl, then per record 4. */
+/**
+ * Appends attempts and sets statuses. Each record, its attempts and its event are kept at least
+ * `ttl` seconds from now (the retention plus the wait before its next attempt): an event is
+ * never gone before the last delivery that needs it.
+ * KEYS: per record `rec`, `att`, `evt`. ARGV: per record JSON, status, updatedAt, nextAttemptAt, ttl.
+ */
 const RECORD_ATTEMPTS = `
-local ttl = ARGV[1]
-for i = 1, #KEYS, 2 do
-  local a = 2 + (i - 1) * 2
+for i = 1, #KEYS, 3 do
+  local a = 1 + (i - 1) / 3 * 5
+  local ttl = tonumber(ARGV[a + 4])
   redis.call('RPUSH', KEYS[i + 1], ARGV[a])
   redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
   redis.call('EXPIRE', KEYS[i], ttl)
   redis.call('EXPIRE', KEYS[i + 1], ttl)
+  if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
 end
-return #KEYS / 2
+return #KEYS / 3
+`;
+
+/** Keeps existing keys at least ARGV[1] seconds (never shortens). KEYS: any. */
+const KEEP_ALIVE = `
+local ttl = tonumber(ARGV[1])
+for _, k in ipairs(KEYS) do
+  local left = redis.call('TTL', k)
+  if left ~= -2 and left < ttl then redis.call('EXPIRE', k, ttl) end
+end
+return 1
+`;
+
+/** Sets a record's status if the record still exists (an expired one is not brought back). */
+const SET_STATUS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2], 'nextAttemptAt', ARGV[3])
+return 1
 `;
 
 /** The JSON of each event (nil when gone; a pre-0.2 string read as is). KEYS: `evt` keys. */
@@ -172,7 +195,12 @@ interface StoreCommands {
   hlRecordAttempts(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   hlGetEvents(numKeys: number, ...keys: string[]): Promise<(string | null)[]>;
   hlEventDeliveries(numKeys: number, ...keys: string[]): Promise<string[]>;
+  hlKeepAlive(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  hlSetStatus(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
+
+/** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
+export const PENDING_CHUNK = 1_000;
 
 interface AddPendingPipeline {
   hlAddPending(numKeys: number, ...args: (string | number)[]): ChainableCommander;
@@ -186,6 +214,7 @@ export interface PendingBatchItem {
 
 interface AttemptWrite {
   id: string;
+  eventId: string;
   attempt: Attempt;
   status: DeliveryStatus;
   nextAttemptAt: number | null;
@@ -196,25 +225,60 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
   redis.defineCommand('hlRecordAttempts', { lua: RECORD_ATTEMPTS });
   redis.defineCommand('hlGetEvents', { lua: GET_EVENTS });
   redis.defineCommand('hlEventDeliveries', { lua: EVENT_DELIVERIES });
+  redis.defineCommand('hlKeepAlive', { lua: KEEP_ALIVE });
+  redis.defineCommand('hlSetStatus', { lua: SET_STATUS });
   const commands = redis as unknown as StoreCommands;
 
   // Attempts finishing in the same event-loop turn are written by one command.
   const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
     const keyArgs: string[] = [];
-    const args: (string | number)[] = [ttlSeconds];
-    const updatedAt = new Date().toISOString();
+    const args: (string | number)[] = [];
+    const now = Date.now();
+    const updatedAt = new Date(now).toISOString();
     for (const w of batch) {
-      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id));
+      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id), keys.event(w.eventId));
+      const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
       args.push(
         JSON.stringify(w.attempt),
         w.status,
         updatedAt,
         w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
+        ttlSeconds + wait,
       );
     }
     await commands.hlRecordAttempts(keyArgs.length, ...keyArgs, ...args);
     return batch;
   });
+
+  /** One hlAddPending command for a chunk of the fan-out. */
+  function addPendingCommand(pipe: ChainableCommander, batch: PendingBatchItem[], now: number) {
+    const keyArgs: string[] = [];
+    // Index entries older than the records they point to are trimmed, so an index never
+    // outgrows the retention window however long the subscription lives.
+    const args: (string | number)[] = [
+      ttlSeconds,
+      new Date(now).toISOString(),
+      now,
+      now - ttlSeconds * 1000,
+      batch.length,
+    ];
+    for (const { event, deliveries } of batch) {
+      keyArgs.push(keys.event(event.id), keys.legacyEventDeliveries(event.id));
+      args.push(event.id, JSON.stringify(event), deliveries.length);
+      for (const d of deliveries) {
+        keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
+        args.push(
+          d.id,
+          d.subscriptionId,
+          d.tenantId,
+          d.target ?? 'subscription',
+          d.series ?? 0,
+          d.retryOf ?? '',
+        );
+      }
+    }
+    (pipe as unknown as AddPendingPipeline).hlAddPending(keyArgs.length, ...keyArgs, ...args);
+  }
 
   const getEventsJson = (ids: string[]) =>
     ids.length === 0
@@ -234,48 +298,59 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
   const store = {
     ttlSeconds,
     /**
-     * Adds one command to a pipeline that stores each event and a pending record per delivery;
-     * an existing record (re-run fan-out) keeps its status. Returns the pipeline index whose
-     * reply is the list of the deliveries' statuses after the write, in order.
+     * Adds commands to a pipeline that store each event and a pending record per delivery (an
+     * existing record, from a re-run fan-out, keeps its status), at most PENDING_CHUNK
+     * deliveries a command. Returns a reader of the deliveries' statuses after the write, in
+     * order, from the pipeline's replies.
      */
-    addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): number {
-      const keyArgs: string[] = [];
-      // Index entries older than the records they point to are trimmed, so an index never
-      // outgrows the retention window however long the subscription lives.
-      const args: (string | number)[] = [
-        ttlSeconds,
-        new Date(now).toISOString(),
-        now,
-        now - ttlSeconds * 1000,
-        batch.length,
-      ];
+    addPending(
+      pipe: ChainableCommander,
+      batch: PendingBatchItem[],
+      now: number,
+    ): (replies: unknown[]) => string[] {
+      const at: number[] = [];
+      let chunk: PendingBatchItem[] = [];
+      let size = 0;
+      const flush = () => {
+        addPendingCommand(pipe, chunk, now);
+        at.push(pipe.length - 1);
+        chunk = [];
+        size = 0;
+      };
       for (const { event, deliveries } of batch) {
-        keyArgs.push(keys.event(event.id), keys.legacyEventDeliveries(event.id));
-        args.push(event.id, JSON.stringify(event), deliveries.length);
-        for (const d of deliveries) {
-          keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
-          args.push(
-            d.id,
-            d.subscriptionId,
-            d.tenantId,
-            d.target ?? 'subscription',
-            d.series ?? 0,
-            d.retryOf ?? '',
-          );
-        }
+        let from = 0;
+        do {
+          const take = Math.min(deliveries.length - from, PENDING_CHUNK - size);
+          chunk.push({ event, deliveries: deliveries.slice(from, from + take) });
+          from += take;
+          size += take;
+          if (size >= PENDING_CHUNK) flush();
+        } while (from < deliveries.length);
       }
-      (pipe as unknown as AddPendingPipeline).hlAddPending(keyArgs.length, ...keyArgs, ...args);
-      return pipe.length - 1;
+      if (chunk.length > 0) flush();
+      return (replies) => at.flatMap((i) => replies[i] as string[]);
     },
 
     /** Appends an attempt and sets the new status (batched with the attempts of the same turn). */
     async recordAttempt(
       id: string,
+      eventId: string,
       attempt: Attempt,
       status: DeliveryStatus,
       nextAttemptAt: number | null,
     ): Promise<void> {
-      await writeAttempt({ id, attempt, status, nextAttemptAt });
+      await writeAttempt({ id, eventId, attempt, status, nextAttemptAt });
+    },
+
+    /** Keeps a waiting delivery's record and event at least the retention plus `waitMs`. */
+    async keepAlive(id: string, eventId: string, waitMs: number): Promise<void> {
+      await commands.hlKeepAlive(
+        3,
+        keys.delivery(id),
+        keys.deliveryAttempts(id),
+        keys.event(eventId),
+        ttlSeconds + Math.ceil(waitMs / 1000),
+      );
     },
 
     /** The stored event (kept as long as its delivery records), for the worker: batched per turn. */
@@ -290,14 +365,13 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       return (await getEventsJson(ids)).map((raw) => (raw ? (JSON.parse(raw) as HooklineEvent) : undefined));
     },
 
+    /** Sets the status of an existing record (one that expired stays gone). */
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
-      await redis.hset(
+      await commands.hlSetStatus(
+        1,
         keys.delivery(id),
-        'status',
         status,
-        'updatedAt',
         new Date().toISOString(),
-        'nextAttemptAt',
         nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
       );
     },
