@@ -1,5 +1,6 @@
 // One delivery attempt: build the exact request (format, signature, auth, custom headers),
 // send it through the shared Agent within timeoutMs, and describe the outcome. Never throws.
+import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
@@ -155,31 +156,49 @@ function target(raw: string, cacheable: boolean): { origin: string; path: string
   return t;
 }
 
+/**
+ * Requests that start in the same 10 ms window with the same timeout share one abort signal,
+ * fired once the window's last request has had its whole timeoutMs: each request gets between
+ * timeoutMs and timeoutMs + 10 ms, connect included. One signal per request cost ~5 µs.
+ */
+const TIMEOUT_WINDOW_MS = 10;
+const timeoutSignals = new Map<string, AbortSignal>();
+
+function timeoutSignal(timeoutMs: number): AbortSignal {
+  const now = Date.now();
+  const window = Math.floor(now / TIMEOUT_WINDOW_MS);
+  const key = `${timeoutMs}:${window}`;
+  let signal = timeoutSignals.get(key);
+  if (!signal) {
+    const abort = new AbortController();
+    signal = abort.signal;
+    setMaxListeners(0, signal); // one listener per request in the window
+    setTimeout(
+      () => {
+        timeoutSignals.delete(key);
+        abort.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError'));
+      },
+      (window + 1) * TIMEOUT_WINDOW_MS - now + timeoutMs,
+    ).unref();
+    timeoutSignals.set(key, signal);
+  }
+  return signal;
+}
+
 async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
   const { origin, path } = target(req.url, cacheable);
-  // The whole exchange (connect included) within timeoutMs. A plain timer rather than
-  // AbortSignal.timeout(), which costs several µs per request in weak references.
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')),
-    timeoutMs,
-  );
-  try {
-    const res = await deps.agent.request({
-      origin,
-      path,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal: abort.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const body = await readCapped(res.body, res.headers['content-length']);
-    return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body };
-  } finally {
-    clearTimeout(timer);
-  }
+  const res = await deps.agent.request({
+    origin,
+    path,
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    signal: timeoutSignal(timeoutMs),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const body = await readCapped(res.body, res.headers['content-length']);
+  return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body };
 }
 
 export async function attempt(
