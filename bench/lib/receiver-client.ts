@@ -2,7 +2,13 @@
 // event loop and CPU) or inside the bench process (`--receiver=inproc`).
 import { now, sleep } from './clock.js';
 import { Child } from './ipc.js';
-import { startReceiver, type Receiver, type ReceiverReset, type ReceiverStats } from './receiver.js';
+import {
+  startReceiver,
+  type Latencies,
+  type Receiver,
+  type ReceiverReset,
+  type ReceiverStats,
+} from './receiver.js';
 
 export type ReceiverPlacement = 'child' | 'inproc';
 
@@ -13,7 +19,7 @@ export interface ReceiverClient {
   readonly origin: string;
   reset(o: ReceiverReset): Promise<void>;
   stats(): Promise<ReceiverStats>;
-  latencies(): Promise<number[]>;
+  latencies(): Promise<Latencies>;
   /** Polls until `field` reaches n or the deadline passes; returns the last stats either way. */
   waitFor(n: number, deadline: number, field?: 'count' | 'distinct'): Promise<ReceiverStats>;
   close(): Promise<void>;

@@ -37,20 +37,30 @@ export interface Receiver {
   reset(opts: ReceiverReset): void;
   stats(): ReceiverStats;
   /** Latencies (ms) recorded in `latency` mode since the last reset. */
-  latencies(): number[];
+  latencies(): Latencies;
   close(): Promise<void>;
+}
+
+/**
+ * Per bench event received: from the start of its publish request (`data.t`, set by the
+ * publisher) and from its acceptance (the webhook's `timestamp`: bench events carry no
+ * `occurredAt`, so Hookline stamps the time it accepted them, in whole milliseconds).
+ */
+export interface Latencies {
+  fromPublish: number[];
+  fromAccepted: number[];
 }
 
 export async function startReceiver(port = 0): Promise<Receiver> {
   let mode: ReceiverMode = 'count';
   let expect = 0;
   let s: ReceiverStats;
-  let lat: number[] = [];
+  let lat: Latencies = { fromPublish: [], fromAccepted: [] };
   let paths = new Set<string>();
   const reset = (o: ReceiverReset = {}) => {
     mode = o.mode ?? 'count';
     expect = o.expect ?? 0;
-    lat = [];
+    lat = { fromPublish: [], fromAccepted: [] };
     paths = new Set();
     s = {
       count: 0,
@@ -93,8 +103,15 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     req.on('end', () => {
       if (mode === 'latency') {
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: { t?: unknown } };
-          if (typeof body.data?.t === 'number') lat.push(at - body.data.t);
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            timestamp?: unknown;
+            data?: { t?: unknown };
+          };
+          if (typeof body.data?.t === 'number') {
+            lat.fromPublish.push(at - body.data.t);
+            const accepted = typeof body.timestamp === 'string' ? Date.parse(body.timestamp) : NaN;
+            if (Number.isFinite(accepted)) lat.fromAccepted.push(at - accepted);
+          }
         } catch {
           // not a bench event: counted, no latency
         }
