@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { now } from './lib/clock.js';
 import { serve } from './lib/ipc.js';
-import { installRedisCounter } from './lib/redis-counter.js';
+import { childProbes } from './lib/probes.js';
 import { redisUrl } from './lib/redis-tools.js';
 
 export interface WorkerSetup {
@@ -57,19 +57,8 @@ async function post(url: string, body: string, dispatcher: Agent): Promise<void>
   if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`receiver answered ${res.statusCode}`);
 }
 
-// Profiling runs count Redis commands per delivery (BENCH_COUNT_REDIS=1); measured runs do not.
-const counter = process.env.BENCH_COUNT_REDIS === '1' ? installRedisCounter() : undefined;
-
 serve({
-  redisCounts: () => counter?.snapshot() ?? null,
-  redisReset: () => counter?.reset() ?? null,
-  /** The monotonic clock V8 stamps profile samples with (µs), to cut a profile to a window. */
-  monotonicUs: () => Number(process.hrtime.bigint() / 1000n),
-  /** CPU time this process has used (user + system, µs): per-delivery cost survives a busy machine. */
-  cpuUs: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
+  ...childProbes(),
   async setup(s: WorkerSetup) {
     connection = new Redis(redisUrl(), { maxRetriesPerRequest: null });
     agent = makeAgent(s.connections);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { testConfig } from '../src/config.js';
 import { createHookline, type Hookline } from '../src/hookline.js';
 import { serve } from './lib/ipc.js';
-import { installRedisCounter } from './lib/redis-counter.js';
+import { childProbes } from './lib/probes.js';
 
 let h: Hookline | undefined;
 
@@ -23,19 +23,8 @@ export interface HooklineInfo {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-// Profiling runs count Redis commands per delivery (BENCH_COUNT_REDIS=1); measured runs do not.
-const counter = process.env.BENCH_COUNT_REDIS === '1' ? installRedisCounter() : undefined;
-
 serve({
-  redisCounts: () => counter?.snapshot() ?? null,
-  redisReset: () => counter?.reset() ?? null,
-  /** The monotonic clock V8 stamps profile samples with (µs), to cut a profile to a window. */
-  monotonicUs: () => Number(process.hrtime.bigint() / 1000n),
-  /** CPU time this process has used (user + system, µs): per-delivery cost survives a busy machine. */
-  cpuUs: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
+  ...childProbes(),
   async start({ env }: HooklineStart): Promise<HooklineInfo> {
     const config = testConfig(env);
     h = await createHookline(config);

@@ -5,6 +5,7 @@ import { publishStream, received } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import { startHookline, subscribeTenants, type BenchContext } from '../lib/context.js';
 import { deadPort } from '../lib/receiver.js';
+import { RECOMMENDED_REDIS_SETTINGS } from '../../src/redis.js';
 import { prefixMemory, usedMemory, type PrefixMemory } from '../lib/redis-tools.js';
 import { rate, round } from '../lib/stats.js';
 
@@ -34,19 +35,13 @@ export interface B4Result {
 
 type Counts = Record<string, number>;
 
-/**
- * The Redis settings docs/operations.md and docker-compose.yml give production: a small hash
- * stays a compact listpack while its values are under this size. BullMQ's job hash (data and
- * options JSON) and the stored event are over the server default of 64 bytes.
- */
-export const RECOMMENDED_REDIS: Record<string, string> = { 'hash-max-listpack-value': '1024' };
-
 /** Applies the recommended settings (unless --redis-defaults) and returns how to put them back. */
 async function applyRedisSettings(ctx: BenchContext) {
   const settings: B4Result['redisSettings'] = {};
-  for (const [name, want] of Object.entries(RECOMMENDED_REDIS)) {
+  // The settings Hookline itself advises at start (src/redis.ts), as production runs them.
+  for (const [name, { min }] of Object.entries(RECOMMENDED_REDIS_SETTINGS)) {
     const [, server] = (await ctx.redis.config('GET', name)) as [string, string];
-    const used = ctx.opts.redisDefaults ? server : want;
+    const used = ctx.opts.redisDefaults || Number(server) >= min ? server : String(min);
     if (used !== server) await ctx.redis.config('SET', name, used);
     settings[name] = { used, server };
   }
