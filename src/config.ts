@@ -120,6 +120,16 @@ export const configSpec = {
     doc: 'Concurrent fan-out jobs per worker process.',
     parse: int(1, 1_000),
   },
+  FANOUT_DIRECT_MAX: {
+    default: 1_000,
+    doc: 'First attempts a fan-out job makes itself per publish call (no delivery job unless the attempt fails or is held); the rest are queued. 0 queues every delivery.',
+    parse: int(0, 100_000),
+  },
+  FANOUT_DIRECT_DETACH_MS: {
+    default: 1_000,
+    doc: 'A direct first attempt under way this long no longer holds its fan-out job (a watch job covers it).',
+    parse: int(10, 60_000),
+  },
   MAX_CONNECTIONS_PER_ORIGIN: {
     default: 50,
     doc: 'Upper bound of open sockets to one subscriber origin per worker.',

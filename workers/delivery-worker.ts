@@ -1,7 +1,8 @@
 // Wires the deliveries queue to one attempt per job (src/delivery/process-delivery.ts).
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
-import { processDelivery } from '../src/delivery/process-delivery.js';
+import { processDelivery, type DeliveryDeps } from '../src/delivery/process-delivery.js';
+import type { Slots } from '../src/delivery/slots.js';
 import { backoffStrategy } from '../src/queue/backoff.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
 
@@ -11,9 +12,9 @@ import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
  */
 export const STALL_RECOVERY = { lockDuration: 15_000, stalledInterval: 5_000 } as const;
 
-export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
-  const backoff = { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS };
-  const deps = {
+/** What a delivery needs, for the delivery worker and for a fan-out's direct attempts alike. */
+export function deliveryDeps(ctx: Context): DeliveryDeps & { queue: Context['deliveriesQueue'] } {
+  return {
     redis: ctx.redis,
     keys: ctx.keys,
     box: ctx.box,
@@ -21,14 +22,30 @@ export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
     subscriptionStore: ctx.subscriptionStore,
     deliveries: ctx.deliveries,
     attempt: { agent: ctx.agent, tokens: ctx.tokens },
-    backoff,
+    backoff: { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS },
     // The per-attempt line carries ids, codes and a query-stripped URL only: no redaction pass.
     logger: ctx.logger.child({}, { redact: { paths: [] } }),
     hooks: ctx.deliveryHooks,
+    queue: ctx.deliveriesQueue,
   };
+}
+
+/** Each job holds one of the process's delivery slots (shared with direct attempts) while it runs. */
+export function startDeliveryWorker(
+  ctx: Context,
+  slots: Slots,
+  deps = deliveryDeps(ctx),
+): Worker<DeliveryJobData> {
   const worker = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
-    (job, token) => processDelivery(deps, job, token),
+    async (job, token) => {
+      await slots.wait();
+      try {
+        return await processDelivery(deps, job, token);
+      } finally {
+        slots.release();
+      }
+    },
     {
       connection: ctx.workerConnection(),
       prefix: ctx.config.REDIS_PREFIX,
@@ -36,7 +53,7 @@ export function startDeliveryWorker(ctx: Context): Worker<DeliveryJobData> {
       // A worker killed mid-delivery leaves its jobs stalled; they go back to wait, many times if need be.
       maxStalledCount: 1000,
       ...STALL_RECOVERY,
-      settings: { backoffStrategy: backoffStrategy(backoff) },
+      settings: { backoffStrategy: backoffStrategy(deps.backoff) },
     },
   );
   worker.on('error', (err) => ctx.logger.error({ err }, 'delivery worker error'));

@@ -1,32 +1,31 @@
-// Wires the events queue to the fan-out (src/queue/fanout.ts).
+// Wires the events queue to the fan-out (src/queue/fanout.ts), which makes the first attempts of
+// new deliveries itself through `direct` (src/delivery/direct.ts).
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
+import type { DirectDelivery } from '../src/delivery/direct.js';
 import { fanOut } from '../src/queue/fanout.js';
 import { EVENTS_QUEUE, jobEvents, type EventJobData } from '../src/queue/names.js';
 import { STALL_RECOVERY } from './delivery-worker.js';
 
-export function startFanoutWorker(ctx: Context): Worker<EventJobData, number> {
-  const worker = new Worker<EventJobData, number>(
-    EVENTS_QUEUE,
-    (job) =>
-      fanOut(
-        {
-          redis: ctx.redis,
-          keys: ctx.keys,
-          subscriptions: ctx.subscriptions,
-          deliveries: ctx.deliveries,
-          queue: ctx.deliveriesQueue,
-        },
-        jobEvents(job.data),
-      ),
-    {
-      connection: ctx.workerConnection(),
-      prefix: ctx.config.REDIS_PREFIX,
-      concurrency: ctx.config.FANOUT_CONCURRENCY,
-      maxStalledCount: 1000,
-      ...STALL_RECOVERY,
-    },
-  );
+export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker<EventJobData, number> {
+  const deps = {
+    redis: ctx.redis,
+    keys: ctx.keys,
+    subscriptions: ctx.subscriptions,
+    deliveries: ctx.deliveries,
+    queue: ctx.deliveriesQueue,
+    direct:
+      direct && ctx.config.FANOUT_DIRECT_MAX > 0
+        ? { run: direct.run, max: ctx.config.FANOUT_DIRECT_MAX }
+        : undefined,
+  };
+  const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, (job) => fanOut(deps, jobEvents(job.data)), {
+    connection: ctx.workerConnection(),
+    prefix: ctx.config.REDIS_PREFIX,
+    concurrency: ctx.config.FANOUT_CONCURRENCY,
+    maxStalledCount: 1000,
+    ...STALL_RECOVERY,
+  });
   worker.on('failed', (job, err) =>
     ctx.logger.error({ err, eventIds: job ? jobEvents(job.data).map((e) => e.id) : [] }, 'fan-out failed'),
   );

@@ -2,7 +2,9 @@
 // deliveries finish (or, past the shutdown timeout, go back to the queue as stalled jobs).
 import type { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
-import { startDeliveryWorker } from './delivery-worker.js';
+import { createDirectDelivery, WATCH_DELAY_MS } from '../src/delivery/direct.js';
+import { Slots } from '../src/delivery/slots.js';
+import { deliveryDeps, startDeliveryWorker } from './delivery-worker.js';
 import { startFanoutWorker } from './fanout-worker.js';
 
 export interface RunningWorkers {
@@ -11,12 +13,21 @@ export interface RunningWorkers {
 }
 
 export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
-  const workers: Worker[] = [startFanoutWorker(ctx), startDeliveryWorker(ctx)];
+  // DELIVERY_CONCURRENCY bounds the requests in flight: delivery jobs and direct attempts together.
+  const slots = new Slots(ctx.config.DELIVERY_CONCURRENCY);
+  const deps = deliveryDeps(ctx);
+  const direct = createDirectDelivery(deps, slots, {
+    detachMs: ctx.config.FANOUT_DIRECT_DETACH_MS,
+    watchDelayMs: WATCH_DELAY_MS,
+  });
+  const workers: Worker[] = [startFanoutWorker(ctx, direct), startDeliveryWorker(ctx, slots, deps)];
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,
     async close() {
-      const graceful = Promise.all(workers.map((w) => w.close()));
+      // Direct deliveries not started yet are queued for any worker; those under way finish.
+      direct.stop();
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => direct.drain());
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(r, ctx.config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref(),
       );

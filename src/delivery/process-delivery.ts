@@ -1,7 +1,7 @@
 // Processes one delivery job: resolve the target, hold it if the subscription is paused or
 // disabled (no attempt spent), run one attempt, record it, and decide — in this one place —
 // between success, retry (with the delay it records) and giving up.
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
@@ -9,7 +9,7 @@ import type { SecretBox } from '../crypto.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
-import { REPORT_TARGET } from '../queue/fanout.js';
+import { deliveryJobOptions, REPORT_TARGET } from '../queue/fanout.js';
 import type { DeliveryJobData } from '../queue/names.js';
 import type { Keys } from '../redis.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
@@ -20,8 +20,14 @@ import { attempt, type AttemptDeps, type AttemptOutcome } from './attempt.js';
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;
 
+/** The delivery an attempt is for: its id (its job's id) and its job data. */
+export interface DeliveryRef {
+  id: string;
+  data: DeliveryJobData;
+}
+
 export interface AttemptReport {
-  job: Job<DeliveryJobData>;
+  delivery: DeliveryRef;
   event: HooklineEvent;
   sub: Subscription;
   outcome: AttemptOutcome;
@@ -38,7 +44,7 @@ export type HoldDecision = number | { ms: number; park: boolean };
 
 /** Extension points for the breaker, rate limiter and metrics. */
 export interface DeliveryHooks {
-  beforeAttempt?(sub: Subscription, job: Job<DeliveryJobData>): Promise<HoldDecision>;
+  beforeAttempt?(sub: Subscription, delivery: DeliveryRef): Promise<HoldDecision>;
   afterAttempt?(report: AttemptReport): Promise<void> | void;
 }
 
@@ -54,6 +60,8 @@ export interface DeliveryDeps {
   backoff: BackoffSettings;
   logger: Logger;
   hooks: DeliveryHooks[];
+  /** The deliveries queue: watch jobs re-queue through it (src/delivery/direct.ts). */
+  queue?: Queue<DeliveryJobData>;
 }
 
 class RetryLater extends Error implements DelayCarrier {
@@ -94,54 +102,45 @@ export function reportTarget(event: HooklineEvent, box?: SecretBox): Subscriptio
   };
 }
 
-async function hold(
-  deps: DeliveryDeps,
-  job: Job<DeliveryJobData>,
-  token: string | undefined,
-  ms: number,
-  park = true,
-): Promise<never> {
-  if (park) {
-    const key = deps.keys.subHeld(job.data.s);
-    await execAll(deps.redis.pipeline().sadd(key, job.id!).expire(key, deps.deliveries.ttlSeconds));
-  }
-  // However long it is held (a paused subscription, an open breaker), its record and event
-  // outlive the wait. Short rate-limit delays are far inside the retention and skip this.
-  if (park || ms >= 60_000) {
-    const e = job.data.e;
-    await deps.deliveries.keepAlive(job.data.d, typeof e === 'string' ? e : e.id, ms);
-  }
-  await job.moveToDelayed(Date.now() + ms, token);
-  throw new DelayedError();
-}
+/**
+ * What one run of a delivery came to. The caller carries it out: the delivery worker through its
+ * BullMQ job (delay, retry, fail), a fan-out's direct attempt by queueing a job when one is needed.
+ */
+export type Verdict =
+  | { kind: 'cancelled' }
+  | { kind: 'hold'; ms: number; park: boolean }
+  | { kind: 'succeeded' }
+  /** `early`: given up before the last allowed attempt (not retryable). */
+  | { kind: 'failed'; message: string; early: boolean }
+  | { kind: 'retry'; message: string; delayMs: number };
 
-export async function processDelivery(
+/**
+ * Runs one delivery once: resolve the target, hold it if the subscription is paused or disabled
+ * or a hook says so (no attempt spent), else make attempt `attemptNo` of `maxAttempts`, record it,
+ * log it and report it to the hooks. Everything but moving the job happens here.
+ */
+export async function deliverOnce(
   deps: DeliveryDeps,
-  job: Job<DeliveryJobData>,
-  token?: string,
-): Promise<DeliveryStatus> {
-  const { d: id, s: subId, e } = job.data;
-  const event = typeof e === 'string' ? await deps.deliveries.loadEvent(e) : e;
-  if (!event) {
-    // The stored event outlived its retention (DELIVERY_LOG_TTL_DAYS): nothing left to send.
-    await deps.deliveries.setStatus(id, 'cancelled');
-    deps.logger.warn({ deliveryId: id, eventId: e }, 'delivery cancelled: its event is no longer stored');
-    return 'cancelled';
-  }
-  const sub = subId === REPORT_TARGET ? reportTarget(event, deps.box) : await deps.subscriptions.get(subId);
+  delivery: DeliveryRef,
+  event: HooklineEvent,
+  attemptNo: number,
+  maxAttempts: number,
+  /** Called with the delay before a `retrying` record is written (the direct path queues its job). */
+  beforeRetryRecord?: (delayMs: number) => Promise<void>,
+): Promise<Verdict> {
+  const { id, data } = delivery;
+  const sub = data.s === REPORT_TARGET ? reportTarget(event, deps.box) : await deps.subscriptions.get(data.s);
   if (!sub || sub.deletedAt) {
     await deps.deliveries.setStatus(id, 'cancelled');
-    return 'cancelled';
+    return { kind: 'cancelled' };
   }
-  if (sub.status !== 'active') return hold(deps, job, token, HOLD_MS);
+  if (sub.status !== 'active') return { kind: 'hold', ms: HOLD_MS, park: true };
   for (const h of deps.hooks) {
-    const d = (await h.beforeAttempt?.(sub, job)) ?? 0;
+    const d = (await h.beforeAttempt?.(sub, delivery)) ?? 0;
     const ms = typeof d === 'number' ? d : d.ms;
-    if (ms > 0) return hold(deps, job, token, ms, typeof d === 'number' || d.park);
+    if (ms > 0) return { kind: 'hold', ms, park: typeof d === 'number' || d.park };
   }
 
-  const attemptNo = job.attemptsMade + 1;
-  const maxAttempts = job.opts.attempts ?? 1;
   const outcome = await attempt(deps.attempt, sub, event);
   const err = outcome.error;
   let status: DeliveryStatus;
@@ -165,6 +164,8 @@ export async function processDelivery(
     responseHeaders: outcome.responseHeaders,
     responseBody: outcome.responseBody,
   };
+  // A retry's job is queued before this record says `retrying` (see src/delivery/direct.ts).
+  if (status === 'retrying' && beforeRetryRecord) await beforeRetryRecord(delay!);
   await deps.deliveries.recordAttempt(
     id,
     event.id,
@@ -186,7 +187,7 @@ export async function processDelivery(
     },
     'delivery attempt',
   );
-  for (const h of deps.hooks) await h.afterAttempt?.({ job, event, sub, outcome, status, attemptNo });
+  for (const h of deps.hooks) await h.afterAttempt?.({ delivery, event, sub, outcome, status, attemptNo });
 
   if (err?.code === 'gone' && sub.id !== REPORT_TARGET) {
     await deps.subscriptionStore.patchState(sub.id, (s) => ({
@@ -195,10 +196,90 @@ export async function processDelivery(
       disabledReason: 'gone',
     }));
   }
-  if (status === 'succeeded') return status;
-  if (status === 'failed') {
-    if (attemptNo < maxAttempts) throw new UnrecoverableError(`${err!.code}: ${err!.message}`);
-    throw new Error(`${err!.code}: ${err!.message}`);
+  if (status === 'succeeded') return { kind: 'succeeded' };
+  const message = `${err!.code}: ${err!.message}`;
+  if (status === 'failed') return { kind: 'failed', message, early: attemptNo < maxAttempts };
+  return { kind: 'retry', message, delayMs: delay! };
+}
+
+/** A held delivery's record and event outlive the hold; a parked one joins the held set. */
+export async function prepareHold(
+  deps: DeliveryDeps,
+  id: string,
+  data: DeliveryJobData,
+  ms: number,
+  park: boolean,
+) {
+  if (park) {
+    const key = deps.keys.subHeld(data.s);
+    await execAll(deps.redis.pipeline().sadd(key, id).expire(key, deps.deliveries.ttlSeconds));
   }
-  throw new RetryLater(`${err!.code}: ${err!.message}`, delay!);
+  // However long it is held (a paused subscription, an open breaker), its record and event
+  // outlive the wait. Short rate-limit delays are far inside the retention and skip this.
+  if (park || ms >= 60_000) {
+    const e = data.e;
+    await deps.deliveries.keepAlive(id, typeof e === 'string' ? e : e.id, ms);
+  }
+}
+
+export async function processDelivery(
+  deps: DeliveryDeps,
+  job: Job<DeliveryJobData>,
+  token?: string,
+): Promise<DeliveryStatus> {
+  const data = job.data;
+  if (data.w) return watch(deps, data);
+  if (data.f !== undefined) {
+    // Shows a direct attempt's final failure in the failed list; a retry from there runs for real.
+    const { f, ...rest } = data;
+    await job.updateData(rest);
+    throw new UnrecoverableError(f);
+  }
+  const id = data.d;
+  const event = typeof data.e === 'string' ? await deps.deliveries.loadEvent(data.e) : data.e;
+  if (!event) {
+    // The stored event outlived its retention (DELIVERY_LOG_TTL_DAYS): nothing left to send.
+    await deps.deliveries.setStatus(id, 'cancelled');
+    deps.logger.warn(
+      { deliveryId: id, eventId: data.e },
+      'delivery cancelled: its event is no longer stored',
+    );
+    return 'cancelled';
+  }
+  const before = data.a ?? 0;
+  const v = await deliverOnce(
+    deps,
+    { id, data },
+    event,
+    before + job.attemptsMade + 1,
+    before + (job.opts.attempts ?? 1),
+  );
+  switch (v.kind) {
+    case 'cancelled':
+    case 'succeeded':
+      return v.kind;
+    case 'hold':
+      await prepareHold(deps, job.id!, data, v.ms, v.park);
+      await job.moveToDelayed(Date.now() + v.ms, token);
+      throw new DelayedError();
+    case 'failed':
+      throw v.early ? new UnrecoverableError(v.message) : new Error(v.message);
+    case 'retry':
+      throw new RetryLater(v.message, v.delayMs);
+  }
+}
+
+/** A watch job's run: re-queues a direct delivery whose attempt was never recorded. */
+async function watch(deps: DeliveryDeps, data: DeliveryJobData): Promise<DeliveryStatus> {
+  const status = (await deps.deliveries.getStatus(data.d)) ?? 'cancelled';
+  if (status !== 'pending' || (await deps.deliveries.attemptCount(data.d)) > 0) return status;
+  if (!deps.queue) throw new Error('no queue to re-queue a direct delivery on');
+  const job = { d: data.d, s: data.s, e: data.e };
+  await deps.queue.add(
+    data.w!.name,
+    job,
+    deliveryJobOptions(data.d, data.w!.maxRetries, deps.deliveries.ttlSeconds),
+  );
+  deps.logger.warn({ deliveryId: data.d }, 'direct attempt never recorded: delivery queued again');
+  return status;
 }

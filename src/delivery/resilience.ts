@@ -64,9 +64,9 @@ export function installResilience(ctx: Context): Resilience {
   }
 
   const hook: DeliveryHooks = {
-    async beforeAttempt(sub, job) {
+    async beforeAttempt(sub, delivery) {
       if (sub.id === REPORT_TARGET) return 0;
-      const jobId = job.id!;
+      const jobId = delivery.id;
       const verdict = await breaker.check(sub.id, jobId, attemptBoundMs(sub));
       // Parked: a closing breaker (or resume) releases it before its time.
       if (!verdict.go) return verdict.holdMs;
@@ -86,10 +86,10 @@ export function installResilience(ctx: Context): Resilience {
       return 0;
     },
 
-    async afterAttempt({ job, sub, outcome }) {
+    async afterAttempt({ delivery, sub, outcome }) {
       if (sub.id === REPORT_TARGET) return;
-      inFlight.release(sub.id, job.id!, outcome.durationMs);
-      const r = await breaker.record(sub.id, job.id!, outcome.ok);
+      inFlight.release(sub.id, delivery.id, outcome.durationMs);
+      const r = await breaker.record(sub.id, delivery.id, outcome.ok);
       if (r.opened) {
         logger.warn({ subscriptionId: sub.id, failures: r.failures }, 'circuit breaker opened');
       }

@@ -1,6 +1,8 @@
 // Cancels the unfinished deliveries of a (soft-deleted) subscription: waiting and delayed jobs
 // are removed and their records end `cancelled`. A job running right now cannot be removed; it
-// finishes its attempt and the worker cancels its next run, as it sees the deletion.
+// finishes its attempt and the worker cancels its next run, as it sees the deletion. A pending
+// delivery with no job is a fan-out's direct attempt (src/delivery/direct.ts), or one whose job is
+// about to be added: whatever runs it next sees the deletion and cancels it the same way.
 import type { Context } from '../context.js';
 
 const BATCH = 500;
@@ -38,14 +40,13 @@ export async function cancelPending(ctx: CancelDeps, subscriptionId: string): Pr
 }
 
 /**
- * True when the job is gone (removed now, or not in the queue at all: a fan-out between writing
- * the record and adding the job). False when a worker holds it or it already finished.
+ * True when the job was removed now. False when a worker holds it, it already finished, or there
+ * is none (yet): its runner cancels it.
  */
 async function removeJob(ctx: CancelDeps, id: string): Promise<boolean> {
   const job = await ctx.deliveriesQueue.getJob(id);
-  if (!job) return true;
+  if (!job) return false;
   const state = await job.getState();
-  if (state === 'unknown') return true;
   if (!REMOVABLE.has(state)) return false;
   try {
     await job.remove();

@@ -17,6 +17,7 @@ import {
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { BACKOFF_TYPE } from './backoff.js';
 import type { DeliveryJobData } from './names.js';
+import type { DirectItem } from '../delivery/direct.js';
 
 export const REPORT_TARGET = 'report';
 /** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */
@@ -28,6 +29,8 @@ export interface FanoutDeps {
   subscriptions: SubscriptionCache;
   deliveries: DeliveryStore;
   queue: Queue<DeliveryJobData>;
+  /** Makes first attempts in this process (src/delivery/direct.ts); absent, every delivery is a job. */
+  direct?: { run(items: DirectItem[]): Promise<void>; max: number };
 }
 
 export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: number): JobsOptions {
@@ -69,6 +72,7 @@ export interface Destination {
  * a full set of attempts, linked to the one it re-drives (`prev`; none for a first delivery).
  * The id is derived from `prev`, so re-driving it again — say after a crash half-way — re-creates
  * the same delivery and adds its job only while it is still pending. `created` is false then.
+ * Without `prev` the job is added only by the call that created the record.
  */
 export async function redrive(
   deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue'>,
@@ -103,7 +107,9 @@ export async function redrive(
     now,
   );
   const replies = await execAll(pipe);
-  const pending = statusesOf(replies)[0] === 'pending';
+  // A first delivery (series 0) still pending that this call did not create is its fan-out's,
+  // which may be attempting it directly: queueing a job too would send it twice.
+  const pending = prev ? statusesOf(replies)[0] === 'pending' : statusesOf.fresh(replies)[0]!;
   if (pending)
     await deps.queue.add(
       event.type,
@@ -115,7 +121,9 @@ export async function redrive(
 
 /**
  * Fans a batch of events out (one events-queue job per publish call): one pipeline of record
- * writes and one addBulk for all of them. Returns the number of deliveries queued.
+ * writes, then the first attempts of up to `direct.max` new deliveries made here and one addBulk
+ * for the others. Resolves when every direct attempt is done or handed to a job. Returns the
+ * number of deliveries started (queued or attempted).
  */
 export async function fanOut(
   deps: FanoutDeps,
@@ -125,7 +133,7 @@ export async function fanOut(
   const batch = Array.isArray(events) ? events : [events];
   const ttl = deps.deliveries.ttlSeconds;
   const pending: PendingBatchItem[] = [];
-  const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
+  const planned: { event: HooklineEvent; name: string; data: DeliveryJobData; maxRetries: number }[] = [];
   for (const event of batch) {
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
@@ -146,10 +154,11 @@ export async function fanOut(
         tenantId: event.tenantId,
         target: t.target,
       });
-      jobs.push({
+      planned.push({
+        event,
         name: event.type,
         data: jobData(id, t.subscriptionId, event),
-        opts: deliveryJobOptions(id, t.maxRetries, ttl),
+        maxRetries: t.maxRetries,
       });
     }
     pending.push({ event, deliveries });
@@ -159,9 +168,19 @@ export async function fanOut(
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
-  // still holds); finished ones were removed from the queue and must not run twice.
+  // still holds); finished ones were removed from the queue and must not run twice. Only
+  // records this run created are attempted directly: an older pending one may have a job.
   const statuses = statusesOf(replies);
-  const fresh = jobs.filter((_, i) => statuses[i] === 'pending');
-  if (fresh.length > 0) await deps.queue.addBulk(fresh);
-  return fresh.length;
+  const fresh = statusesOf.fresh(replies);
+  const direct: DirectItem[] = [];
+  const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
+  const max = deps.direct?.max ?? 0;
+  planned.forEach((p, i) => {
+    if (fresh[i] && direct.length < max) direct.push(p);
+    else if (statuses[i] === 'pending')
+      jobs.push({ name: p.name, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
+  });
+  if (jobs.length > 0) await deps.queue.addBulk(jobs);
+  if (direct.length > 0) await deps.direct!.run(direct);
+  return jobs.length + direct.length;
 }

@@ -20,4 +20,25 @@ export interface DeliveryJobData {
    * subscriptions keeps one copy of it. Jobs queued before 0.2 embed the whole event.
    */
   e: string | HooklineEvent;
+  /**
+   * Attempts made before this job (by the fan-out that tried the delivery first, see
+   * src/delivery/direct.ts): this job's n-th run is attempt a + n. Absent means 0.
+   */
+  a?: number;
+  /**
+   * Set on the job that shows a delivery whose first, direct attempt failed for good: its first
+   * run fails at once with this message (no attempt) and clears it, so a retry from Bull Board
+   * makes a real attempt.
+   */
+  f?: string;
+  /**
+   * A watch job (id `<delivery>.w`): a direct attempt was still under way when its fan-out
+   * finished. When it runs, a delivery still pending with no attempt recorded (its process
+   * died) is queued as an ordinary job; anything else is left alone.
+   */
+  w?: { maxRetries: number; name: string };
 }
+
+/** The job that watches over a delivery's direct first attempt (see DeliveryJobData.w). */
+export const watchJobId = (deliveryId: string) => `${deliveryId}.w`;
+export const WATCH_JOB = 'hookline.watch';

@@ -92,7 +92,8 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
  * One fan-out (or re-drive) in one scripted command: per event, its stored copy — a hash whose
  * field `e` is the event JSON and whose other fields are its delivery ids — and per delivery a
  * pending record (an existing one, from a re-run fan-out, keeps its status) and its entry in the
- * subscription's index. Returns each delivery's status after the write, in order.
+ * subscription's index. Returns each delivery's status after the write, in order, `new` for a
+ * record this command created.
  * An event still stored as written before 0.2 (a string, and a set of its delivery ids) is
  * converted to the hash first.
  * KEYS: per event `evt` and its pre-0.2 delivery set, then per delivery `rec`, `idx`.
@@ -119,7 +120,7 @@ for _ = 1, tonumber(ARGV[5]) do
       'createdAt', iso)
     if ARGV[a + 3] ~= 'subscription' then redis.call('HSET', rec, 'target', ARGV[a + 3]) end
     if ARGV[a + 4] ~= '0' then redis.call('HSET', rec, 'series', ARGV[a + 4], 'retryOf', ARGV[a + 5]) end
-    redis.call('HSETNX', rec, 'status', 'pending')
+    local fresh = redis.call('HSETNX', rec, 'status', 'pending')
     redis.call('HSETNX', rec, 'updatedAt', iso)
     redis.call('EXPIRE', rec, ttl)
     redis.call('ZADD', idx, now, id)
@@ -129,7 +130,7 @@ for _ = 1, tonumber(ARGV[5]) do
       redis.call('EXPIRE', idx, ttl)
     end
     redis.call('HSET', evt, id, '')
-    out[#out + 1] = redis.call('HGET', rec, 'status')
+    out[#out + 1] = fresh == 1 and 'new' or redis.call('HGET', rec, 'status')
     k, a = k + 2, a + 6
   end
   redis.call('EXPIRE', evt, ttl)
@@ -210,6 +211,12 @@ interface AddPendingPipeline {
 export interface PendingBatchItem {
   event: HooklineEvent;
   deliveries: NewDelivery[];
+}
+
+/** Statuses after a fan-out's writes, in delivery order; `fresh` tells the records it created. */
+export interface PendingStatuses {
+  (replies: unknown[]): DeliveryStatus[];
+  fresh(replies: unknown[]): boolean[];
 }
 
 interface AttemptWrite {
@@ -303,11 +310,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
      * deliveries a command. Returns a reader of the deliveries' statuses after the write, in
      * order, from the pipeline's replies.
      */
-    addPending(
-      pipe: ChainableCommander,
-      batch: PendingBatchItem[],
-      now: number,
-    ): (replies: unknown[]) => string[] {
+    addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): PendingStatuses {
       const at: number[] = [];
       let chunk: PendingBatchItem[] = [];
       let size = 0;
@@ -328,7 +331,10 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
         } while (from < deliveries.length);
       }
       if (chunk.length > 0) flush();
-      return (replies) => at.flatMap((i) => replies[i] as string[]);
+      const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
+      const read = (replies: unknown[]) =>
+        raw(replies).map((s) => (s === 'new' ? 'pending' : s) as DeliveryStatus);
+      return Object.assign(read, { fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new') });
     },
 
     /** Appends an attempt and sets the new status (batched with the attempts of the same turn). */
@@ -374,6 +380,11 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
         new Date().toISOString(),
         nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
       );
+    },
+
+    /** How many attempts a delivery has recorded. */
+    async attemptCount(id: string): Promise<number> {
+      return redis.llen(keys.deliveryAttempts(id));
     },
 
     async getStatus(id: string): Promise<DeliveryStatus | undefined> {

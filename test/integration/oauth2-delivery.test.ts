@@ -1,7 +1,7 @@
 // OAuth2 through the whole delivery path: real token endpoint, real receiver, real workers.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHookline, type Hookline } from '../../src/hookline.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 
@@ -91,18 +91,41 @@ describe('OAuth2 deliveries', () => {
 
   it('two worker processes share one token request', async () => {
     const ts = await tokenServer({ authMethod: 'client_secret_post', delayMs: 100 });
-    const t = newTenant();
-    await oauthSubscription(t, ts, '/two', { authMethod: 'client_secret_post' });
-    // A second Hookline (workers only) on the same Redis prefix, as another process would be.
-    const second = await createHookline({ ...h.config }, { api: false, workers: true });
-    extra.push(second);
+    // Two Hooklines on their own prefix, as two processes would be. Every delivery is a job
+    // (FANOUT_DIRECT_MAX 0), so both processes' delivery workers take some: a fan-out attempting
+    // its deliveries itself would keep a publish call's deliveries in one process.
+    const config = { ...h.config, REDIS_PREFIX: `${h.config.REDIS_PREFIX}two:`, FANOUT_DIRECT_MAX: 0 };
+    const first = await createHookline(config, { api: true, workers: true });
+    const second = await createHookline(config, { api: false, workers: true });
+    extra.push(second, first);
+    let seenByFirst = 0;
     let seenBySecond = 0;
+    first.ctx.deliveryHooks.push({ afterAttempt: () => void seenByFirst++ });
     second.ctx.deliveryHooks.push({ afterAttempt: () => void seenBySecond++ });
-    await publish(events(t, 50));
+    const inject = async (url: string, body: unknown) => {
+      const res = await first.app!.inject({ method: 'POST', url, headers: ADMIN, payload: body as object });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    };
+    const t = newTenant();
+    await inject(`/v1/subscriptions?tenantId=${t}`, {
+      webhookUrl: `${rx.url}/two`,
+      events: ['message.*'],
+      authType: 'oauth2',
+      oauth2: {
+        grantType: 'client_credentials',
+        tokenUrl: ts.url,
+        clientId: ts.config.clientId,
+        clientSecret: ts.config.clientSecret,
+        authMethod: 'client_secret_post',
+      },
+    });
+    await inject('/v1/events/batch', { events: events(t, 50) });
     await rx.waitFor(50, { filter: (r) => r.path === '/two' });
+    await h.until(() => seenByFirst + seenBySecond === 50);
     expect(ts.count).toBe(1);
     expect(ts.requests[0]!.clientAuth).toBe('post');
     expect(seenBySecond).toBeGreaterThan(0);
+    expect(seenByFirst).toBeGreaterThan(0);
   });
 
   it('a subscriber 401 drops the token and retries at once with a fresh one, inside the same attempt', async () => {

@@ -1,0 +1,229 @@
+// Direct first attempts: the fan-out job makes the first attempt of the deliveries it creates
+// itself, in this process, instead of queueing one BullMQ job per delivery for it. Retries,
+// holds and failures still become ordinary delivery jobs, so Bull Board, the held set and
+// re-drives see them as before. A delivery costs a job only when its first attempt does not
+// succeed: adding, fetching and finishing a job was most of a delivery's queue overhead.
+//
+// Nothing is lost when the process dies:
+// - The fan-out job stays active until each of its direct deliveries is done (recorded, or
+//   handed to a job). A fan-out that dies mid-way is run again by BullMQ (stalled job); the
+//   re-run queues a job for every record still pending, and jobs are deduplicated by id.
+// - An attempt still under way after `detachMs` no longer holds its fan-out (a hanging subscriber
+//   would hold up every later fan-out otherwise). Before the fan-out completes, a watch job
+//   (src/queue/names.ts) is queued for it: if the process dies before the attempt is recorded,
+//   the watch queues the delivery.
+// - A direct delivery that throws (a Redis failure) is queued as a job, deduplicated by id.
+// - On shutdown, deliveries still waiting for a slot are queued as jobs at once.
+import type { JobsOptions, Queue } from 'bullmq';
+import type { HooklineEvent } from '../domain/event.js';
+import { BACKOFF_TYPE } from '../queue/backoff.js';
+import { deliveryJobOptions } from '../queue/fanout.js';
+import { WATCH_JOB, watchJobId, type DeliveryJobData } from '../queue/names.js';
+import { deliverOnce, prepareHold, type DeliveryDeps } from './process-delivery.js';
+import type { SlotWait, Slots } from './slots.js';
+
+/** One delivery a fan-out attempts itself. */
+export interface DirectItem {
+  /** Its job's name, should it need one (the event type). */
+  name: string;
+  data: DeliveryJobData;
+  event: HooklineEvent;
+  maxRetries: number;
+}
+
+export interface DirectOptions {
+  /** An attempt under way this long stops holding its fan-out job (a watch job covers it). */
+  detachMs: number;
+  /** When the watch job of a detached attempt runs: past the longest an attempt can take. */
+  watchDelayMs: number;
+}
+
+/**
+ * Far past the longest attempt: two requests of 30 s (a 401 from an OAuth2 subscriber is retried
+ * once at once), each after up to ~22 s for a token, plus rate-limit waits and Redis latency.
+ */
+export const WATCH_DELAY_MS = 5 * 60_000;
+
+/**
+ * Least delay of a direct attempt's retry job. Its job is queued before the attempt's record is
+ * written (the next event-loop turn); a job run at once elsewhere (Retry-After: 0) could record
+ * attempt 2 before attempt 1.
+ */
+export const DIRECT_RETRY_MIN_DELAY_MS = 1_000;
+
+export interface DirectDelivery {
+  /** Attempts each item once; resolves when each is recorded, queued as a job, or detached. */
+  run(items: DirectItem[]): Promise<void>;
+  /** Queues the deliveries still waiting for a slot instead (shutdown); later runs queue at once. */
+  stop(): void;
+  /** Resolves when every attempt under way, detached ones too, has finished. */
+  drain(): Promise<void>;
+}
+
+interface Task {
+  item: DirectItem;
+  state: 'waiting' | 'running' | 'done' | 'handed';
+  detached: boolean;
+  startedAt: number;
+  wait: SlotWait | null;
+  error?: unknown;
+  settle: () => void;
+}
+
+type DirectDeps = DeliveryDeps & { queue: Queue<DeliveryJobData> };
+
+export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: DirectOptions): DirectDelivery {
+  const ttl = deps.deliveries.ttlSeconds;
+  let stopping = false;
+  const waiting = new Set<Task>();
+  const underway = new Set<Promise<void>>();
+
+  const jobOptions = (item: DirectItem, retriesLeft: number, delay?: number): JobsOptions => {
+    const o = deliveryJobOptions(item.data.d, retriesLeft, ttl);
+    if (delay !== undefined) o.delay = delay;
+    return o;
+  };
+
+  /** Attempt 1 of the delivery, and whatever job its outcome needs. */
+  async function attemptOne(item: DirectItem): Promise<void> {
+    const { data } = item;
+    const id = data.d;
+    const v = await deliverOnce(deps, { id, data }, item.event, 1, item.maxRetries + 1, async (delayMs) => {
+      // Queued before the record says `retrying`: a record never waits for a job that is not there.
+      const delay = Math.max(delayMs, DIRECT_RETRY_MIN_DELAY_MS);
+      await deps.queue.add(item.name, { ...data, a: 1 }, jobOptions(item, item.maxRetries - 1, delay));
+    });
+    if (v.kind === 'hold') {
+      await deps.queue.add(item.name, data, jobOptions(item, item.maxRetries, v.ms));
+      await prepareHold(deps, id, data, v.ms, v.park);
+    } else if (v.kind === 'failed') {
+      // Shown in Bull Board's failed list, as a delivery failed by its job is. The record already
+      // says `failed`: a lost mirror costs the list entry only. `a` is 0: the mirror's own failed
+      // run counts as attempt 1, so a retry from the board is recorded as attempt 2.
+      await deps.queue
+        .add(item.name, { ...data, a: 0, f: v.message }, jobOptions(item, 0))
+        .catch((err: unknown) =>
+          deps.logger.warn({ err, deliveryId: id }, 'failed delivery not shown on the board'),
+        );
+    }
+  }
+
+  function start(task: Task): void {
+    waiting.delete(task);
+    if (task.state === 'handed') {
+      slots.release();
+      return;
+    }
+    task.state = 'running';
+    task.startedAt = Date.now();
+    const p: Promise<void> = attemptOne(task.item)
+      .catch((err: unknown) => {
+        task.error = err;
+        if (task.detached)
+          deps.logger.error(
+            { err, deliveryId: task.item.data.d },
+            'direct attempt failed; its watch job takes over',
+          );
+      })
+      .finally(() => {
+        slots.release();
+        task.state = 'done';
+        underway.delete(p);
+        task.settle();
+      });
+    underway.add(p);
+  }
+
+  async function queueJobs(handed: DirectItem[], detached: DirectItem[]): Promise<void> {
+    const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
+    for (const item of handed)
+      jobs.push({ name: item.name, data: item.data, opts: jobOptions(item, item.maxRetries) });
+    for (const item of detached) {
+      const { d, s, e } = item.data;
+      jobs.push({
+        name: WATCH_JOB,
+        data: { d, s, e, w: { maxRetries: item.maxRetries, name: item.name } },
+        opts: {
+          jobId: watchJobId(d),
+          delay: opts.watchDelayMs,
+          attempts: 10,
+          backoff: { type: BACKOFF_TYPE },
+          removeOnComplete: true,
+          removeOnFail: { age: ttl, count: 100_000 },
+        },
+      });
+    }
+    if (jobs.length > 0) await deps.queue.addBulk(jobs);
+  }
+
+  return {
+    async run(items) {
+      if (items.length === 0) return;
+      if (stopping) return queueJobs(items, []);
+      const tasks: Task[] = [];
+      const settled: Promise<void>[] = [];
+      for (const item of items) {
+        const task: Task = {
+          item,
+          state: 'waiting',
+          detached: false,
+          startedAt: 0,
+          wait: null,
+          settle: () => undefined,
+        };
+        settled.push(new Promise<void>((r) => (task.settle = r)));
+        tasks.push(task);
+        waiting.add(task);
+        task.wait = slots.take(() => start(task));
+      }
+      // Attempts under way too long stop holding this fan-out (checked a few times per detachMs).
+      const check = setInterval(
+        () => {
+          const old = Date.now() - opts.detachMs;
+          for (const t of tasks)
+            if (t.state === 'running' && !t.detached && t.startedAt <= old) {
+              t.detached = true;
+              t.settle();
+            }
+        },
+        Math.max(10, opts.detachMs / 4),
+      );
+      try {
+        await Promise.all(settled);
+      } finally {
+        clearInterval(check);
+      }
+      // Not started (shutdown), or stopped by an error before its outcome was settled (a Redis
+      // failure): queued as jobs, which BullMQ deduplicates by id should one exist already.
+      // Failing the fan-out instead would re-run it while detached attempts are still under way.
+      const queued: DirectItem[] = [];
+      const watched: DirectItem[] = [];
+      for (const t of tasks) {
+        if (t.state === 'handed') queued.push(t.item);
+        else if (t.detached) watched.push(t.item);
+        else if (t.error !== undefined) {
+          deps.logger.warn(
+            { err: t.error, deliveryId: t.item.data.d },
+            'direct attempt failed; delivery queued',
+          );
+          queued.push(t.item);
+        }
+      }
+      await queueJobs(queued, watched);
+    },
+
+    stop() {
+      stopping = true;
+      for (const t of [...waiting]) {
+        if (t.wait && !t.wait.cancel()) continue; // granted: it runs
+        waiting.delete(t);
+        t.state = 'handed';
+        t.settle();
+      }
+    },
+
+    async drain() {
+      while (underway.size > 0) await Promise.allSettled([...underway]);
+    },
+  };
+}

@@ -1,0 +1,209 @@
+// A fan-out makes its new deliveries' first attempts itself (src/delivery/direct.ts): a delivery
+// costs a BullMQ job only when that attempt does not succeed. Retries continue the attempt count
+// in a job, DELIVERY_CONCURRENCY bounds direct attempts and jobs together, a long attempt stops
+// holding its fan-out (a watch job covers it), and shutdown queues what has not started.
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeEvent } from '../../src/domain/event.js';
+import { deliveryId } from '../../src/domain/ids.js';
+import { execAll } from '../../src/store/delivery-store.js';
+import { WATCH_JOB, watchJobId } from '../../src/queue/names.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { startReceiver, type Reply } from '../helpers/receiver.js';
+import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from '../resilience/support.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const x of open.splice(0).reverse()) await x.close();
+});
+
+async function setup(config: Record<string, string> = {}) {
+  const rx = await startReceiver();
+  open.push(rx);
+  const h = await startHarness(config);
+  open.push(h);
+  return { h, rx, tenant: uniqueTenant('direct') };
+}
+
+/** Jobs ever added to the deliveries queue, from BullMQ's event stream. */
+async function jobsAdded(h: Harness): Promise<number> {
+  const q = h.hookline.ctx.deliveriesQueue;
+  const entries = await h.hookline.ctx.redis.xrange(q.keys.events!, '-', '+');
+  return entries.filter(([, f]) => f[0] === 'event' && f[1] === 'added').length;
+}
+
+describe('direct first attempts', () => {
+  it('delivers with no delivery job at all; FANOUT_DIRECT_MAX=0 queues one per delivery', async () => {
+    for (const [max, jobs] of [
+      ['1000', 0],
+      ['0', 20],
+    ] as const) {
+      const { h, rx, tenant } = await setup({ FANOUT_DIRECT_MAX: max });
+      const sub = await subscribe(h, tenant, `${rx.url}/ok`);
+      await publish(h, makeEvents(tenant, 20));
+      await rx.waitFor(20);
+      const records = await h.until(async () => {
+        const all = await allDeliveries(h, sub.id);
+        return all.length === 20 && all.every((d) => d.status === 'succeeded') && all;
+      });
+      expect(records.every((d) => d.attempts.length === 1 && d.attempts[0]!.n === 1)).toBe(true);
+      expect(await jobsAdded(h), `FANOUT_DIRECT_MAX=${max}`).toBe(jobs);
+    }
+  });
+
+  it('a failed first attempt is retried by a job that continues the attempt count', async () => {
+    const { h, rx, tenant } = await setup();
+    const seen = new Map<string, number>();
+    rx.respond((r) => {
+      const k = String(r.headers['webhook-id']);
+      const n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      return { status: n === 1 ? 503 : 200 };
+    });
+    const sub = await subscribe(h, tenant, `${rx.url}/flaky`, { maxRetries: 2 });
+    await publish(h, makeEvents(tenant, 10));
+    const records = await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all.length === 10 && all.every((d) => d.status === 'succeeded') && all;
+    });
+    for (const d of records) {
+      expect(d.attempts.map((a) => [a.n, a.statusCode])).toEqual([
+        [1, 503],
+        [2, 200],
+      ]);
+    }
+    // One job per delivery: the retry. None for the first attempts.
+    expect(await jobsAdded(h)).toBe(10);
+  });
+
+  it('failures end in the failed list: after the retry job, or at once (maxRetries 0) without a second request', async () => {
+    const { h, rx, tenant } = await setup();
+    rx.respond(() => ({ status: 500 }));
+    const once = await subscribe(h, tenant, `${rx.url}/down1`, { maxRetries: 1 });
+    const never = await subscribe(h, tenant, `${rx.url}/down0`, { maxRetries: 0 });
+    await publish(h, makeEvents(tenant, 3));
+    const failedAll = async (subId: string) =>
+      h.until(async () => {
+        const all = await allDeliveries(h, subId);
+        return all.length === 3 && all.every((d) => d.status === 'failed') && all;
+      });
+    const retried = await failedAll(once.id);
+    const direct = await failedAll(never.id);
+    for (const d of retried) expect(d.attempts.map((a) => a.n)).toEqual([1, 2]);
+    for (const d of direct) expect(d.attempts.map((a) => a.n)).toEqual([1]);
+    const q = h.hookline.ctx.deliveriesQueue;
+    const ids = [...retried, ...direct].map((d) => d.id).sort();
+    await h.until(async () => (await q.getJobCountByTypes('failed')) === 6);
+    const failed = await q.getJobs(['failed']);
+    expect(failed.map((j) => j.id).sort()).toEqual(ids);
+    // The board shows why, as for any failed job, and the mirror no longer carries its marker.
+    for (const j of failed) expect(j.failedReason).toMatch(/500/);
+    expect(failed.every((j) => j.data.f === undefined)).toBe(true);
+    expect(rx.requests.filter((r) => r.path === '/down1')).toHaveLength(6);
+    expect(rx.requests.filter((r) => r.path === '/down0')).toHaveLength(3);
+  });
+
+  it('DELIVERY_CONCURRENCY bounds direct attempts and delivery jobs together', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { h, rx, tenant } = await setup({ DELIVERY_CONCURRENCY: '3' });
+    const seen = new Set<string>();
+    rx.respond(async (r) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlight--;
+      // Every other delivery fails once: its retry is a job, running beside direct attempts.
+      const k = String(r.headers['webhook-id']);
+      const again = seen.has(k);
+      seen.add(k);
+      return { status: again || k.charCodeAt(k.length - 1) % 2 === 0 ? 200 : 500 };
+    });
+    const sub = await subscribe(h, tenant, `${rx.url}/bounded`);
+    await Promise.all([publish(h, makeEvents(tenant, 30)), publish(h, makeEvents(tenant, 30))]);
+    await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all.length === 60 && all.every((d) => d.status === 'succeeded');
+    });
+    expect(rx.requests.length).toBeGreaterThan(60);
+    expect(most).toBe(3);
+  });
+
+  it('an attempt past FANOUT_DIRECT_DETACH_MS stops holding its fan-out; its watch job leaves it alone', async () => {
+    let answer: (() => void) | undefined;
+    const { h, rx, tenant } = await setup({ FANOUT_DIRECT_DETACH_MS: '100' });
+    rx.respond(() => new Promise<Reply>((resolve) => (answer = () => resolve({ status: 200 }))));
+    const sub = await subscribe(h, tenant, `${rx.url}/slow`);
+    const fanouts: string[] = [];
+    h.hookline.workers!.workers[0]!.on('completed', (job) => fanouts.push(job.id!));
+    await publish(h, makeEvents(tenant, 1));
+    await rx.waitFor(1);
+    // The fan-out completes while the request is still unanswered.
+    await h.until(() => fanouts.length === 1);
+    const [d] = await allDeliveries(h, sub.id);
+    expect(d!.status).toBe('pending');
+    const q = h.hookline.ctx.deliveriesQueue;
+    expect(await q.getJobState(watchJobId(d!.id))).toBe('delayed');
+    answer!();
+    await h.until(async () => (await allDeliveries(h, sub.id))[0]!.status === 'succeeded');
+    // The watch finds the delivery done: it completes without sending anything.
+    await (await q.getJob(watchJobId(d!.id)))!.promote();
+    await h.until(async () => (await q.getJob(watchJobId(d!.id))) === undefined);
+    expect(rx.requests).toHaveLength(1);
+    expect((await allDeliveries(h, sub.id))[0]!.attempts).toHaveLength(1);
+  });
+
+  it('a watch job queues a delivery whose direct attempt was never recorded (its process died)', async () => {
+    const { h, rx, tenant } = await setup();
+    const sub = await subscribe(h, tenant, `${rx.url}/orphan`);
+    const { redis, deliveries, deliveriesQueue } = h.hookline.ctx;
+    // What a fan-out leaves when it dies mid-attempt: a pending record, its event, no job.
+    const event = normalizeEvent({
+      tenantId: tenant,
+      type: 'message.sent',
+      channel: 'sms',
+      messageId: 'm-orphan',
+    });
+    const id = deliveryId(event.id, sub.id);
+    const pipe = redis.pipeline();
+    deliveries.addPending(
+      pipe,
+      [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: sub.id, tenantId: tenant }] }],
+      Date.now(),
+    );
+    await execAll(pipe);
+    await deliveriesQueue.add(
+      WATCH_JOB,
+      { d: id, s: sub.id, e: event.id, w: { maxRetries: 3, name: event.type } },
+      { jobId: watchJobId(id), removeOnComplete: true },
+    );
+    await rx.waitFor(1);
+    await h.until(async () => (await deliveries.getStatus(id)) === 'succeeded');
+    expect(rx.requests[0]!.body).toContain('m-orphan');
+    expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
+  });
+
+  it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {
+    const answers: (() => void)[] = [];
+    const { h, rx, tenant } = await setup({ DELIVERY_CONCURRENCY: '1' });
+    rx.respond(() => new Promise<Reply>((resolve) => answers.push(() => resolve({ status: 200 }))));
+    const sub = await subscribe(h, tenant, `${rx.url}/stop`);
+    await publish(h, makeEvents(tenant, 5));
+    await rx.waitFor(1);
+    const closing = h.hookline.workers!.close();
+    // The four waiting for the one slot become jobs; the attempt under way finishes.
+    const q = h.hookline.ctx.deliveriesQueue;
+    await h.until(async () => (await q.getJobCounts('waiting')).waiting === 4);
+    answers.forEach((a) => a());
+    await closing;
+    expect(rx.requests).toHaveLength(1);
+    const records = await allDeliveries(h, sub.id);
+    expect(records.filter((d) => d.status === 'succeeded')).toHaveLength(1);
+    const waiting = (await q.getJobs(['waiting'])).map((j) => j.id).sort();
+    expect(waiting).toEqual(
+      records
+        .filter((d) => d.status === 'pending')
+        .map((d) => d.id)
+        .sort(),
+    );
+  });
+});
