@@ -182,6 +182,44 @@ describe('direct first attempts', () => {
     expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
   });
 
+  it('a direct delivery that throws is queued as a job; one detached before it threw gets its watch job', async () => {
+    // One slot: the first delivery detaches (100 ms), throws at 300 ms and only then lets the
+    // second start, which throws at once. Both have settled before the fan-out queues anything.
+    const { h, rx, tenant } = await setup({ FANOUT_DIRECT_DETACH_MS: '100', DELIVERY_CONCURRENCY: '1' });
+    const sub = await subscribe(h, tenant, `${rx.url}/thrown`);
+    // A hook failing once per delivery stands in for a Redis failure before the outcome is settled.
+    const thrown = new Set<string>();
+    const events = makeEvents(tenant, 2);
+    const [slowId, fastId] = events.map((e) => deliveryId(e.id, sub.id));
+    h.hookline.ctx.deliveryHooks.unshift({
+      async beforeAttempt(_sub, delivery) {
+        if (thrown.has(delivery.id)) return 0;
+        thrown.add(delivery.id);
+        if (delivery.id === slowId) await new Promise((r) => setTimeout(r, 300));
+        throw new Error('store unavailable');
+      },
+    });
+    const fanouts: string[] = [];
+    const failures: string[] = [];
+    const [fanout] = h.hookline.workers!.workers;
+    fanout!.on('completed', (job) => fanouts.push(job.id!));
+    fanout!.on('failed', (job) => failures.push(job!.id!));
+    await publish(h, events);
+    await h.until(() => fanouts.length === 1);
+    expect(thrown).toEqual(new Set([slowId, fastId]));
+    const q = h.hookline.ctx.deliveriesQueue;
+    expect(await q.getJobState(watchJobId(slowId!))).toBe('delayed');
+    // The second was queued as an ordinary job and delivered by it, once.
+    await rx.waitFor(1);
+    await h.until(async () => (await h.hookline.ctx.deliveries.getStatus(fastId!)) === 'succeeded');
+    expect(failures).toEqual([]);
+    expect(rx.requests).toHaveLength(1);
+    // The detached one is left to its watch, which queues it since nothing was recorded.
+    await (await q.getJob(watchJobId(slowId!)))!.promote();
+    await h.until(async () => (await h.hookline.ctx.deliveries.getStatus(slowId!)) === 'succeeded');
+    expect(rx.requests).toHaveLength(2);
+  });
+
   it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {
     const answers: (() => void)[] = [];
     const { h, rx, tenant } = await setup({ DELIVERY_CONCURRENCY: '1' });
