@@ -96,8 +96,9 @@ export const SPOTS: Spot[] = [
   { name: 'prom-client: metrics', match: (s) => on(s, (_, g) => g === 'npm:prom-client') },
   { name: 'Hookline: fanOut', match: (s) => on(s, fn('fanOut', 'src/queue/fanout.ts')) },
   {
-    name: 'Hookline: processDelivery',
-    match: (s) => on(s, fn('processDelivery', 'src/delivery/process-delivery.ts')),
+    // Both paths: a delivery job (processDelivery) and a fan-out's direct first attempt.
+    name: 'Hookline: deliverOnce',
+    match: (s) => on(s, fn('deliverOnce', 'src/delivery/process-delivery.ts')),
   },
   {
     name: 'Hookline: recordAttempt',
