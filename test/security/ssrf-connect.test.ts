@@ -109,9 +109,11 @@ async function expectBlockedOnce(deliveryId: string, code = 'ssrf_blocked') {
   expect(rec.status).toBe('failed');
   expect(rec.attempts).toHaveLength(1);
   expect(rec.attempts[0]).toMatchObject({ n: 1, statusCode: null, error: { code } });
-  // BullMQ agrees: the job failed for good, no retry is scheduled.
-  const job = await h.hookline.ctx.deliveriesQueue.getJob(deliveryId);
-  expect(await job?.getState()).toBe('failed');
+  // BullMQ agrees: the job failed for good, no retry is scheduled. (A direct first attempt's
+  // failure is listed by a job queued after its record is written: wait for it.)
+  const q = h.hookline.ctx.deliveriesQueue;
+  await h.until(async () => (await q.getJobState(deliveryId)) === 'failed');
+  const job = await q.getJob(deliveryId);
   expect(job?.attemptsMade).toBe(1);
   return rec;
 }
