@@ -14,6 +14,7 @@
 //   the watch queues the delivery.
 // - A direct delivery that throws (a Redis failure) is queued as a job, deduplicated by id.
 // - On shutdown, deliveries still waiting for a slot are queued as jobs at once.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { HooklineEvent } from '../domain/event.js';
 import { BACKOFF_TYPE } from '../queue/backoff.js';
@@ -108,6 +109,27 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
     }
   }
 
+  /**
+   * Queues a detached attempt that threw (BullMQ ignores the add should a job for it exist),
+   * trying for about 30 s (Redis may be what failed); past that its watch job covers it.
+   */
+  async function queueSoon(item: DirectItem, err: unknown): Promise<void> {
+    const deliveryId = item.data.d;
+    deps.logger.warn({ err, deliveryId }, 'detached direct attempt failed; delivery queued');
+    for (let waitMs = 500; ; waitMs *= 2) {
+      try {
+        await deps.queue.add(item.name, item.data, jobOptions(item, item.maxRetries));
+        return;
+      } catch (e) {
+        if (waitMs > 16_000) {
+          deps.logger.error({ err: e, deliveryId }, 'queueing it failed; its watch job covers it');
+          return;
+        }
+        await sleep(waitMs);
+      }
+    }
+  }
+
   function start(task: Task): void {
     waiting.delete(task);
     if (task.state === 'handed') {
@@ -117,13 +139,10 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
     task.state = 'running';
     task.startedAt = Date.now();
     const p: Promise<void> = attemptOne(task.item)
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
         task.error = err;
-        if (task.detached)
-          deps.logger.error(
-            { err, deliveryId: task.item.data.d },
-            'direct attempt failed; its watch job takes over',
-          );
+        // Its fan-out no longer waits for it: queued now rather than when its watch job runs.
+        if (task.detached) await queueSoon(task.item, err);
       })
       .finally(() => {
         slots.release();

@@ -139,7 +139,8 @@ describe('with a delivery in flight at delete time', () => {
     await rx.waitFor(1, { filter: (r) => r.path === path });
 
     expect((await h.request({ method: 'DELETE', url: `/v1/subscriptions/${sub.id}` })).status).toBe(204);
-    // The active job could not be removed: its record is untouched until the attempt ends.
+    // The attempt under way (the fan-out's direct first attempt) is not cut short: its record is
+    // untouched until it ends, and the retry it queues sees the deletion.
     expect((await records(h, sub.id))[0]!.status).toBe('pending');
     release!();
     const [record] = await h.until(async () => {

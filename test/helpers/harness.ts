@@ -3,6 +3,9 @@
 import { Redis } from 'ioredis';
 import { testConfig, type Config } from '../../src/config.js';
 import { createHookline, type Hookline, type StartOptions } from '../../src/hookline.js';
+import type { HooklineEvent } from '../../src/domain/event.js';
+import { deliveryId } from '../../src/domain/ids.js';
+import { execAll } from '../../src/store/delivery-store.js';
 
 export const ADMIN = { authorization: 'Bearer dev-admin-token' };
 
@@ -94,4 +97,22 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     r.disconnect();
   }
+}
+
+/** Writes the event and a pending delivery record for it as a fan-out does, with no job; returns its id. */
+export async function addPendingDelivery(
+  h: Harness,
+  event: HooklineEvent,
+  subscriptionId: string,
+): Promise<string> {
+  const { redis, deliveries } = h.hookline.ctx;
+  const id = deliveryId(event.id, subscriptionId);
+  const pipe = redis.pipeline();
+  deliveries.addPending(
+    pipe,
+    [{ event, deliveries: [{ id, eventId: event.id, subscriptionId, tenantId: event.tenantId }] }],
+    Date.now(),
+  );
+  await execAll(pipe);
+  return id;
 }

@@ -32,6 +32,20 @@ async function tokenServer(config: Parameters<typeof startTokenServer>[0] = {}, 
 
 const newTenant = () => `t_${Math.random().toString(36).slice(2)}`;
 
+/** A subscription body: deliveries to `path` on the receiver, authenticated by `ts`. */
+const oauthBody = (ts: TokenServer, path: string, oauth2: Record<string, unknown> = {}) => ({
+  webhookUrl: `${rx.url}${path}`,
+  events: ['message.*'],
+  authType: 'oauth2',
+  oauth2: {
+    grantType: 'client_credentials',
+    tokenUrl: ts.url,
+    clientId: ts.config.clientId,
+    clientSecret: ts.config.clientSecret,
+    ...oauth2,
+  },
+});
+
 async function oauthSubscription(
   tenantId: string,
   ts: TokenServer,
@@ -41,18 +55,7 @@ async function oauthSubscription(
   const res = await h.request<{ id: string }>({
     method: 'POST',
     url: `/v1/subscriptions?tenantId=${tenantId}`,
-    body: {
-      webhookUrl: `${rx.url}${path}`,
-      events: ['message.*'],
-      authType: 'oauth2',
-      oauth2: {
-        grantType: 'client_credentials',
-        tokenUrl: ts.url,
-        clientId: ts.config.clientId,
-        clientSecret: ts.config.clientSecret,
-        ...oauth2,
-      },
-    },
+    body: oauthBody(ts, path, oauth2),
   });
   expect(res.status, res.raw).toBe(201);
   return res.body.id;
@@ -107,18 +110,10 @@ describe('OAuth2 deliveries', () => {
       expect(res.statusCode, res.body).toBeLessThan(300);
     };
     const t = newTenant();
-    await inject(`/v1/subscriptions?tenantId=${t}`, {
-      webhookUrl: `${rx.url}/two`,
-      events: ['message.*'],
-      authType: 'oauth2',
-      oauth2: {
-        grantType: 'client_credentials',
-        tokenUrl: ts.url,
-        clientId: ts.config.clientId,
-        clientSecret: ts.config.clientSecret,
-        authMethod: 'client_secret_post',
-      },
-    });
+    await inject(
+      `/v1/subscriptions?tenantId=${t}`,
+      oauthBody(ts, '/two', { authMethod: 'client_secret_post' }),
+    );
     await inject('/v1/events/batch', { events: events(t, 50) });
     await rx.waitFor(50, { filter: (r) => r.path === '/two' });
     await h.until(() => seenByFirst + seenBySecond === 50);

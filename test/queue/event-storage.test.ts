@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { deliveryJobOptions } from '../../src/queue/fanout.js';
 import type { DeliveryJobData } from '../../src/queue/names.js';
 import { execAll } from '../../src/store/delivery-store.js';
-import { scanKeys, startHarness, type Harness } from '../helpers/harness.js';
+import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 type Line = Record<string, unknown>;
@@ -79,14 +79,7 @@ const newEvent = (messageId: string): HooklineEvent =>
  */
 async function pendingWithoutStoredEvent(event: HooklineEvent, sub: Sub): Promise<string> {
   const { redis, keys, deliveries } = h.hookline.ctx;
-  const id = deliveryId(event.id, sub.id);
-  const pipe = redis.pipeline();
-  deliveries.addPending(
-    pipe,
-    [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: sub.id, tenantId: tenant }] }],
-    Date.now(),
-  );
-  await execAll(pipe);
+  const id = await addPendingDelivery(h, event, sub.id);
   expect(await deliveries.getStatus(id)).toBe('pending');
   expect(await redis.unlink(keys.event(event.id))).toBe(1);
   return id;

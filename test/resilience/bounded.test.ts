@@ -64,14 +64,13 @@ describe('bounded Redis', () => {
       };
       await publish(h, makeEvents(tenant, 100, tag));
       await h.until(() => okCount >= target, 20_000);
+      // Both queues idle: a fan-out job stays active until its direct first attempts are recorded.
       await h.until(async () => {
-        const counts = await h.hookline.ctx.deliveriesQueue.getJobCounts(
-          'wait',
-          'active',
-          'delayed',
-          'completed',
+        const { deliveriesQueue, eventsQueue } = h.hookline.ctx;
+        const counts = await Promise.all(
+          [deliveriesQueue, eventsQueue].map((q) => q.getJobCounts('wait', 'active', 'delayed', 'completed')),
         );
-        return Object.values(counts).every((n) => n === 0);
+        return counts.every((c) => Object.values(c).every((n) => n === 0));
       });
       return persistentKeys(redis, prefix);
     };
