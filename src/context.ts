@@ -106,6 +106,10 @@ export async function createContext(
     removeOnFailAgeSeconds: ttlSeconds,
     onAccepted: (count) => metrics.eventsAccepted(count),
     box,
+    allowHttp: config.ALLOW_HTTP_WEBHOOKS,
+    // The same save-time guard as the API's once installSecurity has set it (the API route
+    // validates its events itself and only calls enqueue).
+    urlGuard: (url, path) => (ctx.urlGuard ? ctx.urlGuard(url, path) : Promise.resolve([])),
   });
   const agent = opts.agent ?? createGuardedAgent(config, opts.security);
   const workerConns: Redis[] = [];

@@ -4,6 +4,8 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import { HooklineError, type FieldError } from '../domain/errors.js';
+import type { EventInput } from '../domain/event.js';
+import { parseWebhookUrl } from '../domain/subscription.js';
 import { createAgent } from './http-client.js';
 import {
   checkUrl,
@@ -32,9 +34,11 @@ export function createGuardedAgent(config: Config, opts: SecurityOptions = {}): 
   });
 }
 
-export function installSecurity(ctx: Context, opts: SecurityOptions = {}): void {
-  const policy = policyFor(ctx.config);
-  ctx.urlGuard = async (url: string, path: string): Promise<FieldError[]> => {
+/** The save-time SSRF check of a URL Hookline will send to: field errors under `path`. */
+export type UrlGuard = (url: string, path: string) => Promise<FieldError[]>;
+
+export function createUrlGuard(policy: SsrfPolicy, opts: SecurityOptions = {}): UrlGuard {
+  return async (url, path) => {
     const res = await checkUrl(url, policy, { lookup: opts.lookup });
     if (res.ok) return [];
     // DNS that is down is not the caller's fault: answer 503 so they retry.
@@ -42,4 +46,30 @@ export function installSecurity(ctx: Context, opts: SecurityOptions = {}): void 
       throw new HooklineError('unavailable', `could not resolve the host of ${path}; retry later`);
     return [{ path, message: `ssrf_blocked: ${res.reason}` }];
   };
+}
+
+/**
+ * Events' own deliveryReport URLs, checked as a subscription's webhookUrl is (https only unless
+ * allowed, then the SSRF guard): field errors under `base(i)/deliveryReport/webhookUrl`.
+ */
+export async function deliveryReportUrlErrors(
+  events: Pick<EventInput, 'deliveryReport'>[],
+  base: (i: number) => string,
+  opts: { allowHttp: boolean; guard?: UrlGuard },
+): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  for (const [i, e] of events.entries()) {
+    if (!e.deliveryReport) continue;
+    const path = `${base(i)}/deliveryReport/webhookUrl`;
+    const urlErrors: FieldError[] = [];
+    parseWebhookUrl(e.deliveryReport.webhookUrl, { allowHttp: opts.allowHttp }, path, urlErrors);
+    if (urlErrors.length === 0 && opts.guard)
+      urlErrors.push(...(await opts.guard(e.deliveryReport.webhookUrl, path)));
+    errors.push(...urlErrors);
+  }
+  return errors;
+}
+
+export function installSecurity(ctx: Context, opts: SecurityOptions = {}): void {
+  ctx.urlGuard = createUrlGuard(policyFor(ctx.config), opts);
 }

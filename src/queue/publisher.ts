@@ -6,6 +6,8 @@ import { parseEvent, type HooklineEvent } from '../domain/event.js';
 import { HooklineError, validationError, type FieldError } from '../domain/errors.js';
 import { createSecretBox, type SecretBox } from '../crypto.js';
 import { DEV_ENCRYPTION_KEY } from '../config.js';
+import { createUrlGuard, deliveryReportUrlErrors, type UrlGuard } from '../delivery/security.js';
+import { createSsrfPolicy } from '../delivery/ssrf.js';
 import { createRedis, keyspace, type Keys } from '../redis.js';
 import { EVENTS_QUEUE, type EventJobData } from './names.js';
 
@@ -67,7 +69,21 @@ export interface PublisherOptions {
    * when unset): producers must use the same key as the workers.
    */
   box?: SecretBox;
+  /**
+   * Events' own deliveryReport URLs are checked as the API checks them: plain http:// only when
+   * allowed (default: ALLOW_HTTP_WEBHOOKS=true), then the SSRF guard, which exempts
+   * `allowedPrivateCidrs` (default: ALLOWED_PRIVATE_CIDRS). `urlGuard` replaces that guard.
+   */
+  allowHttp?: boolean;
+  allowedPrivateCidrs?: string[];
+  urlGuard?: UrlGuard;
 }
+
+const envList = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function createPublisher(opts: PublisherOptions = {}): Publisher {
   const prefix = opts.prefix ?? process.env.REDIS_PREFIX ?? '{hookline}';
@@ -83,6 +99,19 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
   const box = opts.box ?? createSecretBox(process.env.ENCRYPTION_KEY || DEV_ENCRYPTION_KEY);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
+  const allowHttp = opts.allowHttp ?? process.env.ALLOW_HTTP_WEBHOOKS === 'true';
+  const guard =
+    opts.urlGuard ??
+    createUrlGuard(
+      createSsrfPolicy({
+        allowedCidrs: opts.allowedPrivateCidrs ?? envList(process.env.ALLOWED_PRIVATE_CIDRS),
+      }),
+    );
+  /** Throws a validation_error for events whose deliveryReport URL may not be sent to. */
+  async function checkReportUrls(events: HooklineEvent[], base: (i: number) => string): Promise<void> {
+    const errors = await deliveryReportUrlErrors(events, base, { allowHttp, guard });
+    if (errors.length > 0) throw validationError(errors);
+  }
   const jobOpts = {
     attempts: 25,
     backoff: { type: 'exponential', delay: 1000 },
@@ -149,7 +178,9 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
 
   return {
     async publish(input) {
-      const [result] = await enqueue([parseEvent(input)]);
+      const event = parseEvent(input);
+      await checkReportUrls([event], () => '');
+      const [result] = await enqueue([event]);
       return result!;
     },
     async publishBatch(inputs) {
@@ -165,6 +196,7 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
         }
       });
       if (errors.length > 0) throw validationError(errors);
+      await checkReportUrls(events, (i) => `/${i}`);
       return enqueue(events);
     },
     enqueue,

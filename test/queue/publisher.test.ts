@@ -50,3 +50,57 @@ describe('publisher', () => {
     expect(again.every((r) => r.duplicate)).toBe(true);
   });
 });
+
+describe('publisher: deliveryReport URLs', () => {
+  // The API's save-time rules: https only unless allowed, and no private address outside the
+  // allowlist. IP literals only: the check resolves nothing and connects nowhere.
+  const report = (webhookUrl: string, i = 0) => ({
+    id: `evt_report_${Math.random().toString(36).slice(2)}_${i}`,
+    tenantId: 't_report',
+    type: 'message.delivered',
+    channel: 'sms',
+    messageId: `m-report-${i}`,
+    deliveryReport: { webhookUrl },
+  });
+  const refusal = async (p: Promise<unknown>, code = 'ssrf_blocked') => {
+    const err = (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string; errors?: { path: string; message: string }[] } | undefined;
+    expect(err?.code).toBe(code);
+    return err!.errors!;
+  };
+  let guarded: Publisher;
+  let httpsOnly: Publisher;
+  beforeAll(() => {
+    const common = { redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX };
+    guarded = createPublisher({ ...common, allowHttp: true, allowedPrivateCidrs: ['127.0.0.1/32'] });
+    httpsOnly = createPublisher({ ...common, allowHttp: false, allowedPrivateCidrs: ['127.0.0.1/32'] });
+  });
+  afterAll(async () => {
+    await guarded.close();
+    await httpsOnly.close();
+  });
+
+  it('refuses a blocked address, naming the field; nothing of the batch is queued', async () => {
+    const ok = report('http://127.0.0.1:9/dlr', 0);
+    const blocked = report('http://127.0.0.2:9/dlr', 1);
+    const errors = await refusal(guarded.publishBatch([ok, blocked]));
+    expect(errors).toEqual([
+      { path: '/1/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
+    ]);
+    const keys = keyspace(config.REDIS_PREFIX);
+    expect(await redis.exists(keys.idem(ok.id))).toBe(0);
+    expect(await refusal(guarded.publish(report('http://[::ffff:127.0.0.2]/dlr')))).toEqual([
+      { path: '/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
+    ]);
+    // Allowed: queued.
+    expect((await guarded.publish(ok)).duplicate).toBe(false);
+  });
+
+  it('refuses plain http:// unless allowed', async () => {
+    const errors = await refusal(httpsOnly.publish(report('http://127.0.0.1:9/dlr')), 'validation_error');
+    expect(errors.map((e) => e.path)).toEqual(['/deliveryReport/webhookUrl']);
+    expect(errors[0]!.message).toMatch(/https/);
+  });
+});

@@ -10,7 +10,7 @@ import {
   type HooklineEvent,
 } from '../../domain/event.js';
 import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
-import { parseWebhookUrl } from '../../domain/subscription.js';
+import { deliveryReportUrlErrors } from '../../delivery/security.js';
 import type { Context } from '../../context.js';
 import { mask } from '../../crypto.js';
 import { tenantScope } from '../plugins/auth.js';
@@ -48,21 +48,12 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       if (own && e.tenantId !== own)
         errors.push({ path: `${base(i)}/tenantId`, message: 'must be the tenant of your client' });
     });
-    for (const [i, e] of inputs.entries()) {
-      if (!e.deliveryReport) continue;
-      const path = `${base(i)}/deliveryReport/webhookUrl`;
-      // The same URL rules as a subscription's webhookUrl (https only unless allowed), then SSRF.
-      const urlErrors: FieldError[] = [];
-      parseWebhookUrl(
-        e.deliveryReport.webhookUrl,
-        { allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS },
-        path,
-        urlErrors,
-      );
-      if (urlErrors.length === 0 && ctx.urlGuard)
-        urlErrors.push(...(await ctx.urlGuard(e.deliveryReport.webhookUrl, path)));
-      errors.push(...urlErrors);
-    }
+    errors.push(
+      ...(await deliveryReportUrlErrors(inputs, base, {
+        allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS,
+        guard: ctx.urlGuard,
+      })),
+    );
     if (errors.length > 0) throw validationError(errors);
     return inputs.map((e) => normalizeEvent(e, now));
   }
