@@ -22,7 +22,8 @@ const int =
     return n;
   };
 
-const bool: Parser<boolean> = (raw) => {
+/** true/1/yes or false/0/no (any case); exported for processes that read one variable alone. */
+export const bool: Parser<boolean> = (raw) => {
   const v = raw.trim().toLowerCase();
   if (['true', '1', 'yes'].includes(v)) return true;
   if (['false', '0', 'no', ''].includes(v)) return false;
@@ -112,7 +113,7 @@ export const configSpec = {
   },
   DELIVERY_CONCURRENCY: {
     default: 100,
-    doc: 'Concurrent deliveries per worker process.',
+    doc: 'Requests in flight to subscribers per worker process: delivery jobs and a fan-out’s direct first attempts together.',
     parse: int(1, 10_000),
   },
   FANOUT_CONCURRENCY: {

@@ -110,16 +110,28 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
   }
 
   /**
-   * Queues a detached attempt that threw (BullMQ ignores the add should a job for it exist),
-   * trying for about 30 s (Redis may be what failed); past that its watch job covers it.
+   * Queues a delivery whose direct run threw, as far as its record says it still needs one: the
+   * error may have come after its attempt was recorded (an afterAttempt hook, a 410's disable).
+   * Nothing when it is final; else a job with the attempts left, which BullMQ ignores should one
+   * exist (a retry or hold queued before the error).
    */
+  async function queueAgain(item: DirectItem): Promise<void> {
+    const id = item.data.d;
+    const status = await deps.deliveries.getStatus(id);
+    if (status !== 'pending' && status !== 'retrying') return;
+    const made = await deps.deliveries.attemptCount(id);
+    if (made > item.maxRetries) return;
+    const data = made > 0 ? { ...item.data, a: made } : item.data;
+    await deps.queue.add(item.name, data, jobOptions(item, item.maxRetries - made));
+  }
+
+  /** queueAgain for a detached attempt, trying for about 30 s (Redis may be what failed). */
   async function queueSoon(item: DirectItem, err: unknown): Promise<void> {
     const deliveryId = item.data.d;
     deps.logger.warn({ err, deliveryId }, 'detached direct attempt failed; delivery queued');
     for (let waitMs = 500; ; waitMs *= 2) {
       try {
-        await deps.queue.add(item.name, item.data, jobOptions(item, item.maxRetries));
-        return;
+        return await queueAgain(item);
       } catch (e) {
         if (waitMs > 16_000) {
           deps.logger.error({ err: e, deliveryId }, 'queueing it failed; its watch job covers it');
@@ -212,22 +224,25 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
       } finally {
         clearInterval(check);
       }
-      // Not started (shutdown), or stopped by an error before its outcome was settled (a Redis
-      // failure): queued as jobs, which BullMQ deduplicates by id should one exist already.
-      // Failing the fan-out instead would re-run it while detached attempts are still under way.
+      // Not started (shutdown): queued as jobs. Stopped by an error (a Redis failure, a hook):
+      // queued as far as the record says it needs (queueAgain). Failing the fan-out instead would
+      // re-run it while detached attempts are still under way.
       const queued: DirectItem[] = [];
       const watched: DirectItem[] = [];
+      const errored: DirectItem[] = [];
       for (const t of tasks) {
         if (t.state === 'handed') queued.push(t.item);
-        else if (t.detached) watched.push(t.item);
-        else if (t.error !== undefined) {
+        // A detached attempt that finished cleanly needs no watch; one that threw is being queued.
+        else if (t.detached && (t.state === 'running' || t.error !== undefined)) watched.push(t.item);
+        else if (!t.detached && t.error !== undefined) {
           deps.logger.warn(
             { err: t.error, deliveryId: t.item.data.d },
             'direct attempt failed; delivery queued',
           );
-          queued.push(t.item);
+          errored.push(t.item);
         }
       }
+      for (const item of errored) await queueAgain(item);
       await queueJobs(queued, watched);
     },
 

@@ -1,6 +1,8 @@
 // Delivery slots: how many requests one process has in flight to subscribers, shared by the
 // delivery worker's jobs and the first attempts a fan-out makes itself (src/delivery/direct.ts),
-// so DELIVERY_CONCURRENCY bounds both together. Waiters are served in arrival order.
+// so DELIVERY_CONCURRENCY bounds both together. Each kind waits in its own arrival-order lane,
+// and while both have waiters a freed slot goes to each lane in turn: a retry job fetched behind
+// thousands of direct attempts waits for one slot to turn over, not for all of them.
 
 interface Waiter {
   grant: () => void;
@@ -13,16 +15,46 @@ export interface SlotWait {
   cancel(): boolean;
 }
 
+/** Waiters in arrival order; cancelled ones are skipped when they reach the front. */
+class Lane {
+  private items: Waiter[] = [];
+  private head = 0;
+
+  push(w: Waiter): void {
+    this.items.push(w);
+  }
+
+  /** The next live waiter, taken off the lane (undefined when none is left). */
+  shift(): Waiter | undefined {
+    while (this.head < this.items.length) {
+      const w = this.items[this.head++]!;
+      if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (w.live) return w;
+    }
+    return undefined;
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+}
+
 export class Slots {
   private free: number;
-  private queue: Waiter[] = [];
-  private head = 0;
+  /** Fan-out direct attempts (take). */
+  private direct = new Lane();
+  /** Delivery jobs (wait). */
+  private jobs = new Lane();
+  private jobsNext = true;
 
   constructor(readonly size: number) {
     this.free = size;
   }
 
-  /** Calls `grant` holding a slot: at once when one is free (and returns null), else in turn. */
+  /** A direct attempt: calls `grant` holding a slot, at once when one is free (returns null). */
   take(grant: () => void): SlotWait | null {
     if (this.free > 0) {
       this.free--;
@@ -30,7 +62,7 @@ export class Slots {
       return null;
     }
     const w: Waiter = { grant, live: true };
-    this.queue.push(w);
+    this.direct.push(w);
     return {
       cancel: () => {
         if (!w.live) return false;
@@ -40,30 +72,31 @@ export class Slots {
     };
   }
 
-  /** Resolves holding a slot. */
+  /** A delivery job: resolves holding a slot. */
   wait(): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.queue.push({ grant: resolve, live: true }));
+    return new Promise((resolve) => this.jobs.push({ grant: resolve, live: true }));
   }
 
-  /** Gives a slot back: to the longest waiter still waiting, else to the pool. */
+  /** Gives a slot back: to the next waiter, lanes taking turns, else to the pool. */
   release(): void {
-    while (this.head < this.queue.length) {
-      const w = this.queue[this.head++]!;
-      if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      if (w.live) {
-        w.live = false;
-        w.grant();
-        return;
-      }
+    const [first, second] = this.jobsNext ? [this.jobs, this.direct] : [this.direct, this.jobs];
+    let w = first.shift();
+    let lane = first;
+    if (!w) {
+      w = second.shift();
+      lane = second;
     }
-    this.free++;
+    if (!w) {
+      this.free++;
+      return;
+    }
+    this.jobsNext = lane === this.direct;
+    w.live = false;
+    w.grant();
   }
 
   /** Slots free now (a snapshot, for metrics and tests). */
@@ -73,6 +106,6 @@ export class Slots {
 
   /** Waiters still waiting (cancelled ones may be counted until they reach the front). */
   get waiting(): number {
-    return this.queue.length - this.head;
+    return this.direct.length + this.jobs.length;
   }
 }

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { parseEvent, type HooklineEvent } from '../domain/event.js';
 import { HooklineError, validationError, type FieldError } from '../domain/errors.js';
 import { createSecretBox, type SecretBox } from '../crypto.js';
-import { DEV_ENCRYPTION_KEY } from '../config.js';
+import { bool, DEV_ENCRYPTION_KEY } from '../config.js';
 import { createUrlGuard, deliveryReportUrlErrors, type UrlGuard } from '../delivery/security.js';
 import { createSsrfPolicy } from '../delivery/ssrf.js';
 import { createRedis, keyspace, type Keys } from '../redis.js';
@@ -79,6 +79,15 @@ export interface PublisherOptions {
   urlGuard?: UrlGuard;
 }
 
+/** A boolean variable, read as the server's config reads it. */
+function envBool(name: string): boolean {
+  try {
+    return bool(process.env[name] ?? '');
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 const envList = (v: string | undefined) =>
   (v ?? '')
     .split(',')
@@ -99,7 +108,7 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
   const box = opts.box ?? createSecretBox(process.env.ENCRYPTION_KEY || DEV_ENCRYPTION_KEY);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
-  const allowHttp = opts.allowHttp ?? process.env.ALLOW_HTTP_WEBHOOKS === 'true';
+  const allowHttp = opts.allowHttp ?? envBool('ALLOW_HTTP_WEBHOOKS');
   const guard =
     opts.urlGuard ??
     createUrlGuard(

@@ -1,5 +1,6 @@
-// Slots: grants at once while slots are free, else in arrival order (take and wait alike);
-// a cancelled waiter is skipped; thousands of waiters (past queue compaction) each get one grant.
+// Slots: grants at once while slots are free, else in arrival order per lane (take: direct
+// attempts, wait: jobs), the lanes taking turns; a cancelled waiter is skipped; thousands of
+// waiters (past queue compaction) each get one grant.
 import { describe, expect, it, vi } from 'vitest';
 import { Slots } from '../../src/delivery/slots.js';
 
@@ -60,24 +61,24 @@ describe('Slots', () => {
     expect(slots.available).toBe(1);
   });
 
-  it('resolves wait() at once when free and after a release when full, in order with take()', async () => {
+  it('resolves wait() at once when free; when full, jobs (wait) and direct attempts (take) take turns', async () => {
     const slots = new Slots(1);
     await slots.wait();
     expect(slots.available).toBe(0);
-
     const order: string[] = [];
-    void slots.wait().then(() => order.push('wait 1'));
-    slots.take(() => order.push('take'));
-    void slots.wait().then(() => order.push('wait 2'));
-    expect(slots.waiting).toBe(3);
+    for (const k of ['a', 'b', 'c']) slots.take(() => order.push(k));
+    void slots.wait().then(() => order.push('job 1'));
+    void slots.wait().then(() => order.push('job 2'));
+    expect(slots.waiting).toBe(5);
     await flush();
     expect(order).toEqual([]);
 
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       slots.release();
       await flush();
     }
-    expect(order).toEqual(['wait 1', 'take', 'wait 2']);
+    // Jobs fetched behind three direct attempts wait for one turnover each, not for all three.
+    expect(order).toEqual(['job 1', 'a', 'job 2', 'b', 'c']);
     expect(slots.waiting).toBe(0);
     expect(slots.available).toBe(0);
   });

@@ -213,6 +213,27 @@ describe('direct first attempts', () => {
     expect(rx.requests).toHaveLength(2);
   });
 
+  it('an error after the attempt was recorded does not send the delivery again', async () => {
+    const { h, rx, tenant } = await setup();
+    const sub = await subscribe(h, tenant, `${rx.url}/after`);
+    let thrown = 0;
+    h.hookline.ctx.deliveryHooks.push({
+      afterAttempt() {
+        thrown++;
+        throw new Error('hook failed');
+      },
+    });
+    const fanouts: string[] = [];
+    h.hookline.workers!.workers[0]!.on('completed', (job) => fanouts.push(job.id!));
+    await publish(h, makeEvents(tenant, 3));
+    await h.until(() => fanouts.length === 1);
+    const records = await allDeliveries(h, sub.id);
+    expect(records.map((d) => d.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(thrown).toBe(3);
+    expect(await jobsAdded(h)).toBe(0);
+    expect(rx.requests).toHaveLength(3);
+  });
+
   it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {
     const answers: (() => void)[] = [];
     const { h, rx, tenant } = await setup({ DELIVERY_CONCURRENCY: '1' });
