@@ -151,17 +151,17 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
     task.state = 'running';
     task.startedAt = Date.now();
     const p: Promise<void> = attemptOne(task.item)
-      .catch(async (err: unknown) => {
+      .catch((err: unknown) => {
         task.error = err;
-        // Its fan-out no longer waits for it: queued now rather than when its watch job runs.
-        if (task.detached) await queueSoon(task.item, err);
       })
       .finally(() => {
         slots.release();
         task.state = 'done';
-        underway.delete(p);
         task.settle();
-      });
+      })
+      // Its fan-out no longer waits for it: queued now rather than when its watch job runs.
+      .then(() => (task.detached && task.error !== undefined ? queueSoon(task.item, task.error) : undefined))
+      .finally(() => underway.delete(p));
     underway.add(p);
   }
 
