@@ -2,9 +2,9 @@
 // releases (and re-enables a disabled one), test sends one signed sample, rotate-secret signs
 // with both secrets during the grace period, ?verify=true saves nothing unless it gets a 2xx.
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startReceiver, type Receiver, type Received } from '../helpers/receiver.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { withHarnessAndReceiver, type Harness } from '../helpers/harness.js';
+import type { Receiver, Received } from '../helpers/receiver.js';
 
 type Sub = Record<string, unknown> & { id: string; signingSecret: string };
 
@@ -13,14 +13,7 @@ let rx: Receiver;
 let n = 0;
 const T = 'actions';
 
-beforeAll(async () => {
-  h = await startHarness();
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await h.close();
-  await rx.close();
-});
+withHarnessAndReceiver((started) => ({ h, rx } = started));
 beforeEach(() => {
   rx.respond(() => ({ status: 200 }));
 });

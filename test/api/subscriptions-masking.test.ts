@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { oauth2Settings, startTokenServer, type TokenServer } from '../helpers/token-server.js';
 
 const T = 'masking';
 let h: Harness;
@@ -55,13 +55,7 @@ it('masks every secret in every response and never logs one', async () => {
     { authType: 'basic', basic: { username: 'user', password: AUTH_SECRETS.basicPassword } },
     {
       authType: 'oauth2',
-      oauth2: {
-        grantType: 'refresh_token',
-        tokenUrl: oauth.url,
-        clientId: oauth.config.clientId,
-        clientSecret: oauth.config.clientSecret,
-        refreshToken: oauth.refreshToken,
-      },
+      oauth2: oauth2Settings(oauth, { grantType: 'refresh_token', refreshToken: oauth.refreshToken }),
     },
   ];
   const refreshToken = oauth.refreshToken;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type LookupFunction } from 'node:net';
 import { once } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../src/crypto.js';
 import {
   createOAuthTokenProvider,
@@ -12,45 +12,16 @@ import {
 } from '../../src/delivery/auth/oauth2.js';
 import type { Subscription } from '../../src/domain/subscription.js';
 import { createLogger } from '../../src/logger.js';
-import { createRedis, keyspace, type Keys, type Redis } from '../../src/redis.js';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import type { Keys, Redis } from '../../src/redis.js';
+import { oauth2Subscription as makeSub, useProviderScope } from '../helpers/oauth2-provider.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const box = createSecretBox(randomBytes(32).toString('base64'));
 const logger = createLogger('silent');
 
-let prefix: string;
 let keys: Keys;
 let redis: Redis;
-let connections: Redis[];
-let servers: TokenServer[];
 
-beforeEach(() => {
-  prefix = `{hl-test-${randomBytes(6).toString('hex')}}`;
-  keys = keyspace(prefix);
-  connections = [];
-  servers = [];
-  redis = connect();
-});
-
-afterEach(async () => {
-  const found = await redis.keys(`${prefix}:*`);
-  if (found.length) await redis.del(...found);
-  await Promise.all(connections.map((c) => c.quit()));
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-function connect(): Redis {
-  const conn = createRedis(REDIS_URL, 'worker');
-  connections.push(conn);
-  return conn;
-}
-
-async function tokenServer(...args: Parameters<typeof startTokenServer>): Promise<TokenServer> {
-  const server = await startTokenServer(...args);
-  servers.push(server);
-  return server;
-}
+const { connect, tokenServer } = useProviderScope((scope) => ({ keys, redis } = scope));
 
 function provider(over: Partial<OAuthTokenProviderDeps> = {}) {
   return createOAuthTokenProvider({
@@ -61,39 +32,6 @@ function provider(over: Partial<OAuthTokenProviderDeps> = {}) {
     saveRefreshToken: async () => undefined,
     ...over,
   });
-}
-
-function makeSub(
-  server: TokenServer,
-  oauth2: Partial<NonNullable<Subscription['oauth2']>> = {},
-): Subscription {
-  return {
-    id: 'sub_1',
-    tenantId: 't_1',
-    webhookUrl: 'https://hooks.example.com/in',
-    events: ['*'],
-    channels: [],
-    senders: [],
-    reportType: 'all',
-    format: 'native',
-    method: 'POST',
-    encoding: 'json',
-    authType: 'oauth2',
-    oauth2: {
-      grantType: 'client_credentials',
-      tokenUrl: server.url,
-      clientId: server.config.clientId,
-      clientSecret: server.config.clientSecret,
-      ...oauth2,
-    },
-    timeoutMs: 10_000,
-    maxRetries: 10,
-    status: 'active',
-    signingSecrets: [],
-    createdAt: '2024-01-01T00:00:00.000Z',
-    updatedAt: '2024-01-01T00:00:00.000Z',
-    authVersion: 1,
-  };
 }
 
 /** Awaits the rejection and checks it is an oauth_token_error naming none of the given secrets. */

@@ -7,6 +7,9 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { subscribe, uniqueTenant } from '../resilience/support.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -238,5 +241,37 @@ export function workerEnv(
     RETRY_BASE_MS: '200',
     RETRY_MAX_DELAY_MS: '2000',
     ...extra,
+  };
+}
+
+/**
+ * For a file whose test kills worker children: registers an afterAll that stops the workers, then
+ * closes the harness and receiver that `start` opened.
+ */
+export function workerFaultRun() {
+  const workers: WorkerProcess[] = [];
+  let api: Harness | undefined;
+  let rx: CountingReceiver | undefined;
+  afterAll(async () => {
+    for (const w of workers) await stopWorker(w);
+    await api?.close();
+    await rx?.close();
+  });
+  return {
+    /** The API here (workers off), a counting receiver subscribed at `path` for a new tenant, one worker child. */
+    async start(opts: {
+      receiverDelayMs: number;
+      tenant: string;
+      path: string;
+      env: Record<string, string>;
+    }) {
+      api = await startHarness({}, { workers: false });
+      rx = await startCountingReceiver(opts.receiverDelayMs);
+      const tenant = uniqueTenant(opts.tenant);
+      await subscribe(api, tenant, `${rx.url}${opts.path}`);
+      const env = workerEnv(api.config, opts.env);
+      workers.push(await startWorker(env));
+      return { api, rx, tenant, env, workers };
+    },
   };
 }

@@ -1,43 +1,27 @@
 // Fault (e): SIGTERM during load. The worker process stops taking jobs, finishes those in flight
 // and exits 0; a second worker delivers the rest. Nothing is lost, nothing waits for stall recovery.
-import { afterAll, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { makeEvents, publish, subscribe, tally, uniqueTenant } from '../resilience/support.js';
-import {
-  startCountingReceiver,
-  startWorker,
-  stopWorker,
-  workerEnv,
-  type CountingReceiver,
-  type WorkerProcess,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { makeEvents, publish, tally } from '../resilience/support.js';
+import { startWorker, workerFaultRun } from './helpers.js';
 
 const N = 2_000;
-let api: Harness | undefined;
-let rx: CountingReceiver | undefined;
-const workers: WorkerProcess[] = [];
-
-afterAll(async () => {
-  for (const w of workers) await stopWorker(w);
-  await api?.close();
-  await rx?.close();
-});
+const run = workerFaultRun();
 
 it(
   'SIGTERM under load: exit code 0, then all 2,000 delivered by another worker',
   { timeout: 120_000 },
   async () => {
     const started = Date.now();
-    api = await startHarness({}, { workers: false });
-    // Slow enough that many requests are in flight when the signal comes.
-    rx = await startCountingReceiver(20);
-    const tenant = uniqueTenant('term');
-    await subscribe(api, tenant, `${rx.url}/t`);
-    const env = workerEnv(api.config, { DELIVERY_CONCURRENCY: '50', SHUTDOWN_TIMEOUT_MS: '20000' });
-    workers.push(await startWorker(env));
+    // A receiver slow enough (20 ms) that many requests are in flight when the signal comes.
+    const { api, rx, tenant, env, workers } = await run.start({
+      receiverDelayMs: 20,
+      tenant: 'term',
+      path: '/t',
+      env: { DELIVERY_CONCURRENCY: '50', SHUTDOWN_TIMEOUT_MS: '20000' },
+    });
 
     const accepted = await publish(api, makeEvents(tenant, N));
-    await api.until(() => rx!.ids.length >= N / 4, 60_000);
+    await api.until(() => rx.ids.length >= N / 4, 60_000);
     const signalledAt = Date.now();
     workers[0]!.child.kill('SIGTERM');
     const exit = await workers[0]!.exited;

@@ -1,41 +1,25 @@
 // Fault (a): a worker process killed with SIGKILL in the middle of 2,000 deliveries. Its jobs
 // stall; another worker takes them over. Every delivery reaches the receiver (duplicates counted).
-import { afterAll, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { makeEvents, publish, subscribe, tally, uniqueTenant } from '../resilience/support.js';
-import {
-  startCountingReceiver,
-  startWorker,
-  stopWorker,
-  workerEnv,
-  type CountingReceiver,
-  type WorkerProcess,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { makeEvents, publish, tally } from '../resilience/support.js';
+import { startWorker, workerFaultRun } from './helpers.js';
 
 const N = 2_000;
-let api: Harness | undefined;
-let rx: CountingReceiver | undefined;
-const workers: WorkerProcess[] = [];
-
-afterAll(async () => {
-  for (const w of workers) await stopWorker(w);
-  await api?.close();
-  await rx?.close();
-});
+const run = workerFaultRun();
 
 it('SIGKILL mid-run: all 2,000 deliveries arrive', { timeout: 120_000 }, async () => {
   const started = Date.now();
   // The API (and publisher) run here; the workers are child processes.
-  api = await startHarness({}, { workers: false });
-  rx = await startCountingReceiver(5);
-  const tenant = uniqueTenant('kill');
-  await subscribe(api, tenant, `${rx.url}/k`);
-  const env = workerEnv(api.config, { DELIVERY_CONCURRENCY: '50' });
-  workers.push(await startWorker(env));
+  const { api, rx, tenant, env, workers } = await run.start({
+    receiverDelayMs: 5,
+    tenant: 'kill',
+    path: '/k',
+    env: { DELIVERY_CONCURRENCY: '50' },
+  });
 
   const accepted = await publish(api, makeEvents(tenant, N));
   expect(accepted).toHaveLength(N);
-  await api.until(() => rx!.ids.length >= N / 4, 60_000);
+  await api.until(() => rx.ids.length >= N / 4, 60_000);
   workers[0]!.child.kill('SIGKILL');
   const exit = await workers[0]!.exited;
   const atKill = rx.delivered.size;

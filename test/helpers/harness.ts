@@ -1,11 +1,13 @@
 // Runs a real Hookline (API + workers) in-process against the real Redis, under a random key
 // prefix that is deleted afterwards. Tests talk to it with app.inject or over loopback.
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { testConfig, type Config } from '../../src/config.js';
 import { createHookline, type Hookline, type StartOptions } from '../../src/hookline.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
 import { execAll } from '../../src/store/delivery-store.js';
+import { startReceiver, type Receiver } from './receiver.js';
 
 export const ADMIN = { authorization: 'Bearer dev-admin-token' };
 
@@ -71,6 +73,21 @@ export async function startHarness(
       await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
     },
   };
+}
+
+/** Starts a harness and a receiver before all tests of the file (handing both to `set`) and closes them after. */
+export function withHarnessAndReceiver(set: (started: { h: Harness; rx: Receiver }) => void): void {
+  let h: Harness | undefined;
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    h = await startHarness();
+    rx = await startReceiver();
+    set({ h, rx });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await rx?.close();
+  });
 }
 
 /** Every key under a prefix, a page at a time (SCAN, never KEYS). */

@@ -5,6 +5,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Subscription } from '../../src/domain/subscription.js';
 
 export type TokenServerMode =
   | 'ok'
@@ -197,6 +198,19 @@ export async function startTokenServer(
     ...config,
   };
   return new TokenServer(full, initialRefreshToken).listen();
+}
+
+export type OAuth2Settings = NonNullable<Subscription['oauth2']>;
+
+/** A subscription's `oauth2` settings that get tokens from `server` (client_credentials unless `over` says otherwise). */
+export function oauth2Settings(server: TokenServer, over: Partial<OAuth2Settings> = {}): OAuth2Settings {
+  return {
+    grantType: 'client_credentials',
+    tokenUrl: server.url,
+    clientId: server.config.clientId,
+    clientSecret: server.config.clientSecret,
+    ...over,
+  };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

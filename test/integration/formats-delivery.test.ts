@@ -1,22 +1,15 @@
 // Provider formats and transports end to end: a real receiver gets GET, form, JSON and XML
 // deliveries and parses them back with standard parsers; signatures cover the exact bytes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Webhook } from 'standardwebhooks';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
+import { withHarnessAndReceiver, type Harness } from '../helpers/harness.js';
+import type { Received, Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
 let rx: Receiver;
 
-beforeAll(async () => {
-  h = await startHarness();
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await h.close();
-  await rx.close();
-});
+withHarnessAndReceiver((started) => ({ h, rx } = started));
 
 const newTenant = () => `t_${Math.random().toString(36).slice(2)}`;
 

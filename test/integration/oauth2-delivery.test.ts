@@ -3,7 +3,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHookline, type Hookline } from '../../src/hookline.js';
 import { ADMIN, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import {
+  oauth2Settings,
+  startTokenServer,
+  type OAuth2Settings,
+  type TokenServer,
+} from '../helpers/token-server.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -33,24 +38,18 @@ async function tokenServer(config: Parameters<typeof startTokenServer>[0] = {}, 
 const newTenant = () => `t_${Math.random().toString(36).slice(2)}`;
 
 /** A subscription body: deliveries to `path` on the receiver, authenticated by `ts`. */
-const oauthBody = (ts: TokenServer, path: string, oauth2: Record<string, unknown> = {}) => ({
+const oauthBody = (ts: TokenServer, path: string, oauth2: Partial<OAuth2Settings> = {}) => ({
   webhookUrl: `${rx.url}${path}`,
   events: ['message.*'],
   authType: 'oauth2',
-  oauth2: {
-    grantType: 'client_credentials',
-    tokenUrl: ts.url,
-    clientId: ts.config.clientId,
-    clientSecret: ts.config.clientSecret,
-    ...oauth2,
-  },
+  oauth2: oauth2Settings(ts, oauth2),
 });
 
 async function oauthSubscription(
   tenantId: string,
   ts: TokenServer,
   path: string,
-  oauth2: Record<string, unknown> = {},
+  oauth2: Partial<OAuth2Settings> = {},
 ) {
   const res = await h.request<{ id: string }>({
     method: 'POST',

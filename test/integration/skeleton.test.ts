@@ -1,9 +1,9 @@
 // The main path end to end: publish → fan-out → signed delivery → retries → records.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { createPublisher } from '../../src/index.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
+import { withHarnessAndReceiver, type Harness } from '../helpers/harness.js';
+import type { Received, Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -13,14 +13,7 @@ beforeEach(() => {
   tenant = `t_${Math.random().toString(36).slice(2)}`;
 });
 
-beforeAll(async () => {
-  h = await startHarness();
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await h.close();
-  await rx.close();
-});
+withHarnessAndReceiver((started) => ({ h, rx } = started));
 
 async function subscribe(path: string, extra: Record<string, unknown> = {}, tenantId = tenant) {
   const res = await h.request<{ id: string; signingSecret: string }>({

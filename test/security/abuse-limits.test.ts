@@ -3,18 +3,12 @@
 // headers, and router-level errors, all as application/problem+json.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { expectProblem, uniqueTenant } from './support.js';
+import { deliveredEvent, expectProblem, uniqueTenant } from './support.js';
 
 const tenant = uniqueTenant('abuse');
 const KB = 1024;
 
-const event = (extra: Record<string, unknown> = {}) => ({
-  tenantId: tenant,
-  type: 'message.delivered',
-  channel: 'sms',
-  messageId: `m_${Math.random().toString(36).slice(2)}`,
-  ...extra,
-});
+const event = (extra: Record<string, unknown> = {}) => deliveredEvent(tenant, extra);
 
 /** A JSON event body of roughly `bytes` bytes. */
 const eventOfSize = (bytes: number) => event({ data: { blob: 'x'.repeat(bytes) } });
@@ -82,6 +76,10 @@ describe('bodies, errors and headers', () => {
     await h?.close();
   });
 
+  /** Posts `text` as it is, labelled application/json. */
+  const postJsonText = (text: string, url = '/v1/events') =>
+    h.request({ method: 'POST', url, body: text, headers: { 'content-type': 'application/json' } });
+
   it('an event just under 256 KB is accepted', async () => {
     const res = await h.request({ method: 'POST', url: '/v1/events', body: eventOfSize(250 * KB) });
     expect(res.status, res.raw.slice(0, 200)).toBe(202);
@@ -113,12 +111,7 @@ describe('bodies, errors and headers', () => {
   it.each([['{"tenantId": '], ['{tenantId: "t"}'], ["{'a': 1}"], ['[1, 2'], ['NaN'], ['']])(
     'malformed JSON %j is 400 validation_error',
     async (text) => {
-      const res = await h.request({
-        method: 'POST',
-        url: '/v1/events',
-        body: text,
-        headers: { 'content-type': 'application/json' },
-      });
+      const res = await postJsonText(text);
       expectProblem(res, 400, 'validation_error');
     },
   );
@@ -127,12 +120,7 @@ describe('bodies, errors and headers', () => {
     'a %s key in a body is 400, and nothing is polluted',
     async (key) => {
       const text = `{"tenantId":"${tenant}","type":"auth.success","${key}":{"prototype":{"isAdmin":true},"isAdmin":true}}`;
-      const res = await h.request({
-        method: 'POST',
-        url: '/v1/events',
-        body: text,
-        headers: { 'content-type': 'application/json' },
-      });
+      const res = await postJsonText(text);
       expectProblem(res, 400, 'validation_error');
       expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
     },
@@ -142,12 +130,7 @@ describe('bodies, errors and headers', () => {
     const depth = 10_000;
     const text = `{"tenantId":"${tenant}","type":"auth.success","data":{"a":${'['.repeat(depth)}1${']'.repeat(depth)}}}`;
     for (const url of ['/v1/events', `/v1/subscriptions?tenantId=${tenant}`]) {
-      const res = await h.request({
-        method: 'POST',
-        url,
-        body: text,
-        headers: { 'content-type': 'application/json' },
-      });
+      const res = await postJsonText(text, url);
       expectProblem(res, 400, 'validation_error');
     }
   });

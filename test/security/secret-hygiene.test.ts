@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { oauth2Settings, startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { uniqueTenant } from './support.js';
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;
@@ -122,37 +122,23 @@ beforeAll(async () => {
   await createSub('oauthCC', {
     webhookUrl: `${rx.url}/ok-cc`,
     authType: 'oauth2',
-    oauth2: {
-      grantType: 'client_credentials',
-      tokenUrl: tsCC.url,
-      clientId: 'cc-client',
-      clientSecret: tsCC.config.clientSecret,
-    },
+    oauth2: oauth2Settings(tsCC),
   });
   await createSub('oauthRT', {
     webhookUrl: `${rx.url}/fail-rt`,
     authType: 'oauth2',
     maxRetries: 1,
-    oauth2: {
+    oauth2: oauth2Settings(tsRT, {
       grantType: 'refresh_token',
-      tokenUrl: tsRT.url,
-      clientId: 'rt-client',
-      clientSecret: tsRT.config.clientSecret,
       refreshToken: tsRT.refreshToken,
       authMethod: 'client_secret_post',
-    },
+    }),
   });
   await createSub('oauthBad', {
     webhookUrl: `${rx.url}/ok-bad`,
     authType: 'oauth2',
     maxRetries: 1,
-    oauth2: {
-      grantType: 'refresh_token',
-      tokenUrl: tsBad.url,
-      clientId: 'bad-client',
-      clientSecret: tsBad.config.clientSecret,
-      refreshToken: S.refreshTokenBad,
-    },
+    oauth2: oauth2Settings(tsBad, { grantType: 'refresh_token', refreshToken: S.refreshTokenBad }),
   });
 
   // Two events published by the API client, each with its own deliveryReport secret.

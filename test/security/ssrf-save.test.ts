@@ -4,7 +4,7 @@
 // anywhere: save-time refusals happen before any socket (workers are off).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { expectProblem, uniqueTenant, zoneLookup } from './support.js';
+import { deliveredEvent, expectProblem, uniqueTenant, zoneLookup } from './support.js';
 
 // Only 127.0.0.1 is allowlisted; everything below is blocked.
 const BLOCKED_HOSTS: [label: string, host: string][] = [
@@ -97,13 +97,7 @@ const oauth2 = (tokenUrl: string) => ({
   },
 });
 
-const event = (extra: Record<string, unknown> = {}) => ({
-  tenantId: tenant,
-  type: 'message.delivered',
-  channel: 'sms',
-  messageId: `m_${Math.random().toString(36).slice(2)}`,
-  ...extra,
-});
+const event = (extra: Record<string, unknown> = {}) => deliveredEvent(tenant, extra);
 
 const createSub = (body: unknown) =>
   h.request({ method: 'POST', url: `/v1/subscriptions?tenantId=${tenant}`, body });

@@ -42,4 +42,13 @@ export function expectProblem(
   return body;
 }
 
+/** An event body for `tenantId`: a delivered SMS with a fresh messageId; `extra` adds or replaces fields. */
+export const deliveredEvent = (tenantId: string, extra: Record<string, unknown> = {}) => ({
+  tenantId,
+  type: 'message.delivered',
+  channel: 'sms',
+  messageId: `m_${Math.random().toString(36).slice(2)}`,
+  ...extra,
+});
+
 export const uniqueTenant = (label: string) => `t_${label}_${Math.random().toString(36).slice(2, 10)}`;

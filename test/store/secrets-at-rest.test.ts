@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { oauth2Settings, startTokenServer, type TokenServer } from '../helpers/token-server.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -55,13 +55,7 @@ it('keeps no plaintext secret anywhere in Redis', async () => {
     { authType: 'basic', basic: { username: 'u', password: secrets[2] } },
     {
       authType: 'oauth2',
-      oauth2: {
-        grantType: 'refresh_token',
-        tokenUrl: oauth.url,
-        clientId: oauth.config.clientId,
-        clientSecret: oauth.config.clientSecret,
-        refreshToken,
-      },
+      oauth2: oauth2Settings(oauth, { grantType: 'refresh_token', refreshToken }),
     },
   ];
   for (const [i, body] of bodies.entries()) {
