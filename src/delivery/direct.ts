@@ -20,7 +20,7 @@ import type { HooklineEvent } from '../domain/event.js';
 import { BACKOFF_TYPE } from '../queue/backoff.js';
 import { deliveryJobOptions } from '../queue/fanout.js';
 import { WATCH_JOB, watchJobId, type DeliveryJobData } from '../queue/names.js';
-import { deliverOnce, prepareHold, type DeliveryDeps } from './process-delivery.js';
+import { deliverOnce, prepareHold, requeueUnfinished, type DeliveryDeps } from './process-delivery.js';
 import type { SlotWait, Slots } from './slots.js';
 
 /** One delivery a fan-out attempts itself. */
@@ -112,18 +112,8 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
   /**
    * Queues a delivery whose direct run threw, as far as its record says it still needs one: the
    * error may have come after its attempt was recorded (an afterAttempt hook, a 410's disable).
-   * Nothing when it is final; else a job with the attempts left, which BullMQ ignores should one
-   * exist (a retry or hold queued before the error).
    */
-  async function queueAgain(item: DirectItem): Promise<void> {
-    const id = item.data.d;
-    const status = await deps.deliveries.getStatus(id);
-    if (status !== 'pending' && status !== 'retrying') return;
-    const made = await deps.deliveries.attemptCount(id);
-    if (made > item.maxRetries) return;
-    const data = made > 0 ? { ...item.data, a: made } : item.data;
-    await deps.queue.add(item.name, data, jobOptions(item, item.maxRetries - made));
-  }
+  const queueAgain = (item: DirectItem) => requeueUnfinished(deps, item.name, item.data, item.maxRetries);
 
   /** queueAgain for a detached attempt, trying for about 30 s (Redis may be what failed). */
   async function queueSoon(item: DirectItem, err: unknown): Promise<void> {
@@ -131,7 +121,8 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
     deps.logger.warn({ err, deliveryId }, 'detached direct attempt failed; delivery queued');
     for (let waitMs = 500; ; waitMs *= 2) {
       try {
-        return await queueAgain(item);
+        await queueAgain(item);
+        return;
       } catch (e) {
         if (waitMs > 16_000) {
           deps.logger.error({ err: e, deliveryId }, 'queueing it failed; its watch job covers it');
@@ -143,11 +134,8 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
   }
 
   function start(task: Task): void {
+    // Only a task still waiting is handed off (stop), and its cancelled wait is never granted.
     waiting.delete(task);
-    if (task.state === 'handed') {
-      slots.release();
-      return;
-    }
     task.state = 'running';
     task.startedAt = Date.now();
     const p: Promise<void> = attemptOne(task.item)

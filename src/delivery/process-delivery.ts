@@ -269,17 +269,43 @@ export async function processDelivery(
   }
 }
 
-/** A watch job's run: re-queues a direct delivery whose attempt was never recorded. */
-async function watch(deps: DeliveryDeps, data: DeliveryJobData): Promise<DeliveryStatus> {
-  const status = (await deps.deliveries.getStatus(data.d)) ?? 'cancelled';
-  if (status !== 'pending' || (await deps.deliveries.attemptCount(data.d)) > 0) return status;
-  if (!deps.queue) throw new Error('no queue to re-queue a direct delivery on');
-  const job = { d: data.d, s: data.s, e: data.e };
+/**
+ * Queues a delivery job for what a delivery's record says is left of it: nothing when it is final
+ * or gone, else the attempts not yet made (`a` carries those made). BullMQ ignores the add while
+ * a job with its id exists (a retry or hold queued earlier). Answers the status it found and
+ * whether it queued.
+ */
+export async function requeueUnfinished(
+  deps: Pick<DeliveryDeps, 'deliveries'> & { queue: Queue<DeliveryJobData> },
+  name: string,
+  data: DeliveryJobData,
+  maxRetries: number,
+): Promise<{ status: DeliveryStatus; queued: boolean }> {
+  const progress = await deps.deliveries.progress(data.d);
+  const status = progress.status ?? 'cancelled';
+  const attempts = progress.attempts;
+  if ((status !== 'pending' && status !== 'retrying') || attempts > maxRetries)
+    return { status, queued: false };
+  const job: DeliveryJobData = { d: data.d, s: data.s, e: data.e };
+  if (attempts > 0) job.a = attempts;
   await deps.queue.add(
-    data.w!.name,
+    name,
     job,
-    deliveryJobOptions(data.d, data.w!.maxRetries, deps.deliveries.ttlSeconds),
+    deliveryJobOptions(data.d, maxRetries - attempts, deps.deliveries.ttlSeconds),
   );
-  deps.logger.warn({ deliveryId: data.d }, 'direct attempt never recorded: delivery queued again');
+  return { status, queued: true };
+}
+
+/** A watch job's run: queues a direct delivery whose attempt was never recorded (its process died). */
+async function watch(deps: DeliveryDeps, data: DeliveryJobData): Promise<DeliveryStatus> {
+  if (!deps.queue) throw new Error('no queue to re-queue a direct delivery on');
+  const { maxRetries, name } = data.w!;
+  const { status, queued } = await requeueUnfinished(
+    { deliveries: deps.deliveries, queue: deps.queue },
+    name,
+    data,
+    maxRetries,
+  );
+  if (queued) deps.logger.warn({ deliveryId: data.d }, 'direct attempt not recorded: delivery queued again');
   return status;
 }

@@ -382,9 +382,12 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       );
     },
 
-    /** How many attempts a delivery has recorded. */
-    async attemptCount(id: string): Promise<number> {
-      return redis.llen(keys.deliveryAttempts(id));
+    /** A delivery's status (undefined once gone) and how many attempts it has recorded. */
+    async progress(id: string): Promise<{ status: DeliveryStatus | undefined; attempts: number }> {
+      const [status, attempts] = await execAll(
+        redis.pipeline().hget(keys.delivery(id), 'status').llen(keys.deliveryAttempts(id)),
+      );
+      return { status: (status as DeliveryStatus | null) ?? undefined, attempts: attempts as number };
     },
 
     async getStatus(id: string): Promise<DeliveryStatus | undefined> {
