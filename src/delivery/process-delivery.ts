@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
 import { deliveryJobOptions, REPORT_TARGET } from '../queue/fanout.js';
-import type { DeliveryJobData } from '../queue/names.js';
+import { eventIdOf, type DeliveryJobData } from '../queue/names.js';
 import type { Keys } from '../redis.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
@@ -210,16 +210,16 @@ export async function prepareHold(
   ms: number,
   park: boolean,
 ) {
-  if (park) {
-    const key = deps.keys.subHeld(data.s);
-    await execAll(deps.redis.pipeline().sadd(key, id).expire(key, deps.deliveries.ttlSeconds));
-  }
   // However long it is held (a paused subscription, an open breaker), its record and event
   // outlive the wait. Short rate-limit delays are far inside the retention and skip this.
-  if (park || ms >= 60_000) {
-    const e = data.e;
-    await deps.deliveries.keepAlive(id, typeof e === 'string' ? e : e.id, ms);
+  if (!park && ms < 60_000) return;
+  const pipe = deps.redis.pipeline();
+  if (park) {
+    const key = deps.keys.subHeld(data.s);
+    pipe.sadd(key, id).expire(key, deps.deliveries.ttlSeconds);
   }
+  deps.deliveries.keepAliveIn(pipe, id, eventIdOf(data), ms);
+  await execAll(pipe);
 }
 
 export async function processDelivery(

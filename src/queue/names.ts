@@ -39,6 +39,9 @@ export interface DeliveryJobData {
   w?: { maxRetries: number; name: string };
 }
 
+/** The id of a job's event (jobs queued before 0.2 embed the whole event). */
+export const eventIdOf = (data: DeliveryJobData): string => (typeof data.e === 'string' ? data.e : data.e.id);
+
 /** The job that watches over a delivery's direct first attempt (see DeliveryJobData.w). */
 export const watchJobId = (deliveryId: string) => `${deliveryId}.w`;
 export const WATCH_JOB = 'hookline.watch';

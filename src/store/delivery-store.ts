@@ -196,7 +196,6 @@ interface StoreCommands {
   hlRecordAttempts(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   hlGetEvents(numKeys: number, ...keys: string[]): Promise<(string | null)[]>;
   hlEventDeliveries(numKeys: number, ...keys: string[]): Promise<string[]>;
-  hlKeepAlive(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   hlSetStatus(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 
@@ -205,6 +204,10 @@ export const PENDING_CHUNK = 1_000;
 
 interface AddPendingPipeline {
   hlAddPending(numKeys: number, ...args: (string | number)[]): ChainableCommander;
+}
+
+interface KeepAlivePipeline {
+  hlKeepAlive(numKeys: number, ...args: (string | number)[]): ChainableCommander;
 }
 
 /** One event and the deliveries a fan-out (or a re-drive) creates for it. */
@@ -292,13 +295,16 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       ? Promise.resolve([])
       : commands.hlGetEvents(ids.length, ...ids.map((id) => keys.event(id)));
 
+  const parseStored = (raw: string | null | undefined) =>
+    raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
+
   // Deliveries of one event often run together (a fan-out to many subscriptions): each event
   // asked for in a turn is read and parsed once.
   const loadEvent = tickBatcher<string, HooklineEvent | undefined>(async (ids) => {
     const distinct = [...new Set(ids)];
     const raws = await getEventsJson(distinct);
     const byId = new Map<string, HooklineEvent | undefined>();
-    distinct.forEach((id, i) => byId.set(id, raws[i] ? (JSON.parse(raws[i]!) as HooklineEvent) : undefined));
+    distinct.forEach((id, i) => byId.set(id, parseStored(raws[i])));
     return ids.map((id) => byId.get(id));
   });
 
@@ -350,7 +356,12 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
 
     /** Keeps a waiting delivery's record and event at least the retention plus `waitMs`. */
     async keepAlive(id: string, eventId: string, waitMs: number): Promise<void> {
-      await commands.hlKeepAlive(
+      await execAll(store.keepAliveIn(redis.pipeline(), id, eventId, waitMs));
+    },
+
+    /** keepAlive as one more command of a pipeline (the caller runs it). */
+    keepAliveIn(pipe: ChainableCommander, id: string, eventId: string, waitMs: number): ChainableCommander {
+      return (pipe as unknown as KeepAlivePipeline).hlKeepAlive(
         3,
         keys.delivery(id),
         keys.deliveryAttempts(id),
@@ -363,12 +374,11 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     loadEvent,
 
     async getEvent(id: string): Promise<HooklineEvent | undefined> {
-      const [raw] = await getEventsJson([id]);
-      return raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
+      return (await store.getEvents([id]))[0];
     },
 
     async getEvents(ids: string[]): Promise<(HooklineEvent | undefined)[]> {
-      return (await getEventsJson(ids)).map((raw) => (raw ? (JSON.parse(raw) as HooklineEvent) : undefined));
+      return (await getEventsJson(ids)).map(parseStored);
     },
 
     /** Sets the status of an existing record (one that expired stays gone). */
