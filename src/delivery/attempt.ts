@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
+import { boundedMemo } from '../memo.js';
 import { parseRetryAfter } from '../queue/backoff.js';
 import { USER_AGENT } from '../version.js';
 import { authHeaderName, authHeaders, type AuthDeps } from './auth/index.js';
@@ -140,21 +141,12 @@ export function classifyError(err: unknown, timeoutMs: number): DeliveryError {
 
 // Parsed subscription URLs: the same for every delivery a subscription gets. URLs that carry a
 // payload (GET deliveries) differ every time and are parsed, not cached.
-const TARGET_CACHE_MAX = 10_000;
-const targets = new Map<string, { origin: string; path: string }>();
-
-function target(raw: string, cacheable: boolean): { origin: string; path: string } {
-  let t = cacheable ? targets.get(raw) : undefined;
-  if (!t) {
-    const url = new URL(raw);
-    t = { origin: url.origin, path: url.pathname + url.search };
-    if (cacheable) {
-      if (targets.size >= TARGET_CACHE_MAX) targets.clear();
-      targets.set(raw, t);
-    }
-  }
-  return t;
-}
+const parseTarget = (raw: string) => {
+  const url = new URL(raw);
+  return { origin: url.origin, path: url.pathname + url.search };
+};
+const cachedTarget = boundedMemo(10_000, parseTarget);
+const target = (raw: string, cacheable: boolean) => (cacheable ? cachedTarget(raw) : parseTarget(raw));
 
 /**
  * Requests that start in the same 10 ms window with the same timeout share one abort signal,

@@ -1,20 +1,12 @@
 // Standard Webhooks signatures: v1,<base64 HMAC-SHA256(secret, "id.timestamp.body")>.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { SigningSecret } from '../domain/subscription.js';
+import { boundedMemo } from '../memo.js';
 
 // Decoded keys of the secrets in use: a secret signs every delivery of its subscription.
-const KEY_CACHE_MAX = 10_000;
-const keyCache = new Map<string, KeyObject>();
-
-function secretKey(secret: string): KeyObject {
-  let key = keyCache.get(secret);
-  if (!key) {
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
-    keyCache.set(secret, key);
-  }
-  return key;
-}
+const secretKey = boundedMemo<KeyObject>(10_000, (secret) =>
+  createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64')),
+);
 
 export function sign(secret: string, msgId: string, timestampSec: number, body: string): string {
   // The signed content is `${msgId}.${timestampSec}.${body}`, fed in two parts so the body

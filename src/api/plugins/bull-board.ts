@@ -33,13 +33,14 @@ function shownEvent(e: HooklineEvent | undefined, box: SecretBox): HooklineEvent
 
 export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { ctx: Context }) {
   const events = new BullMQAdapter(ctx.eventsQueue, {
-    description: 'Published events, fanned out to subscriptions',
+    description: 'Published events: fanned out, and first attempts made',
   });
   events.setFormatter('data', (data: EventJobData) =>
     'events' in data ? { events: data.events.map((e) => shownEvent(e, ctx.box)) } : shownEvent(data, ctx.box),
   );
   const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
-    description: 'One job per event and subscription',
+    description:
+      'Deliveries needing another run: retries, holds, failures (first attempts are made by the fan-out)',
   });
   deliveries.setFormatter('data', (data: DeliveryJobData) =>
     typeof data.e === 'string' ? data : { ...data, e: shownEvent(data.e, ctx.box) },
