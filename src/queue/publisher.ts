@@ -15,7 +15,7 @@ export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
 const CLAIM_SECONDS = 120;
 /** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
-const ID_CHUNK = 5_000;
+export const ID_CHUNK = 5_000;
 
 /** SET key tenant EX ttl NX per key: 1 where claimed. KEYS: idempotency keys. ARGV: ttl, tenants. */
 const CLAIM = `

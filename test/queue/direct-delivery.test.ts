@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
+import { DIRECT_RETRY_MIN_DELAY_MS } from '../../src/delivery/direct.js';
+import { redrive } from '../../src/queue/fanout.js';
 import { WATCH_JOB, watchJobId } from '../../src/queue/names.js';
 import { addPendingDelivery, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Reply } from '../helpers/receiver.js';
@@ -232,6 +234,57 @@ describe('direct first attempts', () => {
     expect(thrown).toBe(3);
     expect(await jobsAdded(h)).toBe(0);
     expect(rx.requests).toHaveLength(3);
+  });
+
+  it('a direct retry waits at least DIRECT_RETRY_MIN_DELAY_MS, even after Retry-After: 0', async () => {
+    const { h, rx, tenant } = await setup();
+    const seen = new Set<string>();
+    rx.respond((r) => {
+      const k = String(r.headers['webhook-id']);
+      if (seen.has(k)) return { status: 200 };
+      seen.add(k);
+      return { status: 503, headers: { 'retry-after': '0' } };
+    });
+    const sub = await subscribe(h, tenant, `${rx.url}/soon`);
+    await publish(h, makeEvents(tenant, 1));
+    const [d] = await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all[0]?.status === 'succeeded' && all;
+    });
+    const [first, second] = d!.attempts.map((a) => Date.parse(a.startedAt));
+    // Its job is queued before attempt 1 is recorded: run at once, it could record attempt 2 first.
+    expect(second! - first!).toBeGreaterThanOrEqual(DIRECT_RETRY_MIN_DELAY_MS);
+  });
+
+  it('a re-drive without a previous delivery leaves a pending record it did not create to its fan-out', async () => {
+    const rx = await startReceiver();
+    open.push(rx);
+    const h = await startHarness({}, { workers: false });
+    open.push(h);
+    const tenant = uniqueTenant('redrive');
+    const [own, other] = [
+      await subscribe(h, tenant, `${rx.url}/own`),
+      await subscribe(h, tenant, `${rx.url}/other`),
+    ];
+    const event = normalizeEvent({
+      tenantId: tenant,
+      type: 'message.sent',
+      channel: 'sms',
+      messageId: 'm-rd',
+    });
+    // A fan-out's record, perhaps being attempted directly right now: no job.
+    const id = await addPendingDelivery(h, event, own.id);
+    const { redis, keys, deliveries, deliveriesQueue: queue } = h.hookline.ctx;
+    const deps = { redis, keys, deliveries, queue };
+    expect(await redrive(deps, event, { subscriptionId: own.id, maxRetries: 3 })).toEqual({
+      id,
+      created: false,
+    });
+    expect(await queue.getJob(id)).toBeUndefined();
+    // Control: a destination with no record yet gets its record and its job.
+    const made = await redrive(deps, event, { subscriptionId: other.id, maxRetries: 3 });
+    expect(made.created).toBe(true);
+    expect((await queue.getJob(made.id))?.data).toEqual({ d: made.id, s: other.id, e: event.id });
   });
 
   it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {

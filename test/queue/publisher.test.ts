@@ -1,9 +1,9 @@
 // createPublisher with batches larger than one claim command (library callers have no batch
 // cap): every id is claimed once, confirmed for 24 h, and a re-publish is all duplicates.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import { createPublisher, IDEMPOTENCY_SECONDS, type Publisher } from '../../src/queue/publisher.js';
+import { createPublisher, ID_CHUNK, IDEMPOTENCY_SECONDS, type Publisher } from '../../src/queue/publisher.js';
 import { keyspace } from '../../src/redis.js';
 import { deleteKeys, scanKeys } from '../helpers/harness.js';
 
@@ -102,5 +102,84 @@ describe('publisher: deliveryReport URLs', () => {
     const errors = await refusal(httpsOnly.publish(report('http://127.0.0.1:9/dlr')), 'validation_error');
     expect(errors.map((e) => e.path)).toEqual(['/deliveryReport/webhookUrl']);
     expect(errors[0]!.message).toMatch(/https/);
+  });
+});
+
+describe('publisher: failures and defaults', () => {
+  it('releases the ids it claimed when a later claim command fails, so the retry is not a duplicate', async () => {
+    const conn = new Redis(config.REDIS_URL);
+    const p = createPublisher({ connection: conn, prefix: config.REDIS_PREFIX });
+    // The second claim command fails as a lost connection would (the first goes to Redis).
+    const commands = conn as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const real = commands.hlClaimIds!.bind(conn);
+    let calls = 0;
+    const claims = vi.spyOn(commands, 'hlClaimIds').mockImplementation((...a) => {
+      calls++;
+      return calls === 2 ? Promise.reject(new Error('connection lost')) : real(...a);
+    });
+    try {
+      const events = Array.from({ length: ID_CHUNK + 1 }, (_, i) => ({
+        id: `evt_release_${i}`,
+        tenantId: 't_release',
+        type: 'message.delivered',
+        channel: 'sms',
+        messageId: `m${i}`,
+      }));
+      const err = await p.publishBatch(events).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      expect(err?.code).toBe('unavailable');
+      const keys = keyspace(config.REDIS_PREFIX);
+      expect(await redis.exists(keys.idem(events[0]!.id), keys.idem(events[ID_CHUNK - 1]!.id))).toBe(0);
+      claims.mockRestore();
+      const again = await p.publishBatch(events);
+      expect(again.filter((r) => r.duplicate)).toHaveLength(0);
+    } finally {
+      claims.mockRestore();
+      await p.close();
+      conn.disconnect();
+    }
+  });
+
+  it('reads ALLOW_HTTP_WEBHOOKS and ALLOWED_PRIVATE_CIDRS as the server does when not given', async () => {
+    const saved = { http: process.env.ALLOW_HTTP_WEBHOOKS, cidrs: process.env.ALLOWED_PRIVATE_CIDRS };
+    const report = (webhookUrl: string) => ({
+      tenantId: 't_env',
+      type: 'message.delivered',
+      channel: 'sms',
+      messageId: `m-env-${Math.random()}`,
+      deliveryReport: { webhookUrl },
+    });
+    const common = { redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX };
+    try {
+      process.env.ALLOWED_PRIVATE_CIDRS = '127.0.0.1/32';
+      process.env.ALLOW_HTTP_WEBHOOKS = 'no';
+      const strict = createPublisher(common);
+      process.env.ALLOW_HTTP_WEBHOOKS = 'YES';
+      const lax = createPublisher(common);
+      try {
+        const err = (await strict.publish(report('http://127.0.0.1:9/dlr')).then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as { code?: string; errors?: { path: string }[] } | undefined;
+        expect(err?.code).toBe('validation_error');
+        expect(err?.errors?.map((e) => e.path)).toEqual(['/deliveryReport/webhookUrl']);
+        expect((await lax.publish(report('http://127.0.0.1:9/dlr'))).duplicate).toBe(false);
+        await expect(lax.publish(report('http://127.0.0.2:9/dlr'))).rejects.toMatchObject({
+          code: 'ssrf_blocked',
+        });
+      } finally {
+        await strict.close();
+        await lax.close();
+      }
+    } finally {
+      for (const [k, v] of [
+        ['ALLOW_HTTP_WEBHOOKS', saved.http],
+        ['ALLOWED_PRIVATE_CIDRS', saved.cidrs],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
   });
 });

@@ -8,7 +8,13 @@ export interface DeliveryView {
   subscriptionId: string;
   status: string;
   createdAt: string;
-  attempts: { n: number; statusCode: number | null; durationMs: number; error: { code: string } | null }[];
+  attempts: {
+    n: number;
+    startedAt: string;
+    statusCode: number | null;
+    durationMs: number;
+    error: { code: string } | null;
+  }[];
   series?: number;
   retryOf?: string;
   redrivenTo?: string;

@@ -1,7 +1,8 @@
 // The delivery store against real Redis: fan-outs larger than one command's chunk, how long
-// records and events are kept around a waiting delivery, and status writes to expired records.
+// records and events are kept around a waiting delivery, status writes to expired records, and
+// the writes and reads of one event-loop turn going out as one command.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { keyspace } from '../../src/redis.js';
@@ -111,5 +112,40 @@ describe('delivery store', () => {
     await fanOut([item('evt_live', 1)]);
     await store.setStatus('dlv_evt_live_0', 'cancelled');
     expect(await store.getStatus('dlv_evt_live_0')).toBe('cancelled');
+  });
+
+  it('writes the attempts finishing in one turn with one command, and reads an event once per turn', async () => {
+    // Calls pass through to Redis: the spies only count them.
+    const commands = redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const writes = vi.spyOn(commands, 'hlRecordAttempts');
+    const reads = vi.spyOn(commands, 'hlGetEvents');
+    try {
+      const batch = item('evt_turn', 20);
+      await fanOut([batch]);
+      const attempt = {
+        n: 1,
+        startedAt: new Date().toISOString(),
+        durationMs: 3,
+        statusCode: 200,
+        error: null,
+        responseHeaders: {},
+        responseBody: '',
+      };
+      await Promise.all(
+        batch.deliveries.map((d) => store.recordAttempt(d.id, 'evt_turn', attempt, 'succeeded', null)),
+      );
+      expect(writes).toHaveBeenCalledTimes(1);
+      const records = await store.getMany(batch.deliveries.map((d) => d.id));
+      expect(records.map((r) => [r.status, r.attempts.length])).toEqual(
+        batch.deliveries.map(() => ['succeeded', 1]),
+      );
+
+      const events = await Promise.all(batch.deliveries.map(() => store.loadEvent('evt_turn')));
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(events.every((e) => e?.id === 'evt_turn')).toBe(true);
+    } finally {
+      writes.mockRestore();
+      reads.mockRestore();
+    }
   });
 });
