@@ -9,6 +9,8 @@ import { startFanoutWorker } from './fanout-worker.js';
 
 export interface RunningWorkers {
   workers: Worker[];
+  /** The process's delivery slots (requests in flight to subscribers, and who waits for one). */
+  slots: Slots;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,
+    slots,
     async close() {
       // Direct deliveries not started yet are queued for any worker; those under way finish.
       direct.stop();

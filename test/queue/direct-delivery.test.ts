@@ -129,6 +129,48 @@ describe('direct first attempts', () => {
     expect(most).toBe(3);
   });
 
+  it('a retry job waiting for a slot gets the next one freed, not the one after every direct attempt', async () => {
+    const { h, rx } = await setup({ DELIVERY_CONCURRENCY: '1', FANOUT_DIRECT_DETACH_MS: '60000' });
+    const held: (() => void)[] = [];
+    let flaky = 0;
+    rx.respond((r) => {
+      if (r.path === '/flaky') return { status: ++flaky === 1 ? 503 : 200 };
+      return new Promise<Reply>((resolve) => held.push(() => resolve({ status: 200 })));
+    });
+    const [a, b] = [uniqueTenant('turn_a'), uniqueTenant('turn_b')];
+    const x = await subscribe(h, a, `${rx.url}/flaky`);
+    await subscribe(h, b, `${rx.url}/slow`);
+    await publish(h, makeEvents(a, 1));
+    const [xd] = await h.until(async () => {
+      const all = await allDeliveries(h, x.id);
+      return all[0]?.status === 'retrying' && all;
+    });
+    // Five direct attempts to a receiver that holds each request: one runs, four wait for the slot.
+    await publish(h, makeEvents(b, 5));
+    await h.until(() => held.length === 1);
+    // X's retry job is fetched when due (after the 1 s floor) and waits for the slot too, behind
+    // the four direct attempts.
+    const q = h.hookline.ctx.deliveriesQueue;
+    await h.until(async () => (await q.getJobState(xd!.id)) === 'active');
+    await h.until(() => h.hookline.workers!.slots.waiting === 5);
+    // The rest go through, one at a time.
+    for (let n = 1; n <= 5; n++) {
+      await h.until(() => held.length === n);
+      held[n - 1]!();
+    }
+    await h.until(() => flaky === 2);
+    // In arrival order, X's retry came right after the first slow request, not after the fifth.
+    expect(rx.requests.map((r) => r.path)).toEqual([
+      '/flaky',
+      '/slow',
+      '/flaky',
+      '/slow',
+      '/slow',
+      '/slow',
+      '/slow',
+    ]);
+  });
+
   it('an attempt past FANOUT_DIRECT_DETACH_MS stops holding its fan-out; its watch job leaves it alone', async () => {
     let answer: (() => void) | undefined;
     const { h, rx, tenant } = await setup({ FANOUT_DIRECT_DETACH_MS: '100' });
