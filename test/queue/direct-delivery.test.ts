@@ -25,6 +25,10 @@ async function setup(config: Record<string, string> = {}) {
   return { h, rx, tenant: uniqueTenant('direct') };
 }
 
+/** A stored-shape event, as the API would accept it. */
+const sentEvent = (tenantId: string, messageId: string) =>
+  normalizeEvent({ tenantId, type: 'message.sent', channel: 'sms', messageId });
+
 /** Jobs ever added to the deliveries queue, from BullMQ's event stream. */
 async function jobsAdded(h: Harness): Promise<number> {
   const q = h.hookline.ctx.deliveriesQueue;
@@ -200,12 +204,7 @@ describe('direct first attempts', () => {
     const sub = await subscribe(h, tenant, `${rx.url}/orphan`);
     const { deliveries, deliveriesQueue } = h.hookline.ctx;
     // What a fan-out leaves when it dies mid-attempt: a pending record, its event, no job.
-    const event = normalizeEvent({
-      tenantId: tenant,
-      type: 'message.sent',
-      channel: 'sms',
-      messageId: 'm-orphan',
-    });
+    const event = sentEvent(tenant, 'm-orphan');
     const id = await addPendingDelivery(h, event, sub.id);
     await deliveriesQueue.add(
       WATCH_JOB,
@@ -308,12 +307,7 @@ describe('direct first attempts', () => {
       await subscribe(h, tenant, `${rx.url}/own`),
       await subscribe(h, tenant, `${rx.url}/other`),
     ];
-    const event = normalizeEvent({
-      tenantId: tenant,
-      type: 'message.sent',
-      channel: 'sms',
-      messageId: 'm-rd',
-    });
+    const event = sentEvent(tenant, 'm-rd');
     // A fan-out's record, perhaps being attempted directly right now: no job.
     const id = await addPendingDelivery(h, event, own.id);
     const { redis, keys, deliveries, deliveriesQueue: queue } = h.hookline.ctx;
