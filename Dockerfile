@@ -1,5 +1,5 @@
-# Hookline: build TypeScript once, run the compiled JavaScript on a slim Node 20 image.
-FROM node:20-bookworm-slim AS build
+# Hookline: build TypeScript once, run the compiled JavaScript on a slim Node 24 LTS image.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +8,7 @@ COPY src ./src
 COPY workers ./workers
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
