@@ -3,12 +3,13 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from './context.js';
+import type { BreakerPhase } from './delivery/breaker.js';
 import type { DeliveryHooks } from './delivery/process-delivery.js';
 import type { Logger } from './logger.js';
 
 /** Outcome of one request to a subscriber's OAuth2 token endpoint. */
 export type OAuthTokenOutcome = 'success' | 'error';
-export type BreakerState = 'closed' | 'open' | 'half_open';
+export type BreakerState = BreakerPhase;
 
 /** What `getJobCounts` needs: both BullMQ queues fit. */
 export interface CountableQueue {
@@ -32,6 +33,11 @@ export interface Metrics {
    * is dropped (another process may have closed it meanwhile).
    */
   breakerState(subscriptionId: string, state: BreakerState): void;
+  /**
+   * Run before each scrape of hookline_breaker_state (bounded by a 2 s timeout): re-reads the
+   * breakers shown not closed, so one closed by another process disappears here too.
+   */
+  trackBreakers(refresh: () => Promise<void>, logger?: Logger): void;
   /** Queues whose job counts are exported as hookline_queue_jobs (read at most every cacheMs). */
   trackQueues(queues: CountableQueue[], logger?: Logger): void;
   /** The text exposition: this instance's metrics, then the process metrics. */
@@ -114,12 +120,19 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
 
   const breakers = new Map<string, { state: BreakerState; at: number }>();
+  let refreshBreakers: (() => Promise<void>) | undefined;
+  let breakerLogger: Logger | undefined;
   new Gauge({
     name: 'hookline_breaker_state',
     help: 'Circuit breakers not closed, per subscription: 1 half-open (probing), 2 open. Closed ones are absent.',
     labelNames: ['subscription_id'] as const,
     registers,
-    collect() {
+    async collect() {
+      if (refreshBreakers) {
+        await withTimeout(refreshBreakers(), 2000).catch((err: unknown) =>
+          breakerLogger?.warn({ err }, 'metrics: breaker states not refreshed'),
+        );
+      }
       this.reset();
       const oldest = now() - breakerStaleMs;
       for (const [id, b] of breakers) {
@@ -161,6 +174,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     breakerState(subscriptionId, state) {
       if (state === 'closed') breakers.delete(subscriptionId);
       else breakers.set(subscriptionId, { state, at: now() });
+    },
+    trackBreakers(refresh, logger) {
+      refreshBreakers = refresh;
+      breakerLogger = logger;
     },
     trackQueues(queues, logger) {
       let cached: { at: number; counts: Promise<Record<string, number>[]> } | undefined;

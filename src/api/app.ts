@@ -12,7 +12,8 @@ import { VERSION } from '../version.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import jsonBody from './plugins/json-body.js';
-import { DeliverySchema, ProblemSchema } from './schemas.js';
+import { DeliveryRecordSchema, DeliveryStateSchema } from '../domain/delivery-record.js';
+import { ProblemSchema } from './schemas.js';
 import deliveryRoutes from './routes/deliveries.js';
 import eventRoutes from './routes/events.js';
 import healthRoutes, { type Readiness } from './routes/health.js';
@@ -97,7 +98,9 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(ProblemSchema);
-  app.addSchema(DeliverySchema);
+  // Every answer that shows a delivery refers to these ('Delivery', 'DeliveryState').
+  app.addSchema(DeliveryRecordSchema);
+  app.addSchema(DeliveryStateSchema);
 
   // Layer 2: Hookline's own services.
   await app.register(errorsPlugin);

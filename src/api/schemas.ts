@@ -20,33 +20,4 @@ export const TenantQuery = Type.Object({
   tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 });
 
-export const AttemptSchema = Type.Object({
-  n: Type.Integer(),
-  startedAt: Type.String(),
-  durationMs: Type.Number(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()]),
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
-  responseHeaders: Type.Record(Type.String(), Type.String()),
-  responseBody: Type.String(),
-});
-
-export const DeliverySchema = Type.Object(
-  {
-    id: Type.String(),
-    eventId: Type.String(),
-    subscriptionId: Type.String(),
-    tenantId: Type.String(),
-    target: Type.String(),
-    status: Type.Unsafe<string>({
-      type: 'string',
-      enum: ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'],
-    }),
-    createdAt: Type.String(),
-    updatedAt: Type.String(),
-    nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
-    attempts: Type.Array(AttemptSchema),
-  },
-  { $id: 'Delivery' },
-);
-
 export const bearerSecurity = [{ bearerAuth: [] }];

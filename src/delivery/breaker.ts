@@ -1,6 +1,7 @@
 // Per-subscription circuit breaker shared by every worker through Redis (SPEC §5): consecutive
 // failed attempts open it, an open breaker holds deliveries for a cool-down, then exactly one
 // probe (a SET NX lease) decides. Each process reads the state at most once per `viewTtlMs`.
+// What this process learns of a breaker's phase goes to `onState` (the hookline_breaker_state gauge).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis.js';
@@ -18,7 +19,15 @@ export interface BreakerOptions {
    */
   viewTtlMs?: number;
   random?: () => number;
+  /**
+   * Told the phase of a breaker whenever this process learns it: every phase that is not closed,
+   * and closed once for a breaker it had reported otherwise. Must not throw.
+   */
+  onState?: (subscriptionId: string, phase: BreakerPhase) => void;
 }
+
+/** Closed: deliveries go. Open: held for the cool-down. Half-open: cool-down over, one probe decides. */
+export type BreakerPhase = 'closed' | 'open' | 'half_open';
 
 export interface BreakerState {
   /** Consecutive failed attempts. */
@@ -127,10 +136,21 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
   const loading = new Map<string, Promise<View>>();
   /** job id → subscription id of the probes this process let through. */
   const probes = new Map<string, string>();
+  /** Subscriptions whose breaker this process reported not closed (so their closing is reported). */
+  const shown = new Set<string>();
   /** Redis clock minus local clock, learnt from script replies (open-until is Redis time). */
   let skew = 0;
   const now = () => Date.now() + skew;
   const probeKey = (subId: string) => `${keys.breaker(subId)}:probe`;
+
+  const isOpen = (s: BreakerState) => s.failures >= opts.failures && s.openUntil !== null;
+
+  function report(subId: string, phase: BreakerPhase): void {
+    if (!opts.onState) return;
+    if (phase !== 'closed') shown.add(subId);
+    else if (!shown.delete(subId)) return;
+    opts.onState(subId, phase);
+  }
 
   function remember(subId: string, state: BreakerState): View {
     if (views.size >= MAX_VIEWS) {
@@ -145,6 +165,7 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
       at: Date.now(),
     };
     views.set(subId, view);
+    report(subId, !isOpen(state) ? 'closed' : now() < state.openUntil! ? 'open' : 'half_open');
     return view;
   }
 
@@ -170,7 +191,6 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
     return p;
   }
 
-  const isOpen = (s: BreakerState) => s.failures >= opts.failures && s.openUntil !== null;
   /** Spreads the wake-up of held deliveries so they do not all come back at once. */
   const jitter = () => Math.round(random() * opts.cooldownMs * 0.2);
 
@@ -195,6 +215,7 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
       }
       if (verdict === 1) {
         probes.set(jobId, subId);
+        report(subId, 'half_open');
         return { go: true, probe: true };
       }
       remember(subId, { failures: state.failures, failingSince: state.failingSince, openUntil });
@@ -240,6 +261,19 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
     async reset(subId: string): Promise<void> {
       await redis.del(keys.breaker(subId), probeKey(subId));
       remember(subId, CLOSED);
+    },
+
+    /**
+     * Reads again the breakers this process reported not closed, reporting what it finds: another
+     * process may have closed one, or its cool-down ended. Bounded by the breakers not closed.
+     */
+    async refresh(): Promise<void> {
+      await Promise.all(
+        [...shown].map((subId) => {
+          views.delete(subId);
+          return view(subId);
+        }),
+      );
     },
 
     /** The state as stored now (tests, diagnostics). */

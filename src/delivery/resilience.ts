@@ -30,7 +30,10 @@ export function installResilience(ctx: Context): Resilience {
     cooldownMs: config.BREAKER_COOLDOWN_MS,
     // Failures spaced by the longest retry delay are still "consecutive"; long enough to disable.
     stateTtlMs: Math.max(disableAfterMs, config.RETRY_MAX_DELAY_MS, config.BREAKER_COOLDOWN_MS) * 2,
+    onState: (subId, phase) => ctx.metrics.breakerState(subId, phase),
   });
+  // A scrape reads again the breakers this process shows open or half-open (no I/O while none is).
+  ctx.metrics.trackBreakers(() => breaker.refresh(), logger);
   const rate = createRateLimiter(ctx.redis, ctx.keys);
   const inFlight = createInFlightLimiter({ limit: inFlightLimit(config) });
   const releasing = new Map<string, Promise<unknown>>();

@@ -2,43 +2,15 @@
 // subscription (a sorted set) and per event (fields of the stored event's hash). A fan-out is
 // one scripted command, and attempts that finish together are written by one command.
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Keys } from '../redis.js';
 import { tickBatcher } from './batcher.js';
 
-export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['succeeded', 'failed', 'cancelled']);
-
-export interface Attempt {
-  n: number;
-  startedAt: string;
-  durationMs: number;
-  statusCode: number | null;
-  error: { code: string; message: string } | null;
-  responseHeaders: Record<string, string>;
-  responseBody: string;
-}
-
-export interface DeliveryRecord {
-  id: string;
-  eventId: string;
-  subscriptionId: string;
-  tenantId: string;
-  /** `subscription` or `deliveryReport` (the event's own per-message destination). */
-  target: string;
-  status: DeliveryStatus;
-  createdAt: string;
-  updatedAt: string;
-  nextAttemptAt: string | null;
-  attempts: Attempt[];
-  /** 0 for the fan-out's delivery, n for the n-th re-drive (retry, recover, replay). */
-  series?: number;
-  /** The delivery this one re-drives. */
-  retryOf?: string;
-  /** The delivery that re-drove this one. */
-  redrivenTo?: string;
-}
+// The record's shape is the domain's (one schema for the store and every API answer).
+export { FINAL_STATUSES } from '../domain/delivery-record.js';
+export type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
 
 export interface NewDelivery {
   id: string;

@@ -66,6 +66,26 @@ describe('/docs', () => {
       expect(doc.paths[path]!.get!.tags).toEqual(['operations']);
   });
 
+  it('describes every answer that shows a delivery record with the one Delivery schema, links included', async () => {
+    type Responses = Record<string, { content: { 'application/json': { schema: Record<string, unknown> } } }>;
+    const doc = (
+      await h.request<{
+        paths: Record<string, Record<string, { responses: Responses }>>;
+        components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+      }>({ method: 'GET', url: '/docs/json' })
+    ).body;
+    const schema = (path: string, method: string, status: string) =>
+      doc.paths[path]![method]!.responses[status]!.content['application/json'].schema;
+    const ref = { $ref: '#/components/schemas/Delivery' };
+    expect(schema('/v1/deliveries/{id}', 'get', '200')).toEqual(ref);
+    expect(schema('/v1/deliveries/{id}/retry', 'post', '202')).toEqual(ref);
+    for (const list of ['/v1/subscriptions/{id}/deliveries', '/v1/deliveries'])
+      expect(schema(list, 'get', '200')).toMatchObject({ properties: { data: { items: ref } } });
+    expect(Object.keys(doc.components.schemas.Delivery!.properties)).toEqual(
+      expect.arrayContaining(['attempts', 'series', 'retryOf', 'redrivenTo']),
+    );
+  });
+
   it('serves the UI at /docs', async () => {
     const res = await h.hookline.app!.inject({ method: 'GET', url: '/docs/' });
     expect(res.statusCode).toBe(200);

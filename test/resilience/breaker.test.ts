@@ -2,9 +2,12 @@
 // BREAKER_FAILURES consecutive failures, holds deliveries without spending attempts, lets exactly
 // one probe through per cool-down, and a successful probe closes it and releases what it held.
 // Auto-disable: failing without a success for DISABLE_AFTER_MS disables the subscription.
+// hookline_breaker_state follows it in every process that saw it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startCountingReceiver, type CountingReceiver } from '../fault/helpers.js';
+import { parseProm } from '../ops/prom-text.js';
 import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from './support.js';
 
 const COOLDOWN = 2_000;
@@ -119,5 +122,58 @@ describe('auto-disable', () => {
     console.log(
       `auto-disable: disabled ${disabledAt - rd.times[0]!} ms after the first failure, ${before} failed attempts, 4/4 delivered after resume`,
     );
+  });
+});
+
+describe('hookline_breaker_state', () => {
+  const overrides = { BREAKER_FAILURES: '3', BREAKER_COOLDOWN_MS: '1000', DISABLE_AFTER_MS: '600000' };
+  let ha: Harness;
+  let hb: Harness | undefined;
+  let gx: Receiver;
+  let answer: 'fail' | 'hold' | 'ok' = 'fail';
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    ha = await startHarness(overrides);
+    gx = await startReceiver(() => {
+      if (answer !== 'hold') return { status: answer === 'ok' ? 200 : 500 };
+      answer = 'ok'; // the first request (the probe) waits until released, then succeeds
+      return new Promise((resolve) => (release = () => resolve({ status: 200 })));
+    });
+  });
+  afterAll(async () => {
+    await hb?.close();
+    await ha?.close();
+    await gx?.close();
+  });
+
+  const gauge = (text: string, subId: string) =>
+    parseProm(text).find((s) => s.name === 'hookline_breaker_state' && s.labels.subscription_id === subId)
+      ?.value;
+  /** GET /metrics of the API process. */
+  const scrape = async () =>
+    (await ha.request({ method: 'GET', url: '/metrics', headers: { authorization: '' } })).raw;
+
+  it('is 2 once open, 1 while the probe runs, absent once closed, in the process that opened it and the one that closed it', async () => {
+    const tenant = uniqueTenant('gauge');
+    const sub = await subscribe(ha, tenant, `${gx.url}/g`, { maxRetries: 20 });
+    await publish(ha, makeEvents(tenant, 5));
+    // ha's own attempts opened it.
+    await ha.until(async () => gauge(await scrape(), sub.id) === 2);
+
+    // Another worker process takes over; ha keeps its API and /metrics but sends nothing more.
+    hb = await startHarness({ ...overrides, REDIS_PREFIX: ha.config.REDIS_PREFIX }, { api: false });
+    await ha.hookline.workers!.close();
+    answer = 'hold';
+    // After the cool-down hb sends the probe; both show half-open while it is under way.
+    await ha.until(() => release);
+    expect(gauge(await hb.hookline.ctx.metrics.scrape(), sub.id)).toBe(1);
+    expect(gauge(await scrape(), sub.id)).toBe(1);
+
+    // The probe succeeds: hb closes the breaker and drops the series; ha, which only saw it
+    // open, reads it again at its next scrape and drops it too.
+    release!();
+    await ha.until(async () => gauge(await hb!.hookline.ctx.metrics.scrape(), sub.id) === undefined);
+    expect(gauge(await scrape(), sub.id)).toBeUndefined();
+    expect(await ha.hookline.ctx.redis.exists(ha.hookline.ctx.keys.breaker(sub.id))).toBe(0);
   });
 });

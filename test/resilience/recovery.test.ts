@@ -152,6 +152,50 @@ describe('retry and replay', () => {
     expect(second.body).toMatchObject({ retryOf: res.body.id, series: 2 });
   });
 
+  it('shows a delivery whole, links included, through GET /v1/deliveries/:id, both listings and its event', async () => {
+    const [first] = await allDeliveries(h, sub.id, 'failed').then((l) => l.filter((d) => !d.redrivenTo));
+    const get = async (id: string) =>
+      (await h.request<DeliveryView>({ method: 'GET', url: `/v1/deliveries/${id}` })).body;
+    const finished = (id: string) =>
+      h.until(async () => {
+        const d = await get(id);
+        return (d.status === 'succeeded' || d.status === 'failed') && d;
+      });
+    const retried = (await post<DeliveryView>(`/v1/deliveries/${first!.id}/retry`)).body;
+    expect(retried).toMatchObject({ retryOf: first!.id, series: expect.any(Number) });
+    await finished(retried.id);
+    const last = (await post<DeliveryView>(`/v1/deliveries/${retried.id}/retry`)).body;
+    await finished(last.id);
+
+    // The middle one carries all three links; every route shows it, and the others, the same.
+    const middle = await get(retried.id);
+    expect(middle).toMatchObject({ retryOf: first!.id, redrivenTo: last.id, series: retried.series });
+    const listed = await allDeliveries(h, sub.id);
+    const tenantWide = (
+      await h.request<{ data: DeliveryView[] }>({
+        method: 'GET',
+        url: `/v1/deliveries?tenantId=${tenant}&subscriptionId=${sub.id}&limit=100`,
+      })
+    ).body.data;
+    for (const id of [first!.id, retried.id, last.id]) {
+      const one = await get(id);
+      expect(listed.find((d) => d.id === id)).toEqual(one);
+      expect(tenantWide.find((d) => d.id === id)).toEqual(one);
+    }
+    expect(Object.keys(last).sort()).toEqual(Object.keys(await get(last.id)).sort());
+
+    const event = await h.request<{ deliveries: Record<string, unknown>[] }>({
+      method: 'GET',
+      url: `/v1/events/${first!.eventId}`,
+    });
+    expect(event.body.deliveries.find((d) => d.id === retried.id)).toMatchObject({
+      series: retried.series,
+      retryOf: first!.id,
+      redrivenTo: last.id,
+      attempts: middle.attempts.length,
+    });
+  });
+
   it('answers 409 while a delivery is still under way', async () => {
     const paused = await subscribe(h, tenant, `${rx.url}/paused`, { events: ['message.clicked'] });
     await post(`/v1/subscriptions/${paused.id}/pause`);

@@ -9,6 +9,7 @@ import {
   type EventInput,
   type HooklineEvent,
 } from '../../domain/event.js';
+import { deliveryState } from '../../domain/delivery-record.js';
 import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
 import { deliveryReportUrlErrors } from '../../delivery/security.js';
 import type { Context } from '../../context.js';
@@ -119,7 +120,13 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
         security: bearerSecurity,
         params: IdParams,
         querystring: TenantQuery,
-        response: { ...problemResponses(401, 403, 404) },
+        response: {
+          200: Type.Object({
+            event: Type.Object({}, { additionalProperties: true, description: 'The event as accepted' }),
+            deliveries: Type.Array(Type.Ref('DeliveryState')),
+          }),
+          ...problemResponses(401, 403, 404),
+        },
       },
     },
     async (request) => {
@@ -138,16 +145,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
               deliveryReport: { ...report, webhookSecret: mask(ctx.box.open(report.webhookSecret)) },
             }
           : event,
-        deliveries: records.map((r) => ({
-          id: r.id,
-          subscriptionId: r.subscriptionId,
-          target: r.target,
-          status: r.status,
-          attempts: r.attempts.length,
-          lastStatusCode: r.attempts.at(-1)?.statusCode ?? null,
-          nextAttemptAt: r.nextAttemptAt,
-          updatedAt: r.updatedAt,
-        })),
+        deliveries: records.map(deliveryState),
       };
     },
   );

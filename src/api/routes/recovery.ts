@@ -9,11 +9,15 @@ import type { Context } from '../../context.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import { HooklineError, notFound, validationError } from '../../domain/errors.js';
 import { redrive, REPORT_MAX_RETRIES, REPORT_TARGET, type Destination } from '../../queue/fanout.js';
-import { FINAL_STATUSES, type DeliveryRecord, type DeliveryStatus } from '../../store/delivery-store.js';
+import {
+  DeliveryStatusSchema,
+  FINAL_STATUSES,
+  type DeliveryRecord,
+  type DeliveryStatus,
+} from '../../domain/delivery-record.js';
 import { tenantScope } from '../plugins/auth.js';
-import { bearerSecurity, DeliverySchema, IdParams, problemResponses, TenantQuery } from '../schemas.js';
+import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
-const STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
 /** Deliveries re-driven concurrently by one recover call. */
 const PARALLEL = 20;
 
@@ -21,20 +25,10 @@ const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Inte
   description: 'RFC 3339 date-time or epoch milliseconds',
 });
 
-const DeliveryItem = Type.Object(
-  {
-    ...DeliverySchema.properties,
-    series: Type.Optional(Type.Integer({ description: 'n for the n-th re-drive; absent for the first' })),
-    retryOf: Type.Optional(Type.String({ description: 'The delivery this one re-drives' })),
-    redrivenTo: Type.Optional(Type.String({ description: 'The delivery that re-drove this one' })),
-  },
-  { $id: 'DeliveryItem' },
-);
-
 const ListQuery = Type.Object(
   {
     tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    status: Type.Optional(Type.Unsafe<DeliveryStatus>({ type: 'string', enum: [...STATUSES] })),
+    status: Type.Optional(DeliveryStatusSchema),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
   },
@@ -42,7 +36,7 @@ const ListQuery = Type.Object(
 );
 
 const DeliveryList = Type.Object({
-  data: Type.Array(Type.Ref('DeliveryItem')),
+  data: Type.Array(Type.Ref('Delivery')),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
 });
 
@@ -55,7 +49,6 @@ function toMs(v: string | number, path: string): number {
 
 export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(DeliveryItem);
   const { deliveries, subscriptionStore: subs } = ctx;
   const deps = { redis: ctx.redis, keys: ctx.keys, deliveries, queue: ctx.deliveriesQueue };
 
@@ -278,7 +271,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
         security: bearerSecurity,
         params: IdParams,
         querystring: TenantQuery,
-        response: { 202: Type.Ref('DeliveryItem'), ...problemResponses(401, 403, 404, 409) },
+        response: { 202: Type.Ref('Delivery'), ...problemResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
