@@ -66,6 +66,8 @@ const compiled = Compile(WhatsAppMessageSchema);
 
 export const isReplyKind = (type: string): type is ReplyKind =>
   (REPLY_KINDS as readonly string[]).includes(type);
+export const isMediaKind = (type: string): type is MediaKind =>
+  (MEDIA_KINDS as readonly string[]).includes(type);
 export const isChoiceKind = (type: string): type is ChoiceKind =>
   (CHOICE_KINDS as readonly string[]).includes(type);
 

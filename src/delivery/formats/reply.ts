@@ -2,7 +2,7 @@
 // (WhatsApp's message object or Hookline's flat one, see src/domain/reply-data.ts).
 // Total on any input: data is free-form for the flat shape and for events queued before 0.4.
 import type { HooklineEvent } from '../../domain/event.js';
-import { isChoiceKind, MEDIA_KINDS, type ChoiceKind, type MediaKind } from '../../domain/reply-data.js';
+import { isChoiceKind, isMediaKind, type ChoiceKind, type MediaKind } from '../../domain/reply-data.js';
 import { recordOf, stringOf } from './values.js';
 
 export interface ReplyMedia {
@@ -36,7 +36,7 @@ interface ReplyHead {
 export type Reply = ReplyHead &
   (
     | { kind: 'text'; text: string }
-    /** `text` is the flat shape's text sent alongside media, a caption by another name. */
+    /** `text` sent alongside media (flat `text`, WhatsApp `text.body`): a caption by another name. */
     | { kind: MediaKind; media: ReplyMedia; text?: string }
     | { kind: 'button'; button: { payload?: string; text?: string } }
     | { kind: 'interactive'; interactive: ReplyChoice }
@@ -45,7 +45,6 @@ export type Reply = ReplyHead &
     | { kind: 'unsupported' }
   );
 
-const isMediaKind = (type: string): type is MediaKind => (MEDIA_KINDS as readonly string[]).includes(type);
 // Meta's type names; never one of the message's own keys.
 const OTHER_TYPE = /^[a-z][a-z_]*$/;
 const MESSAGE_KEYS = new Set(['context', 'from', 'id', 'timestamp', 'type', 'errors']);
@@ -63,14 +62,14 @@ function readWhatsApp(data: Record<string, unknown>, type: string): Reply {
     from: stringOf(data.from),
     id: stringOf(data.id) ?? stringOf(data.providerMessageId),
   };
+  const text = stringOf(recordOf(data.text)?.body) ?? stringOf(data.text);
   if (type === 'text') {
-    const text = stringOf(recordOf(data.text)?.body) ?? stringOf(data.text);
     return text === undefined ? { ...head, kind: 'unsupported' } : { ...head, kind: 'text', text };
   }
   if (isMediaKind(type)) {
     const media = recordOf(data[type]);
     return media
-      ? { ...head, kind: type, media: mediaOf(media, 'mime_type') }
+      ? { ...head, kind: type, media: mediaOf(media, 'mime_type'), text }
       : { ...head, kind: 'unsupported' };
   }
   if (type === 'button') {
