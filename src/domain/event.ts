@@ -4,6 +4,8 @@ import { Compile } from 'typebox/compile';
 import type { FieldError } from './errors.js';
 import { validationError } from './errors.js';
 import { newId } from './ids.js';
+import { replyDataErrors } from './reply-data.js';
+import { schemaErrorsOf } from './schema-errors.js';
 
 export const EVENT_TYPES = [
   'message.sent',
@@ -62,7 +64,12 @@ export const EventInputSchema = Type.Object(
       Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0 })]),
     ),
     error: Type.Optional(EventErrorSchema),
-    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    data: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Type-specific. A message.reply carries WhatsApp\'s message object ({type, text: {body}, image…, button, interactive, context}) or the flat shape ({text, media, button, interactive, inReplyTo}); see the README, "Payload formats".',
+      }),
+    ),
     deliveryReport: Type.Optional(DeliveryReportSchema),
   },
   { additionalProperties: false, $id: 'EventInput' },
@@ -105,7 +112,7 @@ export function fieldPath(instancePath: string, missing?: string): string {
   return missing ? `${base}/${missing}` : base || '/';
 }
 
-/** Rules beyond the schema (SPEC §2): required-when, parsable dates. */
+/** Rules beyond the schema (SPEC §2): required-when, reply data, parsable dates. */
 export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
   const errors: FieldError[] = [];
   if (e.type.startsWith('message.')) {
@@ -115,6 +122,7 @@ export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
   if (e.type === 'message.failed' && !e.error) {
     errors.push({ path: `${base}/error`, message: 'is required for message.failed' });
   }
+  if (e.type === 'message.reply' && e.data) errors.push(...replyDataErrors(e.data, `${base}/data`));
   if (typeof e.occurredAt === 'string' && Number.isNaN(Date.parse(e.occurredAt))) {
     errors.push({
       path: `${base}/occurredAt`,
@@ -125,29 +133,8 @@ export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
 }
 
 /** Schema check for callers outside Fastify (the publisher). */
-export function schemaErrors(input: unknown, base = ''): FieldError[] {
-  if (compiled.Check(input)) return [];
-  const seen = new Set<string>();
-  const out: FieldError[] = [];
-  for (const err of compiled.Errors(input)) {
-    const params = err.params as { requiredProperties?: string[]; additionalProperties?: string[] };
-    const props = params.requiredProperties ?? params.additionalProperties;
-    const paths = props?.length
-      ? props.map((p) => `${base}${err.instancePath}/${p}`)
-      : [`${base}${err.instancePath || '/'}`];
-    for (const path of paths) {
-      if (seen.has(path)) continue;
-      seen.add(path);
-      const message = params.additionalProperties
-        ? 'is not a known field'
-        : params.requiredProperties
-          ? 'is required'
-          : err.message;
-      out.push({ path, message });
-    }
-  }
-  return out;
-}
+export const schemaErrors = (input: unknown, base = ''): FieldError[] =>
+  schemaErrorsOf(compiled, input, base);
 
 /** Validates fully and normalises; throws a validation_error naming each bad field. */
 export function parseEvent(input: unknown, base = '', now = Date.now()): HooklineEvent {

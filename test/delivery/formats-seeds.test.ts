@@ -1,9 +1,10 @@
 // The produced payloads keep the seed documents' keys, nesting and value types.
 import { describe, expect, it } from 'vitest';
+import { parseEvent } from '../../src/domain/event.js';
 import { PARAM_FIELDS, type Format } from '../../src/domain/subscription.js';
 import { encodePayload } from '../../src/delivery/formats/index.js';
 import { formatEvents, type FormatCase } from '../fixtures/formats/events.js';
-import { readJsonFixture } from '../fixtures/formats/load.js';
+import { listFixtures, readJsonFixture } from '../fixtures/formats/load.js';
 
 /** Keys, nesting and leaf types of a JSON value; values themselves are ignored. */
 function shape(value: unknown, ignoreRootKeys: readonly string[] = []): unknown {
@@ -58,6 +59,27 @@ describe('seed example structure', () => {
     const errors = seed.entry[0]!.changes[0]!.value.statuses[0]!.errors;
     errors[0] = { ...errors[0], error_data: { details: 'x' } };
     expect(shape(produced('meta', 'message.failed-details'))).toEqual(shape(seed));
+  });
+});
+
+describe("replies published in WhatsApp's own message shape (seed 004)", () => {
+  // whatsapp/<seed>.json is the event an internal system forwarding that reply publishes: Meta's
+  // message object as data, plus the ids Meta puts around it (wabaId, phoneNumberId, profileName).
+  const inputs = listFixtures('whatsapp');
+
+  it('there is one input for every 004 reply example', () => {
+    expect(inputs).toEqual(listFixtures('seeds').filter((f) => f.startsWith('004-meta-reply-')));
+  });
+
+  it.each(inputs)('%s: accepted, and meta renders the seed example exactly, key order included', (file) => {
+    const event = parseEvent(readJsonFixture(`whatsapp/${file}`));
+    const body = encodePayload(event, { format: 'meta', method: 'POST', encoding: 'json' }).body!;
+    const produced = JSON.parse(body) as Record<string, unknown>;
+    const seed = readJsonFixture(`seeds/${file}`) as Record<string, unknown>;
+    // 004's media examples omit `key` (see PAIRS above); Hookline always sends it.
+    if (!('key' in seed)) delete produced.key;
+    expect(produced).toStrictEqual(seed);
+    expect(JSON.stringify(produced)).toBe(JSON.stringify(seed));
   });
 });
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Webhook } from 'standardwebhooks';
+import { readJsonFixture } from '../fixtures/formats/load.js';
 import { withHarnessAndReceiver, type Harness } from '../helpers/harness.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
 
@@ -122,6 +123,26 @@ describe('provider formats, reportType and headers', () => {
       object: 'whatsapp_business_account',
       entry: [{ changes: [{ field: 'messages' }] }],
     });
+  });
+
+  it("a reply published in WhatsApp's own shape reaches a meta subscriber as seed 004 shows it", async () => {
+    const t = newTenant();
+    await subscribe(t, { webhookUrl: `${rx.url}/meta-reply`, format: 'meta' });
+    const id = `evt_${Math.random().toString(36).slice(2)}`;
+    const input = readJsonFixture('whatsapp/004-meta-reply-button.json') as { occurredAt: number };
+    // occurredAt as RFC 3339: over HTTP, Ajv's coerceTypes turns epoch ms into a string the
+    // date rule refuses (a separate bug, reported; the publisher takes epoch ms).
+    const occurredAt = new Date(input.occurredAt).toISOString();
+    const res = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { ...input, id, tenantId: t, occurredAt },
+    });
+    expect(res.status, res.raw).toBe(202);
+    const [r] = await rx.waitFor(1, {
+      filter: (x) => x.path === '/meta-reply' && x.headers['webhook-id'] === id,
+    });
+    expect(r!.body).toBe(JSON.stringify(readJsonFixture('seeds/004-meta-reply-button.json')));
   });
 
   it('reportType final delivers only final statuses', async () => {

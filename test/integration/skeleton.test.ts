@@ -157,6 +157,8 @@ describe('walking skeleton', () => {
     ['id too long', { id: 'x'.repeat(129) }, '/id'],
     ['unknown field', { colour: 'blue' }, '/colour'],
     ['data not an object', { data: 'text' }, '/data'],
+    ['reply text', { type: 'message.reply', data: { type: 'text', text: { body: 5 } } }, '/data/text/body'],
+    ['reply media', { type: 'message.reply', data: { type: 'image', media: { id: '1' } } }, '/data/image'],
     ['deliveryReport url', { deliveryReport: { reportType: 'all' } }, '/deliveryReport/webhookUrl'],
   ])('rejects a bad %s with a 400 naming the field', async (_name, patch, path) => {
     const res = await h.request<{ code: string; errors: { path: string }[] }>({

@@ -9,13 +9,17 @@
 // - entry[].id (the WABA id) and metadata.phone_number_id use data.wabaId / data.phoneNumberId,
 //   else the sender number; display_phone_number is the sender. (004's field table says
 //   display_phone_number_id; its examples, like Meta, say phone_number_id: examples win.)
-// - For replies, sender is the business number and recipient the user who replied, so
-//   messages[].from and contacts[].wa_id are the recipient; data.profileName fills
-//   contacts[].profile.name, data.inReplyTo adds messages[].context.
-// - Reply content from data: button {text, payload} → type "button"; media {type, id, url,
-//   mimeType, sha256, caption, filename, animated} → type image|video|audio|document|sticker
-//   (text alongside media becomes its caption; `url` is a Hookline extra, Meta sends ids only);
-//   text → type "text"; anything else → type "unsupported", as Meta does.
+// - Replies (data in WhatsApp's message shape or the flat one, read by reply.ts) are rendered
+//   as 004's reply examples show them, key order included: messages[] {context?, from, id,
+//   timestamp, type, <type object>} (a text's `text` before `type`), changes[] {value, field}.
+//   Sender is the business number and recipient the user who replied: messages[].from is
+//   data.from, else the recipient; contacts[].wa_id the recipient, else data.from;
+//   data.profileName fills contacts[].profile.name; context.from defaults to the sender;
+//   messages[].id is data.id (WhatsApp shape) or data.providerMessageId, else the messageId.
+//   Media objects keep Meta's names (mime_type…); a flat `url` is a Hookline extra (Meta sends
+//   ids only) and flat text alongside media becomes its caption. Other WhatsApp types
+//   (location, contacts, reaction…) are passed on as published; data Hookline cannot read
+//   becomes type "unsupported", as Meta does.
 // - Failed statuses carry errors [{code, title, error_data?: {details}, href}]: code as an integer
 //   when it is one, href defaulting to Meta's error-code page, error_data.details = reason.
 // - message.clicked is a status "clicked" (Meta has none; the envelope stays the same).
@@ -24,11 +28,11 @@
 // - Meta has no auth webhooks: auth.* events are sent in the native shape.
 import { statusOf, type HooklineEvent } from '../../domain/event.js';
 import { nativePayload } from './native.js';
+import { readReply, type Reply, type ReplyMedia } from './reply.js';
 import type { Payload } from './types.js';
-import { epochSecondsString, recordOf, stringOf } from './values.js';
+import { epochSecondsString, stringOf } from './values.js';
 
 const ERROR_CODES_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
-const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 const INTEGER = /^-?(0|[1-9]\d{0,14})$/;
 
 export function metaPayload(event: HooklineEvent): Payload {
@@ -46,36 +50,40 @@ export function metaPayload(event: HooklineEvent): Payload {
       timestamp,
     };
   }
-  const id = stringOf(data.providerMessageId) ?? event.messageId;
-  const metadata = {
-    display_phone_number: event.sender,
-    phone_number_id: stringOf(data.phoneNumberId) ?? event.sender,
+  const head = {
+    messaging_product: 'whatsapp',
+    metadata: {
+      display_phone_number: event.sender,
+      phone_number_id: stringOf(data.phoneNumberId) ?? event.sender,
+    },
   };
-  const value =
+  // 004's reply examples put `value` first, its status example `field`.
+  const change =
     event.type === 'message.reply'
-      ? {
-          messaging_product: 'whatsapp',
-          metadata,
-          contacts: [{ profile: profileOf(data), wa_id: event.recipient }],
-          messages: [replyMessage(event, data, id, timestamp)],
-        }
-      : {
-          messaging_product: 'whatsapp',
-          metadata,
-          statuses: [
-            {
-              id,
-              recipient_id: event.recipient,
-              status: statusOf(event.type),
-              timestamp,
-              errors: event.error ? [metaError(event.error)] : undefined,
-            },
-          ],
-        };
+      ? { value: { ...head, ...replyValue(event, data, timestamp) }, field: 'messages' }
+      : { field: 'messages', value: { ...head, statuses: [statusObject(event, data, timestamp)] } };
   return {
     key: event.messageId,
     object: 'whatsapp_business_account',
-    entry: [{ id: stringOf(data.wabaId) ?? event.sender, changes: [{ field: 'messages', value }] }],
+    entry: [{ id: stringOf(data.wabaId) ?? event.sender, changes: [change] }],
+  };
+}
+
+function statusObject(event: HooklineEvent, data: Record<string, unknown>, timestamp: string) {
+  return {
+    id: stringOf(data.providerMessageId) ?? event.messageId,
+    recipient_id: event.recipient,
+    status: statusOf(event.type),
+    timestamp,
+    errors: event.error ? [metaError(event.error)] : undefined,
+  };
+}
+
+function replyValue(event: HooklineEvent, data: Record<string, unknown>, timestamp: string) {
+  const reply = readReply(data);
+  return {
+    contacts: [{ profile: profileOf(data), wa_id: event.recipient ?? reply.from }],
+    messages: [replyMessage(event, reply, timestamp)],
   };
 }
 
@@ -95,45 +103,41 @@ function profileOf(data: Record<string, unknown>) {
   return name === undefined ? undefined : { name };
 }
 
-function replyMessage(
-  event: HooklineEvent,
-  data: Record<string, unknown>,
-  id: string | undefined,
-  timestamp: string,
-) {
-  const inReplyTo = stringOf(data.inReplyTo);
+function replyMessage(event: HooklineEvent, reply: Reply, timestamp: string) {
   const head = {
-    context: inReplyTo === undefined ? undefined : { from: event.sender, id: inReplyTo },
-    from: event.recipient,
-    id,
+    context: reply.context && { from: reply.context.from ?? event.sender, id: reply.context.id },
+    from: reply.from ?? event.recipient,
+    id: reply.id ?? event.messageId,
     timestamp,
   };
-  const text = stringOf(data.text);
-  const button = recordOf(data.button);
-  if (button)
-    return {
-      ...head,
-      type: 'button',
-      button: { payload: stringOf(button.payload), text: stringOf(button.text) },
-    };
-  const media = recordOf(data.media);
-  if (media) {
-    const type = stringOf(media.type) ?? '';
-    if (!MEDIA_TYPES.has(type)) return { ...head, type: 'unsupported' };
-    return { ...head, type, [type]: mediaObject(media, text) };
+  switch (reply.kind) {
+    case 'text':
+      return { ...head, text: { body: reply.text }, type: 'text' };
+    case 'button':
+      return { ...head, type: 'button', button: { payload: reply.button.payload, text: reply.button.text } };
+    case 'interactive': {
+      const { type, id, title, description } = reply.interactive;
+      return { ...head, type: 'interactive', interactive: { type, [type]: { id, title, description } } };
+    }
+    case 'other':
+      return { ...head, type: reply.type, [reply.type]: reply.content };
+    case 'unsupported':
+      return { ...head, type: 'unsupported' };
+    default:
+      return { ...head, type: reply.kind, [reply.kind]: mediaObject(reply.media, reply.text) };
   }
-  if (text !== undefined) return { ...head, text: { body: text }, type: 'text' };
-  return { ...head, type: 'unsupported' };
 }
 
-function mediaObject(media: Record<string, unknown>, text: string | undefined) {
+/** Meta's media object, in the order of 004's examples (a caption first, as Meta documents it). */
+function mediaObject(media: ReplyMedia, text: string | undefined) {
   return {
-    filename: stringOf(media.filename),
-    mime_type: stringOf(media.mimeType),
-    sha256: stringOf(media.sha256),
-    id: stringOf(media.id),
-    url: stringOf(media.url),
-    caption: stringOf(media.caption) ?? text,
-    animated: typeof media.animated === 'boolean' ? media.animated : undefined,
+    caption: media.caption ?? text,
+    filename: media.filename,
+    mime_type: media.mimeType,
+    sha256: media.sha256,
+    id: media.id,
+    url: media.url,
+    animated: media.animated,
+    voice: media.voice,
   };
 }

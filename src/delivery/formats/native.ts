@@ -1,6 +1,8 @@
 // `native` format (SPEC §6): {id, type, timestamp, data: {messageId, channel, status, isFinal, …}}.
 // Also the shape other formats fall back to for events their provider has no webhook for.
+// A reply published in WhatsApp's message shape is carried in the flat shape (reply.ts).
 import { isFinal, statusOf, type HooklineEvent } from '../../domain/event.js';
+import { flatData } from './reply.js';
 import type { Payload } from './types.js';
 
 export function nativePayload(event: HooklineEvent): Payload {
@@ -17,7 +19,7 @@ export function nativePayload(event: HooklineEvent): Payload {
       recipient: event.recipient,
       subProduct: event.subProduct,
       error: event.error,
-      ...event.data,
+      ...flatData(event),
     },
   };
 }

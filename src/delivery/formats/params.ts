@@ -11,11 +11,14 @@
 // - Values are strings in every encoding (JSON and XML too), so all encodings carry the same data.
 // - event.data is added flattened with dot paths (reply `text`, `media.url`, `button.payload`,
 //   fallback `fromChannel`, approval `token`…): an MO webhook without the reply is useless.
+//   A reply in WhatsApp's message shape is flattened from the flat shape native carries
+//   (`text`, `media.id`, `media.mimeType`, `interactive.id`, `inReplyTo`…), not `text.body`.
 // - On a name clash the named fields win, then customParams, then event.data.
 import type { HooklineEvent } from '../../domain/event.js';
 import { statusOf } from '../../domain/event.js';
 import type { ParamField } from '../../domain/subscription.js';
 import { flatten } from './flatten.js';
+import { flatData } from './reply.js';
 import type { FormatSubscription } from './types.js';
 
 export function paramsPayload(event: HooklineEvent, sub: FormatSubscription): Record<string, string> {
@@ -37,8 +40,9 @@ export function paramsPayload(event: HooklineEvent, sub: FormatSubscription): Re
   set('channel', event.channel);
   set('eventType', event.type);
   const custom = sub.customParams ?? {};
-  if (event.data) {
-    for (const [key, value] of flatten(event.data)) {
+  const data = flatData(event);
+  if (data) {
+    for (const [key, value] of flatten(data)) {
       if (!(key in out) && !Object.hasOwn(custom, key)) out[key] = value;
     }
   }
