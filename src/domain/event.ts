@@ -123,13 +123,23 @@ export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
     errors.push({ path: `${base}/error`, message: 'is required for message.failed' });
   }
   if (e.type === 'message.reply' && e.data) errors.push(...replyDataErrors(e.data, `${base}/data`));
-  if (typeof e.occurredAt === 'string' && Number.isNaN(Date.parse(e.occurredAt))) {
+  if (e.occurredAt !== undefined && occurredAtMs(e.occurredAt) === undefined) {
     errors.push({
       path: `${base}/occurredAt`,
       message: 'must be an RFC 3339 date-time or epoch milliseconds',
     });
   }
   return errors;
+}
+
+/**
+ * occurredAt as epoch ms: an RFC 3339 string, or epoch milliseconds as a number or as a string of
+ * digits (the API's type coercion turns a JSON number into a string). Undefined when it is not a
+ * time a Date can hold.
+ */
+export function occurredAtMs(value: string | number): number | undefined {
+  const ms = typeof value === 'number' || /^\d{1,16}$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }
 
 /** Schema check for callers outside Fastify (the publisher). */
@@ -148,7 +158,7 @@ export function normalizeEvent(e: EventInput, now = Date.now()): HooklineEvent {
   const occurredAt =
     e.occurredAt === undefined
       ? new Date(now).toISOString()
-      : new Date(typeof e.occurredAt === 'number' ? e.occurredAt : Date.parse(e.occurredAt)).toISOString();
+      : new Date(occurredAtMs(e.occurredAt) ?? now).toISOString();
   // Object.assign, not spread: ten times cheaper on these objects (0.3 vs 3 µs), and safe here
   // because the input is validated (no `__proto__`: the JSON parser and the schema refuse it).
   return Object.assign(

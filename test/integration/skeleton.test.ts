@@ -186,6 +186,24 @@ describe('walking skeleton', () => {
     expect(again.body).toEqual({ id: good.id, duplicate: false });
   });
 
+  it('takes occurredAt as epoch milliseconds over the API (SPEC §2) and refuses a time no date can hold', async () => {
+    await subscribe('/epoch');
+    const ms = 1_700_000_000_123;
+    const ok = await h.request({ method: 'POST', url: '/v1/events', body: event({ occurredAt: ms }) });
+    expect(ok.status, ok.raw).toBe(202);
+    const [got] = await rx.waitFor(1, { filter: (r) => r.path === '/epoch' });
+    expect((JSON.parse(got!.body) as { timestamp: string }).timestamp).toBe(new Date(ms).toISOString());
+    for (const occurredAt of [1e17, '99999999999999999', 'yesterday']) {
+      const bad = await h.request<{ errors: { path: string }[] }>({
+        method: 'POST',
+        url: '/v1/events',
+        body: event({ occurredAt }),
+      });
+      expect(bad.status, `${occurredAt}: ${bad.raw}`).toBe(400);
+      expect(bad.body.errors.map((e) => e.path)).toEqual(['/occurredAt']);
+    }
+  });
+
   it('requires the admin token', async () => {
     const none = await h.request({
       method: 'POST',
