@@ -71,6 +71,8 @@ export function keyspace(prefix: string) {
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
     client: (id: string) => `${prefix}:client:${id}`,
+    /** Failed authentications from one source address in the current minute. */
+    authFailures: (source: string) => `${prefix}:authfail:${source}`,
     /** An API access token, keyed by its SHA-256 so a Redis dump holds no usable token. */
     accessToken: (hash: string) => `${prefix}:atok:${hash}`,
     oauthToken: (subId: string) => `${prefix}:oauth:${subId}`,

@@ -126,7 +126,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.post(
     '/v1/subscriptions',
     {
-      preHandler: app.requireScope('webhooks:create'),
+      onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
         summary: 'Create a subscription (201 with its signing secret, shown once)',
@@ -157,7 +157,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'List subscriptions, oldest first, with cursor pagination and filters',
@@ -189,7 +189,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'A subscription (secrets masked)',
@@ -206,7 +206,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions/:id/secret',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'The current signing secret (whsec_…)',
@@ -226,7 +226,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.put(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
         summary: 'Replace every writable field (masked secrets sent back unchanged are kept)',
@@ -247,7 +247,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.patch(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
         summary: 'Change some fields (JSON Merge Patch); the result is validated like a PUT',
@@ -273,7 +273,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.delete(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:delete'),
+      onRequest: app.requireScope('webhooks:delete'),
       schema: {
         tags,
         summary: 'Soft delete: kept with deletedAt, never matched again, unfinished deliveries cancelled',
@@ -297,7 +297,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.post(
     '/v1/subscriptions/:id/restore',
     {
-      preHandler: app.requireScope('webhooks:create'),
+      onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
         summary: 'Undo a soft delete (409 if its URL was registered again meanwhile)',
