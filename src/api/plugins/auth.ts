@@ -79,7 +79,8 @@ export default fp(
 
     async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
       // Nothing presented costs nothing to refuse, so it does not count as a failure.
-      if (!request.headers.authorization) throw new HooklineError('unauthorized', 'a bearer token is required');
+      if (!request.headers.authorization)
+        throw new HooklineError('unauthorized', 'a bearer token is required');
       await app.authFailures.assertMayTry(request, reply);
       const token = bearerToken(request);
       let principal: Principal | undefined;
@@ -100,7 +101,9 @@ export default fp(
         const principal = await authenticate(request, reply);
         if (!allowed(principal)) {
           const detail =
-            requires === 'admin' ? 'this route needs the admin token' : `this route needs the ${requires} scope`;
+            requires === 'admin'
+              ? 'this route needs the admin token'
+              : `this route needs the ${requires} scope`;
           throw new HooklineError(
             'insufficient_scope',
             detail,

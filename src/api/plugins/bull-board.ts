@@ -76,7 +76,10 @@ export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { c
       await app.authFailures.record(request);
     }
     reply.header('www-authenticate', 'Basic realm="Hookline admin", charset="UTF-8"');
-    return sendProblem(reply, new HooklineError('unauthorized', 'basic auth with the admin token is required'));
+    return sendProblem(
+      reply,
+      new HooklineError('unauthorized', 'basic auth with the admin token is required'),
+    );
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
 }
