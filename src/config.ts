@@ -213,6 +213,26 @@ export const configSpec = {
     doc: 'Which X-Forwarded-For hops to believe for the source address: `false` (the socket address), a hop count, or comma-separated proxy addresses/CIDR ranges (`loopback`, `linklocal`, `uniquelocal` too). `true` believes any, so only behind a proxy that overwrites the header.',
     parse: trustProxy,
   },
+  MAX_SUBSCRIPTIONS_PER_TENANT: {
+    default: 1000,
+    doc: 'Subscriptions a tenant may have (soft-deleted ones do not count; a restore does); past it 409 `limit_exceeded`.',
+    parse: int(1, 10_000_000),
+  },
+  MAX_CLIENTS_PER_TENANT: {
+    default: 100,
+    doc: 'API clients per tenant (platform clients count as one more tenant); past it 409 `limit_exceeded`.',
+    parse: int(1, 1_000_000),
+  },
+  MAX_FILTER_BYTES: {
+    default: 16_384,
+    doc: 'Largest subscription `filter`, as JSON bytes; larger is 400 at `/filter`.',
+    parse: int(64, 1_048_576),
+  },
+  MAX_FILTER_DEPTH: {
+    default: 10,
+    doc: 'How deep objects and arrays may nest in a subscription `filter` (a leaf `{path, op, value}` is 1, an `in` list adds 1, each `and`/`or` group 2); deeper is 400 at `/filter`.',
+    parse: int(2, 64),
+  },
   SHUTDOWN_TIMEOUT_MS: {
     default: 30_000,
     doc: 'How long SIGTERM waits for in-flight deliveries before closing.',

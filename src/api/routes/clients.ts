@@ -85,7 +85,7 @@ function requestedScopes(body: { scope?: string; scopes?: string | string[] }): 
 
 export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const clients = createClientStore(ctx.redis, ctx.keys);
+  const clients = createClientStore(ctx.redis, ctx.keys, { maxPerTenant: ctx.config.MAX_CLIENTS_PER_TENANT });
 
   // The auth plugin's array is shared with the root instance, so pushing reaches every route.
   app.tokenResolvers.push(async (token) => {
@@ -108,7 +108,7 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
         summary: 'Create an API client (admin); its secret is shown once',
         security: bearerSecurity,
         body: ClientInput,
-        response: { 201: CreatedClient, ...problemResponses(400, 401, 403) },
+        response: { 201: CreatedClient, ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {

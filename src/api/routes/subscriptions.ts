@@ -38,7 +38,13 @@ import subscriptionActions from './subscription-actions.js';
 /** Every rule beyond the JSON schema: URL policy, cross-field rules, filter shape, SSRF. */
 export async function checkSubscription(ctx: Context, input: SubscriptionInput): Promise<void> {
   const errors = subscriptionRuleErrors(input, { allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS });
-  if (input.filter) errors.push(...filterErrors(input.filter));
+  if (input.filter)
+    errors.push(
+      ...filterErrors(input.filter, {
+        maxBytes: ctx.config.MAX_FILTER_BYTES,
+        maxDepth: ctx.config.MAX_FILTER_DEPTH,
+      }),
+    );
   if (errors.length === 0 && ctx.urlGuard) {
     errors.push(...(await ctx.urlGuard(input.webhookUrl, '/webhookUrl')));
     if (input.oauth2) errors.push(...(await ctx.urlGuard(input.oauth2.tokenUrl, '/oauth2/tokenUrl')));
