@@ -39,16 +39,44 @@ const oneOf =
     return raw as T;
   };
 
-const cidrList: Parser<string[]> = (raw) => {
-  const items = raw
+const commaList = (raw: string) =>
+  raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+
+const cidrList: Parser<string[]> = (raw) => {
+  const items = commaList(raw);
   for (const item of items) {
     try {
       parseCidr(item);
     } catch {
       throw new InvalidValue(`"${item}" is not a CIDR range (e.g. 127.0.0.0/8)`);
+    }
+  }
+  return items;
+};
+
+/** Fastify's `trustProxy`: off, every hop, a hop count, or the proxies' addresses / CIDR ranges. */
+export type TrustProxy = boolean | number | string[];
+
+// proxy-addr's names for the ranges a proxy usually sits in.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+const trustProxy: Parser<TrustProxy> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['false', 'no', 'off', '0', ''].includes(v)) return false;
+  if (['true', 'yes'].includes(v)) return true;
+  if (/^\d+$/.test(v)) return int(1, 100)(v);
+  const items = commaList(v);
+  for (const item of items) {
+    if (PROXY_RANGE_NAMES.includes(item)) continue;
+    try {
+      parseCidr(item.includes('/') ? item : `${item}/${item.includes(':') ? 128 : 32}`);
+    } catch {
+      throw new InvalidValue(
+        `"${item}" is not an IP address or CIDR range (expected false, true, a hop count, or e.g. 10.0.0.0/8,loopback)`,
+      );
     }
   }
   return items;
@@ -172,8 +200,38 @@ export const configSpec = {
   },
   API_RATE_LIMIT_PER_MINUTE: {
     default: 6000,
-    doc: 'Requests per minute per API client (token).',
+    doc: 'Requests per minute per caller: per API client or the admin once authenticated, else per source address.',
     parse: int(1, 10_000_000),
+  },
+  AUTH_FAILURES_PER_MINUTE: {
+    default: 30,
+    doc: 'Failed authentications (bad API token, bad client credentials at /v1/auth/token, bad Bull Board password) per source address per minute; past it that address gets 429 before its credentials are checked.',
+    parse: int(1, 1_000_000),
+  },
+  TRUST_PROXY: {
+    default: false as TrustProxy,
+    doc: 'Which X-Forwarded-For hops to believe for the source address: `false` (the socket address), a hop count, or comma-separated proxy addresses/CIDR ranges (`loopback`, `linklocal`, `uniquelocal` too). `true` believes any, so only behind a proxy that overwrites the header.',
+    parse: trustProxy,
+  },
+  MAX_SUBSCRIPTIONS_PER_TENANT: {
+    default: 1000,
+    doc: 'Subscriptions a tenant may have (soft-deleted ones do not count; a restore does); past it 409 `limit_exceeded`.',
+    parse: int(1, 10_000_000),
+  },
+  MAX_CLIENTS_PER_TENANT: {
+    default: 100,
+    doc: 'API clients per tenant (platform clients count as one more tenant); past it 409 `limit_exceeded`.',
+    parse: int(1, 1_000_000),
+  },
+  MAX_FILTER_BYTES: {
+    default: 16_384,
+    doc: 'Largest subscription `filter`, as JSON bytes; larger is 400 at `/filter`.',
+    parse: int(64, 1_048_576),
+  },
+  MAX_FILTER_DEPTH: {
+    default: 10,
+    doc: 'How deep objects and arrays may nest in a subscription `filter` (a leaf `{path, op, value}` is 1, an `in` list adds 1, each `and`/`or` group 2); deeper is 400 at `/filter`.',
+    parse: int(2, 64),
   },
   SHUTDOWN_TIMEOUT_MS: {
     default: 30_000,

@@ -85,7 +85,9 @@ export async function createContext(
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
   const keys = keyspace(config.REDIS_PREFIX);
   const box = createSecretBox(config.ENCRYPTION_KEY);
-  const subscriptionStore = createSubscriptionStore(redis, keys, box);
+  const subscriptionStore = createSubscriptionStore(redis, keys, box, {
+    maxPerTenant: config.MAX_SUBSCRIPTIONS_PER_TENANT,
+  });
   const subscriptions = await createSubscriptionCache(subscriptionStore, subscriber, keys);
   const ttlSeconds = config.DELIVERY_LOG_TTL_DAYS * 86_400;
   const deliveries = createDeliveryStore(redis, keys, ttlSeconds);

@@ -63,6 +63,8 @@ export function keyspace(prefix: string) {
     sub: (id: string) => `${prefix}:sub:${id}`,
     tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,
     allSubs: () => `${prefix}:subs:all`,
+    /** Ids of a tenant's live (not deleted) subscriptions, plus the member `~` once built: the cap's count. */
+    tenantLiveSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:live`,
     subUrl: (tenantId: string, subProduct: string, urlHash: string) =>
       `${prefix}:suburl:${tenantId}:${subProduct}:${urlHash}`,
     subDeliveries: (id: string) => `${prefix}:sub:${id}:dlv`,
@@ -71,6 +73,11 @@ export function keyspace(prefix: string) {
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
     client: (id: string) => `${prefix}:client:${id}`,
+    /** Ids of a tenant's API clients (platform clients: one set of their own), for the cap. */
+    tenantClients: (tenantId: string | undefined) =>
+      tenantId === undefined ? `${prefix}:clients:platform` : `${prefix}:tenant:${tenantId}:clients`,
+    /** Failed authentications from one source address in the current minute. */
+    authFailures: (source: string) => `${prefix}:authfail:${source}`,
     /** An API access token, keyed by its SHA-256 so a Redis dump holds no usable token. */
     accessToken: (hash: string) => `${prefix}:atok:${hash}`,
     oauthToken: (subId: string) => `${prefix}:oauth:${subId}`,

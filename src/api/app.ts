@@ -5,13 +5,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import { createHash } from 'node:crypto';
+import type { TrustProxy } from '../config.js';
 import type { Context } from '../context.js';
 import { VERSION } from '../version.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import jsonBody from './plugins/json-body.js';
+import rateLimits from './plugins/rate-limits.js';
 import { DeliveryRecordSchema, DeliveryStateSchema } from '../domain/delivery-record.js';
 import { ProblemSchema } from './schemas.js';
 import deliveryRoutes from './routes/deliveries.js';
@@ -29,6 +29,11 @@ export interface AppOptions {
   fastify?: FastifyServerOptions;
 }
 
+/** TRUST_PROXY as Fastify takes it; a hop count becomes the function Fastify would make of it. */
+function fastifyTrustProxy(tp: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof tp === 'number' ? (_address, hop) => hop < tp : tp;
+}
+
 export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger,
@@ -37,7 +42,8 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    trustProxy: true,
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names (default: none).
+    trustProxy: fastifyTrustProxy(ctx.config.TRUST_PROXY),
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors,
@@ -47,31 +53,14 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
     ...opts.fastify,
   });
 
-  // Layer 1: third-party plugins.
+  // Layer 1: third-party plugins, after the error handler so that their routes (/docs) inherit
+  // it: a 429 there is problem+json `rate_limited` like anywhere else.
+  await app.register(errorsPlugin);
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(jsonBody);
-  // Per client (bearer token, else address), shared by every API process through Redis.
-  await app.register(rateLimit, {
-    global: true,
-    max: ctx.config.API_RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    redis: ctx.redis,
-    nameSpace: `${ctx.config.REDIS_PREFIX}:ratelimit:`,
-    skipOnError: true,
-    allowList: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url),
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization;
-      return auth ? createHash('sha256').update(auth).digest('base64url').slice(0, 22) : `ip:${request.ip}`;
-    },
-    errorResponseBuilder: (_request, context) =>
-      Object.assign(
-        new Error(`rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
-        {
-          statusCode: 429,
-        },
-      ),
-  });
+  // Per verified caller, else per source address; failed authentications per source address.
+  await app.register(rateLimits, { ctx });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -103,7 +92,6 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   app.addSchema(DeliveryStateSchema);
 
   // Layer 2: Hookline's own services.
-  await app.register(errorsPlugin);
   await app.register(authPlugin, { adminToken: ctx.config.ADMIN_TOKEN });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'validation_error'
   | 'not_found'
   | 'conflict'
+  | 'limit_exceeded'
   | 'unauthorized'
   | 'insufficient_scope'
   | 'verification_failed'
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   insufficient_scope: 403,
   not_found: 404,
   conflict: 409,
+  limit_exceeded: 409,
   payload_too_large: 413,
   verification_failed: 422,
   rate_limited: 429,
@@ -40,6 +42,7 @@ const TITLE: Record<ErrorCode, string> = {
   insufficient_scope: 'Insufficient scope',
   not_found: 'Not found',
   conflict: 'Conflict',
+  limit_exceeded: 'Limit exceeded',
   payload_too_large: 'Payload too large',
   verification_failed: 'Endpoint verification failed',
   rate_limited: 'Too many requests',
@@ -74,3 +77,7 @@ export const validationError = (errors: FieldError[], detail?: string) =>
 export const notFound = (what: string) => new HooklineError('not_found', `${what} not found`);
 export const conflict = (detail: string, errors?: FieldError[]) =>
   new HooklineError('conflict', detail, errors);
+
+/** A per-tenant cap is reached (409: it holds until something is deleted, so retrying will not help). */
+export const limitExceeded = (detail: string, limit: number) =>
+  new HooklineError('limit_exceeded', detail, undefined, { limit });

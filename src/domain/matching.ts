@@ -1,7 +1,9 @@
 // Which subscriptions receive an event (SPEC §3): tenant, type pattern, channel, subProduct,
 // sender, reportType and the optional payload filter. Pure; runs on the fan-out hot path.
 import { coversType, type Subscription } from './subscription.js';
+import type { FieldError } from './errors.js';
 import { isFinal, statusOf, type HooklineEvent } from './event.js';
+import { nestsDeeperThan } from './json-depth.js';
 
 export function matches(sub: Subscription, event: HooklineEvent): boolean {
   if (sub.deletedAt || sub.tenantId !== event.tenantId) return false;
@@ -71,13 +73,24 @@ export function evaluateFilter(filter: Record<string, unknown>, event: HooklineE
 
 const OPS = new Set(['eq', 'neq', 'in', 'nin', 'exists', 'contains', 'gt', 'gte', 'lt', 'lte']);
 
-/** Validates a filter's shape; returns field errors under `base`. */
-export function filterErrors(
-  filter: unknown,
-  base = '/filter',
-  depth = 0,
-): { path: string; message: string }[] {
-  if (depth > 5) return [{ path: base, message: 'is nested too deeply (max 5)' }];
+/** Bounds on a filter that is saved (MAX_FILTER_BYTES, MAX_FILTER_DEPTH): it is kept, cached and evaluated per event. */
+export interface FilterLimits {
+  maxBytes: number;
+  maxDepth: number;
+}
+
+/** Validates a filter's size, nesting and shape; returns field errors under `/filter`. */
+export function filterErrors(filter: unknown, limits: FilterLimits): FieldError[] {
+  const bytes = Buffer.byteLength(JSON.stringify(filter) ?? '');
+  if (bytes > limits.maxBytes)
+    return [{ path: '/filter', message: `is ${bytes} bytes of JSON; the limit is ${limits.maxBytes}` }];
+  if (nestsDeeperThan(filter, limits.maxDepth))
+    return [{ path: '/filter', message: `nests objects and arrays deeper than ${limits.maxDepth} levels` }];
+  return shapeErrors(filter, '/filter');
+}
+
+// Recursion is bounded by the depth checked above.
+function shapeErrors(filter: unknown, base: string): FieldError[] {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter))
     return [{ path: base, message: 'must be an object' }];
   const f = filter as Record<string, unknown>;
@@ -85,11 +98,11 @@ export function filterErrors(
     if (key in f) {
       if (!Array.isArray(f[key]) || (f[key] as unknown[]).length === 0)
         return [{ path: `${base}/${key}`, message: 'must be a non-empty array' }];
-      return (f[key] as unknown[]).flatMap((x, i) => filterErrors(x, `${base}/${key}/${i}`, depth + 1));
+      return (f[key] as unknown[]).flatMap((x, i) => shapeErrors(x, `${base}/${key}/${i}`));
     }
   }
-  if ('not' in f) return filterErrors(f.not, `${base}/not`, depth + 1);
-  const errors = [];
+  if ('not' in f) return shapeErrors(f.not, `${base}/not`);
+  const errors: FieldError[] = [];
   if (typeof f.path !== 'string' || !f.path)
     errors.push({ path: `${base}/path`, message: 'must be a path such as $.data.channel' });
   if (!OPS.has(String(f.op)))

@@ -62,7 +62,8 @@ export const OAuth2AuthSchema = Type.Object(
 );
 
 export const FilterSchema = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'Payload filter: {path, op, value} or {and: [...]} / {or: [...]} (SPEC §8).',
+  description:
+    'Payload filter: {path, op, value} or {and: [...]} / {or: [...]} (SPEC §8). Bounded by MAX_FILTER_BYTES of JSON (default 16 KB) and MAX_FILTER_DEPTH levels of nesting (default 10).',
 });
 
 /** Every writable field; PUT takes all of it, POST the same, PATCH any subset. */

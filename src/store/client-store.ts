@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { safeEqual } from '../crypto.js';
+import { limitExceeded } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Keys } from '../redis.js';
 
@@ -39,8 +40,22 @@ const hashSecret = (salt: string, secret: string) => `sha256:${salt}:${sha256(`$
 // Compared against when the client id is unknown, so a miss costs the same as a wrong secret.
 const DUMMY_HASH = hashSecret('0', 'no such client');
 
-export function createClientStore(redis: Redis, keys: Keys, opts: { tokenTtlSeconds?: number } = {}) {
+/** Saves a client unless its tenant is full; 1 saved, 0 full. KEYS: tenant's client set, client. ARGV: id, cap, JSON. */
+const CREATE_CAPPED = `
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1`;
+
+export interface ClientStoreOptions {
+  tokenTtlSeconds?: number;
+  /** Clients a tenant may have (MAX_CLIENTS_PER_TENANT); platform clients count as one tenant. Default: no cap. */
+  maxPerTenant?: number;
+}
+
+export function createClientStore(redis: Redis, keys: Keys, opts: ClientStoreOptions = {}) {
   const ttl = opts.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  const maxPerTenant = opts.maxPerTenant ?? Number.MAX_SAFE_INTEGER;
 
   async function load(id: string): Promise<StoredClient | undefined> {
     const raw = await redis.get(keys.client(id));
@@ -50,7 +65,7 @@ export function createClientStore(redis: Redis, keys: Keys, opts: { tokenTtlSeco
   return {
     tokenTtlSeconds: ttl,
 
-    /** Creates a client; the plain secret is returned here and never again. */
+    /** Creates a client; the plain secret is returned here and never again. 409 when the tenant is full. */
     async create(input: {
       name: string;
       tenantId?: string;
@@ -66,7 +81,19 @@ export function createClientStore(redis: Redis, keys: Keys, opts: { tokenTtlSeco
         createdAt: new Date().toISOString(),
       };
       const stored: StoredClient = { ...client, secretHash: hashSecret(salt, secret) };
-      await redis.set(keys.client(client.id), JSON.stringify(stored));
+      const saved = await redis.eval(
+        CREATE_CAPPED,
+        2,
+        keys.tenantClients(client.tenantId),
+        keys.client(client.id),
+        client.id,
+        maxPerTenant,
+        JSON.stringify(stored),
+      );
+      if (saved !== 1) {
+        const whose = client.tenantId === undefined ? 'platform clients have' : 'this tenant has';
+        throw limitExceeded(`${whose} reached the limit of ${maxPerTenant} API clients`, maxPerTenant);
+      }
       return { client, secret };
     },
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SecretBox } from '../crypto.js';
 import { newSigningSecret } from '../crypto.js';
-import { conflict, notFound, validationError } from '../domain/errors.js';
+import { conflict, limitExceeded, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
 import type { Keys } from '../redis.js';
@@ -38,7 +38,40 @@ function mapSecrets(sub: Subscription, fn: (s: string) => string): Subscription 
 
 const AUTH_FIELDS = ['authType', 'secret', 'bearer', 'basic', 'oauth2'] as const;
 
-export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox) {
+/**
+ * Takes a slot of the tenant's cap for a subscription, atomically: 1 when it holds one (already
+ * or now), 0 when the tenant is full. The set of live ids carries the member `~` once built, so
+ * a tenant from before the cap existed has its set built here, once, from its stored records.
+ * KEYS: live set, tenant index. ARGV: subscription id, cap, key prefix of a subscription record.
+ */
+const CLAIM_SLOT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SADD', KEYS[1], '~')
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local raw = redis.call('GET', ARGV[3] .. id)
+    if raw then
+      local deleted = cjson.decode(raw).deletedAt
+      if deleted == nil or deleted == cjson.null then redis.call('SADD', KEYS[1], id) end
+    end
+  end
+end
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) - 1 >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1`;
+
+export interface SubscriptionStoreOptions {
+  /** Live subscriptions a tenant may have (MAX_SUBSCRIPTIONS_PER_TENANT). Default: no cap. */
+  maxPerTenant?: number;
+}
+
+export function createSubscriptionStore(
+  redis: Redis,
+  keys: Keys,
+  box: SecretBox,
+  opts: SubscriptionStoreOptions = {},
+) {
+  const maxPerTenant = opts.maxPerTenant ?? Number.MAX_SAFE_INTEGER;
   const encode = (sub: Subscription) => JSON.stringify(mapSecrets(sub, box.encrypt));
   const decode = (raw: string) => mapSecrets(JSON.parse(raw) as Subscription, box.decrypt);
   const uniqueKey = (s: Pick<Subscription, 'tenantId' | 'subProduct' | 'webhookUrl'>) =>
@@ -70,6 +103,46 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
     );
   }
 
+  /** 409 limit_exceeded when the tenant already has its most live subscriptions. */
+  async function claimSlot(sub: Subscription): Promise<void> {
+    const ok = await redis.eval(
+      CLAIM_SLOT,
+      2,
+      keys.tenantLiveSubs(sub.tenantId),
+      keys.tenantSubs(sub.tenantId),
+      sub.id,
+      maxPerTenant,
+      keys.sub(''),
+    );
+    if (ok !== 1)
+      throw limitExceeded(
+        `this tenant has reached its limit of ${maxPerTenant} subscriptions; delete one first`,
+        maxPerTenant,
+      );
+  }
+
+  async function releaseSlot(sub: Subscription): Promise<void> {
+    await redis.srem(keys.tenantLiveSubs(sub.tenantId), sub.id);
+  }
+
+  /** Runs `fn` holding the subscription's slot and URL; gives both back when it fails. */
+  async function holdingSlotAndUrl(sub: Subscription, fn: () => Promise<void>): Promise<void> {
+    await claimSlot(sub);
+    try {
+      await claimUrl(sub);
+    } catch (err) {
+      await releaseSlot(sub);
+      throw err;
+    }
+    try {
+      await fn();
+    } catch (err) {
+      await releaseUrl(sub);
+      await releaseSlot(sub);
+      throw err;
+    }
+  }
+
   async function save(sub: Subscription): Promise<void> {
     await redis.set(keys.sub(sub.id), encode(sub));
     await notify(sub);
@@ -97,11 +170,13 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
       return store.insert(store.build(tenantId, input));
     },
 
-    /** Saves a built subscription; 409 when its URL is taken for its tenant and subProduct. */
+    /**
+     * Saves a built subscription; 409 `conflict` when its URL is taken for its tenant and
+     * subProduct, 409 `limit_exceeded` when the tenant is at its cap.
+     */
     async insert(sub: Subscription): Promise<Subscription> {
       const { tenantId, createdAt: now } = sub;
-      await claimUrl(sub);
-      try {
+      await holdingSlotAndUrl(sub, async () => {
         const score = Date.parse(now);
         await execAll(
           redis
@@ -110,10 +185,7 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
             .zadd(keys.tenantSubs(tenantId), score, sub.id)
             .zadd(keys.allSubs(), score, sub.id),
         );
-      } catch (err) {
-        await releaseUrl(sub);
-        throw err;
-      }
+      });
       await notify(sub);
       return sub;
     },
@@ -233,18 +305,21 @@ export function createSubscriptionStore(redis: Redis, keys: Keys, box: SecretBox
       const next = { ...sub, deletedAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
       await save(next);
       await releaseUrl(sub);
+      await releaseSlot(sub);
       return next;
     },
 
-    /** Undoes a soft delete (a live one is returned as is); 409 when its URL was taken meanwhile. */
+    /**
+     * Undoes a soft delete (a live one is returned as is); 409 `conflict` when its URL was taken
+     * meanwhile, 409 `limit_exceeded` when the tenant is at its cap.
+     */
     async restore(id: string, tenantId?: string): Promise<Subscription> {
       const sub = await store.get(id);
       if (!sub || (tenantId !== undefined && sub.tenantId !== tenantId)) throw notFound('subscription');
       if (!sub.deletedAt) return sub;
       const next: Subscription = { ...sub, updatedAt: new Date().toISOString() };
       delete next.deletedAt;
-      await claimUrl(next);
-      await save(next);
+      await holdingSlotAndUrl(next, () => save(next));
       return next;
     },
   };

@@ -6,8 +6,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../../context.js';
 import { mask, safeEqual, type SecretBox } from '../../crypto.js';
+import { HooklineError } from '../../domain/errors.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import type { DeliveryJobData, EventJobData } from '../../queue/names.js';
+import { ADMIN } from './auth.js';
+import { sendProblem } from './errors.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -56,18 +59,27 @@ export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { c
   });
 
   // Registered on this encapsulated context, so it runs before every board route, static files included.
+  // Its errors are answered here: the board's own error handler would not speak problem+json.
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (basicAuthOk(request.headers.authorization, ctx.config.ADMIN_TOKEN)) return;
-    return reply
-      .status(401)
-      .header('www-authenticate', 'Basic realm="Hookline admin", charset="UTF-8"')
-      .type('application/problem+json')
-      .send({
-        status: 401,
-        title: 'Unauthorized',
-        detail: 'basic auth with the admin token is required',
-        code: 'unauthorized',
-      });
+    const header = request.headers.authorization;
+    if (header) {
+      try {
+        await app.authFailures.assertMayTry(request, reply);
+      } catch (err) {
+        if (err instanceof HooklineError) return sendProblem(reply, err);
+        throw err;
+      }
+      if (basicAuthOk(header, ctx.config.ADMIN_TOKEN)) {
+        request.principal = ADMIN;
+        return;
+      }
+      await app.authFailures.record(request);
+    }
+    reply.header('www-authenticate', 'Basic realm="Hookline admin", charset="UTF-8"');
+    return sendProblem(
+      reply,
+      new HooklineError('unauthorized', 'basic auth with the admin token is required'),
+    );
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
 }

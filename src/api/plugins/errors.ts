@@ -62,6 +62,14 @@ const CODE_BY_STATUS: Record<number, [string, string]> = {
   429: ['rate_limited', 'Too many requests'],
 };
 
+/** Answers with `err` as problem+json, for the places the central error handler does not reach. */
+export function sendProblem(reply: FastifyReply, err: HooklineError): FastifyReply {
+  return reply
+    .status(err.status)
+    .type('application/problem+json')
+    .send(problem(err.status, err.code, err.title, err.message, err.errors, err.extra));
+}
+
 /**
  * Fastify's `frameworkErrors` option: the router answers a malformed or over-long path
  * (FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH) before any route or error handler exists.

@@ -4,21 +4,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { validationError } from '../../domain/errors.js';
+import { nestsDeeperThan } from '../../domain/json-depth.js';
 
 /** Deeper bodies are refused with 400; real event data and filters nest a handful of levels. */
 export const MAX_JSON_DEPTH = 64;
-
-/** True when `value` nests objects/arrays more than `max` levels (iterative: never recurses). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 export default fp(
   async function jsonBody(app: FastifyInstance) {

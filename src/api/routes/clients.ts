@@ -85,7 +85,7 @@ function requestedScopes(body: { scope?: string; scopes?: string | string[] }): 
 
 export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const clients = createClientStore(ctx.redis, ctx.keys);
+  const clients = createClientStore(ctx.redis, ctx.keys, { maxPerTenant: ctx.config.MAX_CLIENTS_PER_TENANT });
 
   // The auth plugin's array is shared with the root instance, so pushing reaches every route.
   app.tokenResolvers.push(async (token) => {
@@ -102,13 +102,13 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
   app.post(
     '/v1/clients',
     {
-      preHandler: app.requireAdmin(),
+      onRequest: app.requireAdmin(),
       schema: {
         tags: ['auth'],
         summary: 'Create an API client (admin); its secret is shown once',
         security: bearerSecurity,
         body: ClientInput,
-        response: { 201: CreatedClient, ...problemResponses(400, 401, 403) },
+        response: { 201: CreatedClient, ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
@@ -127,6 +127,9 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
   app.post(
     '/v1/auth/token',
     {
+      // Its credentials are in its body; a source that failed too often is refused before it is read.
+      config: { authenticatesItself: true },
+      onRequest: app.authFailures.assertMayTry,
       attachValidation: true,
       preValidation: async (request) => {
         request.body ??= {};
@@ -136,7 +139,7 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
         summary: 'Exchange client credentials for an access token (JSON or RFC 6749 form)',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequest,
-        response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError },
+        response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError, ...problemResponses(429) },
       },
     },
     async (request, reply) => {
@@ -157,6 +160,7 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
       const secret = basic?.secret ?? body.client_secret ?? '';
       const client = id && secret ? await clients.authenticate(id, secret) : undefined;
       if (!client) {
+        await app.authFailures.record(request);
         if (basic) reply.header('www-authenticate', 'Basic realm="hookline"');
         return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret');
       }

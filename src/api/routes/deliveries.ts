@@ -13,7 +13,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: 
   app.get(
     '/v1/deliveries/:id',
     {
-      preHandler: app.requireScope('deliveries:read'),
+      onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['deliveries'],
         summary: 'A delivery record with every attempt',

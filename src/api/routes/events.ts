@@ -62,7 +62,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
   app.post(
     '/v1/events',
     {
-      preHandler: app.requireScope('events:publish'),
+      onRequest: app.requireScope('events:publish'),
       bodyLimit: MAX_EVENT_BYTES,
       schema: {
         tags: ['events'],
@@ -82,7 +82,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
   app.post(
     '/v1/events/batch',
     {
-      preHandler: app.requireScope('events:publish'),
+      onRequest: app.requireScope('events:publish'),
       // Each event is still held to MAX_EVENT_BYTES; the whole batch to a sane total.
       bodyLimit: 10 * 1024 * 1024,
       // A bare array is accepted as well as {events: [...]}.
@@ -113,7 +113,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
   app.get(
     '/v1/events/:id',
     {
-      preHandler: app.requireScope('deliveries:read'),
+      onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['events'],
         summary: 'An event and the state of each of its deliveries',

@@ -96,7 +96,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   }
 
   const subscriptionList = {
-    preHandler: app.requireScope('deliveries:read'),
+    onRequest: app.requireScope('deliveries:read'),
     schema: {
       tags: ['deliveries'],
       summary: 'A subscription’s deliveries, newest first, optionally of one status',
@@ -115,7 +115,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   app.get(
     '/v1/deliveries',
     {
-      preHandler: app.requireScope('deliveries:read'),
+      onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['deliveries'],
         summary: 'A tenant’s deliveries across its subscriptions, newest first, optionally of one status',
@@ -146,7 +146,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   app.post(
     '/v1/subscriptions/:id/recover',
     {
-      preHandler: app.requireScope('deliveries:write'),
+      onRequest: app.requireScope('deliveries:write'),
       schema: {
         tags: ['deliveries'],
         summary: 'Re-drive the subscription’s failed deliveries created in a time window',
@@ -189,7 +189,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   app.post(
     '/v1/events/:id/replay',
     {
-      preHandler: app.requireScope('deliveries:write'),
+      onRequest: app.requireScope('deliveries:write'),
       preValidation: async (request) => {
         request.body ??= {};
       },
@@ -262,7 +262,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   app.post(
     '/v1/deliveries/:id/retry',
     {
-      preHandler: app.requireScope('deliveries:write'),
+      onRequest: app.requireScope('deliveries:write'),
       schema: {
         tags: ['deliveries'],
         summary: 'Retry a finished delivery as a new attempt series (202 with the new delivery)',

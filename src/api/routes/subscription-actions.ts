@@ -34,7 +34,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
   }
 
   const stateRoute = (summary: string) => ({
-    preHandler: app.requireScope('webhooks:update'),
+    onRequest: app.requireScope('webhooks:update'),
     schema: {
       tags,
       summary,
@@ -73,7 +73,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
   app.post(
     '/v1/subscriptions/:id/test',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       preValidation: async (request) => {
         request.body ??= {};
       },
@@ -106,7 +106,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
   app.post(
     '/v1/subscriptions/:id/rotate-secret',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       preValidation: async (request) => {
         request.body ??= {};
       },

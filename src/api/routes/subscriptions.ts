@@ -38,7 +38,13 @@ import subscriptionActions from './subscription-actions.js';
 /** Every rule beyond the JSON schema: URL policy, cross-field rules, filter shape, SSRF. */
 export async function checkSubscription(ctx: Context, input: SubscriptionInput): Promise<void> {
   const errors = subscriptionRuleErrors(input, { allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS });
-  if (input.filter) errors.push(...filterErrors(input.filter));
+  if (input.filter)
+    errors.push(
+      ...filterErrors(input.filter, {
+        maxBytes: ctx.config.MAX_FILTER_BYTES,
+        maxDepth: ctx.config.MAX_FILTER_DEPTH,
+      }),
+    );
   if (errors.length === 0 && ctx.urlGuard) {
     errors.push(...(await ctx.urlGuard(input.webhookUrl, '/webhookUrl')));
     if (input.oauth2) errors.push(...(await ctx.urlGuard(input.oauth2.tokenUrl, '/oauth2/tokenUrl')));
@@ -126,7 +132,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.post(
     '/v1/subscriptions',
     {
-      preHandler: app.requireScope('webhooks:create'),
+      onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
         summary: 'Create a subscription (201 with its signing secret, shown once)',
@@ -157,7 +163,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'List subscriptions, oldest first, with cursor pagination and filters',
@@ -189,7 +195,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'A subscription (secrets masked)',
@@ -206,7 +212,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.get(
     '/v1/subscriptions/:id/secret',
     {
-      preHandler: app.requireScope('webhooks:read'),
+      onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
         summary: 'The current signing secret (whsec_…)',
@@ -226,7 +232,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.put(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
         summary: 'Replace every writable field (masked secrets sent back unchanged are kept)',
@@ -247,7 +253,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.patch(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:update'),
+      onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
         summary: 'Change some fields (JSON Merge Patch); the result is validated like a PUT',
@@ -273,7 +279,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.delete(
     '/v1/subscriptions/:id',
     {
-      preHandler: app.requireScope('webhooks:delete'),
+      onRequest: app.requireScope('webhooks:delete'),
       schema: {
         tags,
         summary: 'Soft delete: kept with deletedAt, never matched again, unfinished deliveries cancelled',
@@ -297,7 +303,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   app.post(
     '/v1/subscriptions/:id/restore',
     {
-      preHandler: app.requireScope('webhooks:create'),
+      onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
         summary: 'Undo a soft delete (409 if its URL was registered again meanwhile)',
