@@ -102,9 +102,16 @@ describe('customHeaders', () => {
     );
   });
 
-  it('accepts tokens with punctuation, tabs and spaces in values, and an empty value', async () => {
+  it('checks what a PATCH result holds; accepts punctuation in names, tabs and spaces in values, empty values', async () => {
     const customHeaders = { "X-A!#$%&'*+.^_`|~1": 'v1', 'X-Tabs': 'a\tb c', 'X-Empty': '' };
     const sub = await created({ customHeaders });
+    // A PATCH is checked on what the merged result holds: a bad addition is refused, nothing saved.
+    expectProblem(
+      await patch(sub.id, { customHeaders: { 'X-Bad': 'a\nb' } }),
+      400,
+      'validation_error',
+      '/customHeaders/X-Bad',
+    );
     const stored = await h.hookline.ctx.subscriptionStore.get(sub.id);
     expect(stored?.customHeaders).toEqual(customHeaders);
     // PATCH adding one header keeps the others (merge) and validates only what the result holds.
@@ -149,13 +156,17 @@ describe('auth headers', () => {
       { authType: 'basic', basic: { username: 'us:er', password: 'basic-password-1' } },
       '/basic/username',
     );
-  });
-
-  it('accepts non-ASCII basic credentials (sent base64 encoded) and a colon in the password', async () => {
+    // Other Unicode is fine (sent as UTF-8, base64 encoded), and so is a ":" in the password.
     await created({ authType: 'basic', basic: { username: 'jürgen', password: 'pä:ss wörd' } });
   });
 
-  it('allows Authorization as the secret header: a custom scheme reaches the receiver as set', async () => {
+  it('allows Authorization as the secret header (a custom scheme), not Proxy-Authorization', async () => {
+    expectProblem(
+      await create({ authType: 'secret', secret: { headerName: 'Proxy-Authorization', value: 'ApiKey x' } }),
+      400,
+      'validation_error',
+      '/secret/headerName',
+    );
     const sub = await created({
       authType: 'secret',
       secret: { headerName: 'Authorization', value: 'ApiKey custom-scheme-secret' },

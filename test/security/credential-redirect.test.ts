@@ -106,6 +106,10 @@ describe.each(Object.keys(AUTH))('authType %s', (kind) => {
     expect((await sendTest(sub.id)).body.ok).toBe(true);
     expect(rx.requests.some((r) => r.path === sub.path)).toBe(true);
     expect(evil.requests.filter((r) => r.path.startsWith(`/steal/${kind}/`))).toHaveLength(0);
+    // With the credentials in the request, the new URL is saved.
+    const moved = await patch(sub.id, { webhookUrl: target, ...AUTH[kind]!.again() }, asClient);
+    expect(moved.status, moved.raw).toBe(200);
+    expect((await h.hookline.ctx.subscriptionStore.get(sub.id))?.webhookUrl).toBe(target);
   });
 
   it('a PUT sending the masked values back with a new webhookUrl is refused', async () => {
@@ -130,14 +134,6 @@ describe.each(Object.keys(AUTH))('authType %s', (kind) => {
       headers: asClient,
     });
     expect(same.status, same.raw).toBe(200);
-  });
-
-  it('with the credentials in the request the new webhookUrl is saved', async () => {
-    const sub = await create(kind);
-    const target = `${evil.url}/moved/${kind}/${n}`;
-    const res = await patch(sub.id, { webhookUrl: target, ...AUTH[kind]!.again() }, asClient);
-    expect(res.status, res.raw).toBe(200);
-    expect((await h.hookline.ctx.subscriptionStore.get(sub.id))?.webhookUrl).toBe(target);
   });
 });
 
@@ -178,7 +174,18 @@ describe('oauth2.tokenUrl', () => {
 });
 
 describe('what a new webhookUrl does not need', () => {
-  it('no credentials when there are none, or when the same request drops them; customHeaders stay', async () => {
+  it('credentials the same request drops, or none at all; customHeaders values stay as stored', async () => {
+    const bearer = await create('bearer');
+    expectProblem(
+      await patch(bearer.id, { webhookUrl: `${rx.url}/r/no-auth` }, asClient),
+      400,
+      'validation_error',
+      '/bearer/token',
+    );
+    const res = await patch(bearer.id, { webhookUrl: `${rx.url}/r/no-auth`, authType: 'none' }, asClient);
+    expect(res.status, res.raw).toBe(200);
+    expect(res.body).not.toHaveProperty('bearer');
+
     const plain = await h.request<{ id: string }>({
       method: 'POST',
       url: `/v1/subscriptions?tenantId=${tenant}`,
@@ -192,10 +199,5 @@ describe('what a new webhookUrl does not need', () => {
     expect((await h.hookline.ctx.subscriptionStore.get(plain.body.id))?.customHeaders).toEqual({
       'X-Api-Key': 'custom-key-000001',
     });
-
-    const bearer = await create('bearer');
-    const res = await patch(bearer.id, { webhookUrl: `${rx.url}/r/no-auth`, authType: 'none' }, asClient);
-    expect(res.status, res.raw).toBe(200);
-    expect(res.body).not.toHaveProperty('bearer');
   });
 });
