@@ -131,7 +131,7 @@ describe('auth headers', () => {
     'webhook-signature',
     'User-Agent',
     'Transfer-Encoding',
-    'Proxy-Authorization',
+    'Keep-Alive',
   ])('refuses secret.headerName %s', async (headerName) => {
     await refusedEverywhere(
       { authType: 'secret', secret: { headerName, value: 'header-secret-1' } },
