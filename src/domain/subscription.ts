@@ -93,9 +93,14 @@ export const subscriptionWritableProperties = {
       { additionalProperties: false },
     ),
   ),
-  customParams: Type.Optional(StringMap('Extra parameters added to params-format payloads.')),
+  customParams: Type.Optional(
+    StringMap('Extra parameters added to params-format payloads (XML names when encoding is xml).'),
+  ),
   customHeaders: Type.Optional(
-    StringMap('Extra request headers (cannot override protocol, signature or auth headers).'),
+    StringMap(
+      'Extra request headers: token names that are not reserved (protocol, signature, auth headers); ' +
+        'values are secrets, masked in answers (send a mask back to keep the stored value).',
+    ),
   ),
   authType: Type.Optional(enumOf(AUTH_TYPES)),
   secret: Type.Optional(SecretAuthSchema),
