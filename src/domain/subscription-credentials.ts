@@ -6,9 +6,10 @@ import type { Subscription, SubscriptionInput } from './subscription.js';
 
 /**
  * The credential fields the request itself must supply for `next` to be saved over `current`,
- * as field errors to report when it did not: the auth credentials when webhookUrl changes (the secret header value, bearer
- * token and basic password go there; so do access tokens got with the OAuth2 client secret and
- * refresh token), the OAuth2 ones when tokenUrl changes. customHeaders values stay as stored.
+ * as the errors to report when it did not: the auth credentials when webhookUrl changes (the
+ * secret header value, bearer token and basic password go there, and so do access tokens got
+ * with the OAuth2 client secret and refresh token), the OAuth2 ones when tokenUrl changes.
+ * customHeaders values stay as stored.
  */
 export function credentialsToResupply(current: Subscription, next: SubscriptionInput): FieldError[] {
   const paths: string[] = [];

@@ -28,10 +28,10 @@ import { tenantScope } from '../plugins/auth.js';
 import { ajvFieldErrors } from '../plugins/errors.js';
 import {
   CreatedSubscriptionSchema,
+  isMaskedEcho,
   presentSubscription,
   SubscriptionListSchema,
   SubscriptionSchema,
-  isMaskedEcho,
   unmaskSecrets,
 } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
