@@ -125,19 +125,15 @@ describe('customHeaders', () => {
 });
 
 describe('auth headers', () => {
-  it.each([
-    'host',
-    'Content-Type',
-    'webhook-signature',
-    'User-Agent',
-    'Transfer-Encoding',
-    'Keep-Alive',
-  ])('refuses secret.headerName %s', async (headerName) => {
-    await refusedEverywhere(
-      { authType: 'secret', secret: { headerName, value: 'header-secret-1' } },
-      '/secret/headerName',
-    );
-  });
+  it.each(['host', 'Content-Type', 'webhook-signature', 'User-Agent', 'Transfer-Encoding', 'Keep-Alive'])(
+    'refuses secret.headerName %s',
+    async (headerName) => {
+      await refusedEverywhere(
+        { authType: 'secret', secret: { headerName, value: 'header-secret-1' } },
+        '/secret/headerName',
+      );
+    },
+  );
 
   it('refuses CR, LF and NUL in the secret value, the bearer token and the basic credentials', async () => {
     await refusedEverywhere({ authType: 'secret', secret: { value: 'abc\r\nX-Evil: 1' } }, '/secret/value');
