@@ -18,10 +18,17 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
     bearer,
     basic,
     oauth2,
+    customHeaders,
     ...rest
   } = sub;
   return {
-    ...(rest as Omit<SubscriptionView, 'secret' | 'bearer' | 'basic' | 'oauth2' | 'deletedAt'>),
+    ...(rest as Omit<
+      SubscriptionView,
+      'secret' | 'bearer' | 'basic' | 'oauth2' | 'customHeaders' | 'deletedAt'
+    >),
+    ...(customHeaders
+      ? { customHeaders: Object.fromEntries(Object.entries(customHeaders).map(([k, v]) => [k, mask(v)])) }
+      : {}),
     ...(secret ? { secret: { headerName: secret.headerName, value: mask(secret.value) } } : {}),
     ...(bearer ? { bearer: { token: mask(bearer.token) } } : {}),
     ...(basic ? { basic: { username: basic.username, password: mask(basic.password) } } : {}),
@@ -38,13 +45,17 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
   };
 }
 
+/** True when `given` is what a response showed of `stored`: a masked secret sent back unchanged. */
+export const isMaskedEcho = (given: string | undefined, stored: string | undefined): boolean =>
+  given !== undefined && stored !== undefined && given === mask(stored);
+
 /**
  * A body that echoes a masked secret back (a GET answer sent again as a PUT or PATCH) keeps
- * the stored secret instead of saving the mask.
+ * the stored secret instead of saving the mask; customHeaders values match by header name.
  */
 export function unmaskSecrets(input: SubscriptionInput, current: Subscription): SubscriptionInput {
   const keep = (given: string | undefined, stored: string | undefined) =>
-    given !== undefined && stored !== undefined && given === mask(stored) ? stored : given;
+    isMaskedEcho(given, stored) ? stored : given;
   const out = structuredClone(input);
   if (out.secret && current.secret) out.secret.value = keep(out.secret.value, current.secret.value)!;
   if (out.bearer && current.bearer) out.bearer.token = keep(out.bearer.token, current.bearer.token)!;
@@ -53,6 +64,13 @@ export function unmaskSecrets(input: SubscriptionInput, current: Subscription): 
     out.oauth2.clientSecret = keep(out.oauth2.clientSecret, current.oauth2.clientSecret)!;
     const refresh = keep(out.oauth2.refreshToken, current.oauth2.refreshToken);
     if (refresh !== undefined) out.oauth2.refreshToken = refresh;
+  }
+  if (out.customHeaders && current.customHeaders) {
+    for (const [name, value] of Object.entries(out.customHeaders))
+      out.customHeaders[name] = keep(
+        value,
+        Object.hasOwn(current.customHeaders, name) ? current.customHeaders[name] : undefined,
+      )!;
   }
   return out;
 }
@@ -121,9 +139,14 @@ function wireSecrets(sub: Subscription): string[] {
   ].filter((s): s is string => !!s);
 }
 
-/** The request as sent, with credentials masked: auth headers, the secret header, any secret value. */
+/**
+ * The request as sent, with credentials masked: auth headers, the secret header, customHeaders,
+ * any secret value.
+ */
 export function maskRequest(req: OutboundRequest, sub: Subscription): OutboundRequest {
-  const secretHeader = sub.secret?.headerName.toLowerCase();
+  const masked = new Set(
+    [sub.secret?.headerName, ...Object.keys(sub.customHeaders ?? {})].map((n) => n?.toLowerCase()),
+  );
   const secrets = wireSecrets(sub);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -131,7 +154,7 @@ export function maskRequest(req: OutboundRequest, sub: Subscription): OutboundRe
     const scheme = /^(Bearer|Basic)\s+(.*)$/i.exec(value);
     if (n === 'authorization' || n === 'proxy-authorization')
       headers[name] = scheme ? `${scheme[1]} ${mask(scheme[2])}` : mask(value);
-    else if (n === secretHeader || secrets.some((s) => value.includes(s))) headers[name] = mask(value);
+    else if (masked.has(n) || secrets.some((s) => value.includes(s))) headers[name] = mask(value);
     else headers[name] = value;
   }
   return { ...req, headers };

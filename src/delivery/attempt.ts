@@ -4,10 +4,11 @@ import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
+import { isProtectedCustomHeader } from '../domain/subscription-headers.js';
 import { boundedMemo } from '../memo.js';
 import { parseRetryAfter } from '../queue/backoff.js';
 import { USER_AGENT } from '../version.js';
-import { authHeaderName, authHeaders, type AuthDeps } from './auth/index.js';
+import { authHeaders, type AuthDeps } from './auth/index.js';
 import { DeliveryError } from './errors.js';
 import { encodePayload } from './formats/index.js';
 import { RESPONSE_BODY_CAP } from './http-client.js';
@@ -37,24 +38,6 @@ export interface AttemptDeps extends AuthDeps {
   now?: () => number;
 }
 
-/** Headers a subscriber's customHeaders may never set. */
-const PROTECTED = new Set([
-  'content-type',
-  'user-agent',
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'authorization',
-]);
-
-export function isProtectedHeader(name: string, sub: Pick<Subscription, 'authType' | 'secret'>): boolean {
-  const n = name.toLowerCase();
-  return (
-    PROTECTED.has(n) || n.startsWith('webhook-') || n === authHeaderName(sub as Subscription)?.toLowerCase()
-  );
-}
-
 export async function buildRequest(
   sub: Subscription,
   event: HooklineEvent,
@@ -65,7 +48,8 @@ export async function buildRequest(
   const headers: Record<string, string> = {};
   if (sub.customHeaders) {
     for (const [k, v] of Object.entries(sub.customHeaders)) {
-      if (!isProtectedHeader(k, sub)) headers[k.toLowerCase()] = v;
+      // Refused at save since 0.4; older records may still hold such names.
+      if (!isProtectedCustomHeader(k, sub)) headers[k.toLowerCase()] = v;
     }
   }
   headers['user-agent'] = USER_AGENT;

@@ -6,6 +6,10 @@ export interface FieldError {
   message: string;
 }
 
+/** A JSON Pointer (RFC 6901) to a field, e.g. `fieldPath('customHeaders', 'X-A')` → `/customHeaders/X-A`. */
+export const fieldPath = (...tokens: string[]): string =>
+  tokens.map((t) => `/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
 export type ErrorCode =
   | 'validation_error'
   | 'not_found'

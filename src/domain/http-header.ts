@@ -56,3 +56,17 @@ export function headerValueProblem(value: string): string | undefined {
     return 'must be visible ASCII, spaces or tabs (no CR, LF, NUL or other control characters), at most 8192 characters';
   return undefined;
 }
+
+/** Anything but RFC 5234 CTLs (U+0000–001F, U+007F); other Unicode is UTF-8 before base64. */
+const NO_CTL = /^[\x20-\x7e\x80-\u{10FFFF}]*$/u;
+
+/**
+ * Why a Basic user-id or password cannot be sent (RFC 7617 §2: no control characters, and no
+ * ":" in the user-id, which would move the split), or undefined when it can.
+ */
+export function basicCredentialProblem(value: string, part: 'user-id' | 'password'): string | undefined {
+  if (!NO_CTL.test(value)) return 'must not contain control characters (CR, LF, NUL, tab…), RFC 7617';
+  if (part === 'user-id' && value.includes(':'))
+    return 'must not contain ":" (it separates the user-id from the password, RFC 7617)';
+  return undefined;
+}

@@ -1,7 +1,11 @@
 // Subscriptions (SPEC §3): the writable schema, the stored shape, and the rules beyond the schema.
 import Type, { type Static, type TOptional, type TString } from 'typebox';
 import { ChannelSchema, EVENT_TYPES, SubProductSchema, type Channel, type SubProduct } from './event.js';
-import type { FieldError } from './errors.js';
+import { fieldPath, type FieldError } from './errors.js';
+import { DEFAULT_SECRET_HEADER, headerRuleErrors } from './subscription-headers.js';
+import { isXmlName } from './xml-name.js';
+
+export { DEFAULT_SECRET_HEADER } from './subscription-headers.js';
 
 export const EVENT_PATTERNS = [...EVENT_TYPES, 'message.*', 'auth.*', '*'] as const;
 export const FORMATS = ['native', 'otpless', 'otpiq', 'meta', 'params'] as const;
@@ -90,9 +94,14 @@ export const subscriptionWritableProperties = {
       { additionalProperties: false },
     ),
   ),
-  customParams: Type.Optional(StringMap('Extra parameters added to params-format payloads.')),
+  customParams: Type.Optional(
+    StringMap('Extra parameters added to params-format payloads (XML names when encoding is xml).'),
+  ),
   customHeaders: Type.Optional(
-    StringMap('Extra request headers (cannot override protocol, signature or auth headers).'),
+    StringMap(
+      'Extra request headers: token names that are not reserved (protocol, signature, auth headers); ' +
+        'values are secrets, masked in answers (send a mask back to keep the stored value).',
+    ),
   ),
   authType: Type.Optional(enumOf(AUTH_TYPES)),
   secret: Type.Optional(SecretAuthSchema),
@@ -162,8 +171,6 @@ export interface Subscription {
   authVersion: number;
 }
 
-export const DEFAULT_SECRET_HEADER = 'X-Webhook-Secret';
-
 /** Applies SPEC §3 defaults to validated input. */
 export function withDefaults(input: SubscriptionInput) {
   return {
@@ -190,8 +197,8 @@ export interface RuleOptions {
 /** Synchronous rules of SPEC §3 beyond the JSON schema (SSRF checks are async, elsewhere). */
 export function subscriptionRuleErrors(input: SubscriptionInput, opts: RuleOptions): FieldError[] {
   const errors: FieldError[] = [];
-  const url = parseWebhookUrl(input.webhookUrl, opts, '/webhookUrl', errors);
-  void url;
+  parseWebhookUrl(input.webhookUrl, opts, '/webhookUrl', errors);
+  refuseFragment(input.webhookUrl, '/webhookUrl', errors);
   if (input.subProduct === 'conversational' && !coversType(input.events, 'message.reply')) {
     errors.push({ path: '/events', message: 'a conversational subscription must cover message.reply' });
   }
@@ -207,10 +214,31 @@ export function subscriptionRuleErrors(input: SubscriptionInput, opts: RuleOptio
       errors.push({ path: '/oauth2/refreshToken', message: 'is required for the refresh_token grant' });
     }
     parseWebhookUrl(input.oauth2.tokenUrl, opts, '/oauth2/tokenUrl', errors);
+    refuseFragment(input.oauth2.tokenUrl, '/oauth2/tokenUrl', errors);
   }
   if (input.method === 'GET' && input.encoding && input.encoding !== 'json') {
     errors.push({ path: '/encoding', message: 'GET sends a query string; encoding does not apply' });
   }
+  if (input.encoding === 'xml') errors.push(...xmlNameErrors(input));
+  errors.push(...headerRuleErrors(input));
+  return errors;
+}
+
+/** A fragment never reaches the receiver, and a GET delivery's query would land inside it. */
+function refuseFragment(raw: string, path: string, errors: FieldError[]): void {
+  if (raw.includes('#') && !errors.some((e) => e.path === path))
+    errors.push({ path, message: 'must not contain a #fragment (it is never sent)' });
+}
+
+/** XML payloads use parameter names as element names: each must be one, not renamed silently. */
+function xmlNameErrors(input: SubscriptionInput): FieldError[] {
+  const problem = 'must be an XML element name when encoding is xml (a letter or _ first, no spaces or ":")';
+  const errors: FieldError[] = [];
+  for (const key of Object.keys(input.customParams ?? {}))
+    if (!isXmlName(key)) errors.push({ path: fieldPath('customParams', key), message: problem });
+  for (const [field, name] of Object.entries(input.fieldNames ?? {}))
+    if (name !== undefined && !isXmlName(name))
+      errors.push({ path: fieldPath('fieldNames', field), message: problem });
   return errors;
 }
 

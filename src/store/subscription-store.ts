@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SecretBox } from '../crypto.js';
-import { newSigningSecret } from '../crypto.js';
+import { isSealed, newSigningSecret } from '../crypto.js';
 import { conflict, limitExceeded, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
@@ -33,7 +33,22 @@ function mapSecrets(sub: Subscription, fn: (s: string) => string): Subscription 
     out.oauth2 = { ...sub.oauth2, clientSecret: fn(sub.oauth2.clientSecret) };
     if (sub.oauth2.refreshToken) out.oauth2.refreshToken = fn(sub.oauth2.refreshToken);
   }
+  if (sub.customHeaders)
+    out.customHeaders = Object.fromEntries(Object.entries(sub.customHeaders).map(([k, v]) => [k, fn(v)]));
   return out;
+}
+
+/**
+ * Records saved before 0.4 hold customHeaders values in plain text: those are read as they are
+ * (and sealed by the next save) instead of failing to decrypt.
+ */
+function openLegacyHeaders(stored: Subscription, open: (s: Subscription) => Subscription): Subscription {
+  const plain = Object.entries(stored.customHeaders ?? {}).filter(([, v]) => !isSealed(v));
+  if (plain.length === 0) return open(stored);
+  const sealed = Object.entries(stored.customHeaders!).filter(([, v]) => isSealed(v));
+  const sub = open({ ...stored, customHeaders: Object.fromEntries(sealed) });
+  sub.customHeaders = { ...stored.customHeaders, ...sub.customHeaders };
+  return sub;
 }
 
 const AUTH_FIELDS = ['authType', 'secret', 'bearer', 'basic', 'oauth2'] as const;
@@ -73,7 +88,8 @@ export function createSubscriptionStore(
 ) {
   const maxPerTenant = opts.maxPerTenant ?? Number.MAX_SAFE_INTEGER;
   const encode = (sub: Subscription) => JSON.stringify(mapSecrets(sub, box.encrypt));
-  const decode = (raw: string) => mapSecrets(JSON.parse(raw) as Subscription, box.decrypt);
+  const decode = (raw: string) =>
+    openLegacyHeaders(JSON.parse(raw) as Subscription, (s) => mapSecrets(s, box.decrypt));
   const uniqueKey = (s: Pick<Subscription, 'tenantId' | 'subProduct' | 'webhookUrl'>) =>
     keys.subUrl(s.tenantId, s.subProduct ?? '-', urlHash(s.webhookUrl));
 

@@ -20,6 +20,7 @@ const AUTH_SECRETS = {
   bearerToken: 'bearer-token-0123456789',
   basicPassword: 'basic-password-0123456789',
   refreshToken: 'refresh-token-0123456789',
+  customHeader: 'custom-header-0123456789',
 };
 /** Secrets that may appear only in the one response that hands them out. */
 const handedOut = new Set<string>();
@@ -51,7 +52,11 @@ it('masks every secret in every response and never logs one', async () => {
   const subs: { id: string }[] = [];
   const bodies = [
     { authType: 'secret', secret: { value: AUTH_SECRETS.secretValue } },
-    { authType: 'bearer', bearer: { token: AUTH_SECRETS.bearerToken } },
+    {
+      authType: 'bearer',
+      bearer: { token: AUTH_SECRETS.bearerToken },
+      customHeaders: { 'X-Api-Key': AUTH_SECRETS.customHeader },
+    },
     { authType: 'basic', basic: { username: 'user', password: AUTH_SECRETS.basicPassword } },
     {
       authType: 'oauth2',
@@ -117,6 +122,7 @@ it('masks every secret in every response and never logs one', async () => {
   const seenByReceiver = rx.requests.map((r) => JSON.stringify(r.headers)).join('\n');
   expect(seenByReceiver).toContain(AUTH_SECRETS.secretValue);
   expect(seenByReceiver).toContain(AUTH_SECRETS.bearerToken);
+  expect(seenByReceiver).toContain(AUTH_SECRETS.customHeader);
 
   const authSecrets = [
     ...Object.values(AUTH_SECRETS),
@@ -140,6 +146,7 @@ it('masks every secret in every response and never logs one', async () => {
   expect(shown).toContain('"token":"bear****"');
   expect(shown).toContain('"password":"basi****"');
   expect(shown).toContain('"clientSecret":"oaut****"');
+  expect(shown).toContain('"X-Api-Key":"cust****"');
 
   // Logs: nothing secret, at debug level, from API and workers alike.
   expect(logLines.length).toBeGreaterThan(20);

@@ -47,11 +47,16 @@ async function dump(prefix: string): Promise<string> {
 }
 
 it('keeps no plaintext secret anywhere in Redis', async () => {
-  const secrets: string[] = ['header-secret-at-rest-1', 'bearer-token-at-rest-1', 'basic-password-at-rest-1'];
+  const secrets: string[] = [
+    'header-secret-at-rest-1',
+    'bearer-token-at-rest-1',
+    'basic-password-at-rest-1',
+    'custom-header-at-rest-1',
+  ];
   const refreshToken = oauth.refreshToken;
   const bodies = [
     { authType: 'secret', secret: { value: secrets[0] } },
-    { authType: 'bearer', bearer: { token: secrets[1] } },
+    { authType: 'bearer', bearer: { token: secrets[1] }, customHeaders: { 'X-Api-Key': secrets[3] } },
     { authType: 'basic', basic: { username: 'u', password: secrets[2] } },
     {
       authType: 'oauth2',

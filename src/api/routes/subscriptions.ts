@@ -17,6 +17,7 @@ import {
   type Subscription,
   type SubscriptionInput,
 } from '../../domain/subscription.js';
+import { credentialsToResupply } from '../../domain/subscription-credentials.js';
 import {
   applyPatch,
   SubscriptionPatchSchema,
@@ -27,6 +28,7 @@ import { tenantScope } from '../plugins/auth.js';
 import { ajvFieldErrors } from '../plugins/errors.js';
 import {
   CreatedSubscriptionSchema,
+  isMaskedEcho,
   presentSubscription,
   SubscriptionListSchema,
   SubscriptionSchema,
@@ -35,8 +37,28 @@ import {
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 import subscriptionActions from './subscription-actions.js';
 
-/** Every rule beyond the JSON schema: URL policy, cross-field rules, filter shape, SSRF. */
-export async function checkSubscription(ctx: Context, input: SubscriptionInput): Promise<void> {
+/** A save over a stored subscription: the stored one and the request body as it came (PUT or patch). */
+export interface Change {
+  current: Subscription;
+  sent: unknown;
+}
+
+/** The value at a JSON Pointer of plain field names (no escapes), if any. */
+function at(value: unknown, path: string): unknown {
+  let v = value;
+  for (const key of path.split('/').slice(1)) v = (v as Record<string, unknown> | undefined)?.[key];
+  return v;
+}
+
+/**
+ * Every rule beyond the JSON schema, for every save (create, PUT, PATCH; portal too): URL
+ * policy, cross-field rules, headers, filter shape, credentials a new address needs, SSRF.
+ */
+export async function checkSubscription(
+  ctx: Context,
+  input: SubscriptionInput,
+  change?: Change,
+): Promise<void> {
   const errors = subscriptionRuleErrors(input, { allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS });
   if (input.filter)
     errors.push(
@@ -45,6 +67,14 @@ export async function checkSubscription(ctx: Context, input: SubscriptionInput):
         maxDepth: ctx.config.MAX_FILTER_DEPTH,
       }),
     );
+  if (change) {
+    // A credential counts as supplied when the request carries it, and not as a masked echo.
+    for (const e of credentialsToResupply(change.current, input)) {
+      const given = at(change.sent, e.path);
+      if (typeof given !== 'string' || isMaskedEcho(given, at(change.current, e.path) as string | undefined))
+        errors.push(e);
+    }
+  }
   if (errors.length === 0 && ctx.urlGuard) {
     errors.push(...(await ctx.urlGuard(input.webhookUrl, '/webhookUrl')));
     if (input.oauth2) errors.push(...(await ctx.urlGuard(input.oauth2.tokenUrl, '/oauth2/tokenUrl')));
@@ -119,10 +149,13 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
   const store = ctx.subscriptionStore;
   const tags = ['subscriptions'];
 
-  /** Saves a PUT or merged PATCH; a changed auth setting also drops the cached OAuth token. */
-  async function replace(current: Subscription, body: SubscriptionInput) {
+  /**
+   * Saves a PUT or merged PATCH (`sent`: the request body as it came); a changed auth setting
+   * also drops the cached OAuth token.
+   */
+  async function replace(current: Subscription, body: SubscriptionInput, sent: unknown) {
     const input = unmaskSecrets(body, current);
-    await checkSubscription(ctx, input);
+    await checkSubscription(ctx, input, { current, sent });
     const next = await store.update(current, input);
     changed(ctx, next);
     if (next.authVersion !== current.authVersion) await ctx.tokens?.invalidate(next.id);
@@ -246,7 +279,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
     async (request) => {
       const current = await visibleSubscription(ctx, request);
       if (request.body.subProduct !== current.subProduct) throw subProductLocked(current);
-      return replace(current, request.body);
+      return replace(current, request.body, request.body);
     },
   );
 
@@ -272,7 +305,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       const merged = applyPatch(current, patch);
       const validate = request.compileValidationSchema(SubscriptionInputSchema);
       if (!validate(merged)) throw validationError(ajvFieldErrors(validate.errors ?? []));
-      return replace(current, merged as SubscriptionInput);
+      return replace(current, merged as SubscriptionInput, patch);
     },
   );
 

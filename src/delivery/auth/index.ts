@@ -4,20 +4,6 @@ import type { AuthDeps } from './types.js';
 
 export type { AuthDeps, TokenProvider } from './types.js';
 
-/** Header names the auth strategy may set (custom headers never override these). */
-export function authHeaderName(sub: Subscription): string | undefined {
-  switch (sub.authType) {
-    case 'secret':
-      return sub.secret?.headerName;
-    case 'bearer':
-    case 'basic':
-    case 'oauth2':
-      return 'authorization';
-    default:
-      return undefined;
-  }
-}
-
 export async function authHeaders(sub: Subscription, deps: AuthDeps): Promise<Record<string, string>> {
   switch (sub.authType) {
     case 'secret':

@@ -1,18 +1,12 @@
 // Payload → well-formed XML 1.0: one root element, arrays as repeated elements, names
 // sanitised, text escaped. Hand-written because XMLBuilder passes invalid names, `#text`/`@_`
 // keys and XML-illegal control characters through, which would need a full pre-pass anyway.
+import { XML_NAME_CHAR, XML_NAME_START } from '../../domain/xml-name.js';
 
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-// XML 1.0 (5th ed.) NameStartChar / NameChar, minus ":" so output is namespace-well-formed.
-const NAME_START =
-  'A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D' +
-  '\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
-const NAME_CHAR = `${NAME_START}\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040`;
-// Combining marks (U+0300–036F) are NameChars by the XML spec, hence the class range.
-// eslint-disable-next-line no-misleading-character-class
-const NOT_NAME_CHAR = new RegExp(`[^${NAME_CHAR}]`, 'gu');
-const NAME_START_CHAR = new RegExp(`^[${NAME_START}]`, 'u');
+const NOT_NAME_CHAR = new RegExp(`[^${XML_NAME_CHAR}]`, 'gu');
+const NAME_START_CHAR = new RegExp(`^[${XML_NAME_START}]`, 'u');
 const PLAIN_NAME = /^[A-Za-z_][\w.-]*$/;
 
 // Markup characters become entities; \r becomes &#13; so it survives line-end normalisation;
