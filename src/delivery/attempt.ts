@@ -3,6 +3,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { HooklineEvent } from '../domain/event.js';
+import {
+  headerNameProblem,
+  headerValueProblem,
+  isHeaderName,
+  isReservedHeaderName,
+} from '../domain/http-header.js';
 import type { Subscription } from '../domain/subscription.js';
 import { boundedMemo } from '../memo.js';
 import { parseRetryAfter } from '../queue/backoff.js';
@@ -37,22 +43,30 @@ export interface AttemptDeps extends AuthDeps {
   now?: () => number;
 }
 
-/** Headers a subscriber's customHeaders may never set. */
-const PROTECTED = new Set([
-  'content-type',
-  'user-agent',
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'authorization',
-]);
-
+/** Names a subscriber's customHeaders may not set (dropped): the reserved ones and the auth header. */
 export function isProtectedHeader(name: string, sub: Pick<Subscription, 'authType' | 'secret'>): boolean {
   const n = name.toLowerCase();
   return (
-    PROTECTED.has(n) || n.startsWith('webhook-') || n === authHeaderName(sub as Subscription)?.toLowerCase()
+    isReservedHeaderName(n) ||
+    n === 'authorization' ||
+    n === authHeaderName(sub as Subscription)?.toLowerCase()
   );
+}
+
+const invalidHeader = (name: string, problem: string) =>
+  // The name is quoted escaped and cut short; the value is never shown (it may be a secret).
+  new DeliveryError('invalid_header', `header ${JSON.stringify(name.slice(0, 64))} ${problem}`);
+
+/**
+ * Refuses any header that is not a token name with a visible-ASCII value before it reaches
+ * undici: a request undici rejects for its headers must never be dispatched (in undici 7 and up
+ * to at least 8.10 each one left a pool client waiting forever for a drain; docs/operations.md).
+ */
+function assertSendable(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = isHeaderName(name) ? headerValueProblem(value) : headerNameProblem(name);
+    if (problem) throw invalidHeader(name, problem);
+  }
 }
 
 export async function buildRequest(
@@ -82,7 +96,14 @@ export async function buildRequest(
       now,
     );
   }
-  Object.assign(headers, await authHeaders(sub, deps));
+  // Checked before a token is fetched for it, then the auth headers (stored secrets, tokens).
+  assertSendable(headers);
+  const auth = await authHeaders(sub, deps);
+  for (const name of Object.keys(auth)) {
+    if (isReservedHeaderName(name)) throw invalidHeader(name, 'is reserved: Hookline sets it itself');
+  }
+  assertSendable(auth);
+  Object.assign(headers, auth);
   let url = sub.webhookUrl;
   if (payload.query) url += (url.includes('?') ? '&' : '?') + payload.query;
   return { url, method: payload.body === undefined ? 'GET' : sub.method, headers, body: payload.body };
