@@ -43,6 +43,12 @@ export interface AttemptDeps extends AuthDeps {
   now?: () => number;
 }
 
+/**
+ * Hookline's own deadline: a request still unsettled this long after its timeoutMs is given up
+ * as `timeout` and its slot freed, whatever the HTTP client does with its abort signal.
+ */
+export const DEADLINE_MARGIN_MS = 1000;
+
 /** Names a subscriber's customHeaders may not set (dropped): the reserved ones and the auth header. */
 export function isProtectedHeader(name: string, sub: Pick<Subscription, 'authType' | 'secret'>): boolean {
   const n = name.toLowerCase();
@@ -198,20 +204,56 @@ function timeoutSignal(timeoutMs: number): AbortSignal {
   return signal;
 }
 
-async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
+/** Drops a response body: its connection is closed, its stream error goes nowhere. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined).destroy();
+}
+
+interface Exchange {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * One request and its (capped) answer. undici's own timeouts and abort signal end it after
+ * timeoutMs; Hookline's deadline, DEADLINE_MARGIN_MS later, settles it as `timeout` even if they
+ * never do (a request stuck in a jammed pool, a dispatcher that never calls back), and drops a
+ * response that arrives after it. The abandoned request can never settle this attempt twice.
+ */
+function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
   const { origin, path } = target(req.url, cacheable);
-  const res = await deps.agent.request({
-    origin,
-    path,
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    signal: timeoutSignal(timeoutMs),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+  const deadline = timeoutSignal(timeoutMs + DEADLINE_MARGIN_MS);
+  let body: Dispatcher.ResponseData['body'] | undefined;
+  const exchange = async (): Promise<Exchange> => {
+    const res = await deps.agent.request({
+      origin,
+      path,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: timeoutSignal(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    body = res.body;
+    if (deadline.aborted) {
+      discard(body); // answered after the deadline: nobody reads it, release the connection
+      throw deadline.reason;
+    }
+    const text = await readCapped(res.body, res.headers['content-length']);
+    return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body: text };
+  };
+  return new Promise<Exchange>((resolve, reject) => {
+    const expire = () => {
+      if (body) discard(body);
+      reject(new DeliveryError('timeout', `no response within ${timeoutMs} ms (abandoned by Hookline)`));
+    };
+    deadline.addEventListener('abort', expire, { once: true });
+    exchange()
+      .then(resolve, reject)
+      .finally(() => deadline.removeEventListener('abort', expire));
   });
-  const body = await readCapped(res.body, res.headers['content-length']);
-  return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body };
 }
 
 export async function attempt(
