@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from './context.js';
 import type { DeliveryHooks } from './delivery/process-delivery.js';
+import type { StallState } from './delivery/stall.js';
 import type { Logger } from './logger.js';
 
 /** Outcome of one request to a subscriber's OAuth2 token endpoint. */
@@ -32,6 +33,8 @@ export interface Metrics {
    * is dropped (another process may have closed it meanwhile).
    */
   breakerState(subscriptionId: string, state: BreakerState): void;
+  /** The delivery slots of this process's workers, exported as hookline_delivery_stalled and …_slots_full_seconds. */
+  trackStall(read: () => StallState): void;
   /** Queues whose job counts are exported as hookline_queue_jobs (read at most every cacheMs). */
   trackQueues(queues: CountableQueue[], logger?: Logger): void;
   /** The text exposition: this instance's metrics, then the process metrics. */
@@ -161,6 +164,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     breakerState(subscriptionId, state) {
       if (state === 'closed') breakers.delete(subscriptionId);
       else breakers.set(subscriptionId, { state, at: now() });
+    },
+    trackStall(read) {
+      new Gauge({
+        name: 'hookline_delivery_stalled',
+        help: 'Whether every delivery slot of this process has been busy with none freed for longer than DELIVERY_STALL_MS (1) or not (0); /readyz answers 503 while it is 1.',
+        registers,
+        collect() {
+          this.set(read().stalled ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'hookline_delivery_slots_full_seconds',
+        help: 'How long every delivery slot of this process has been busy with none freed (0 while one is free).',
+        registers,
+        collect() {
+          this.set(read().fullForMs / 1000);
+        },
+      });
     },
     trackQueues(queues, logger) {
       let cached: { at: number; counts: Promise<Record<string, number>[]> } | undefined;
