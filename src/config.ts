@@ -144,6 +144,10 @@ export const configSpec = {
     doc: 'Requests in flight to subscribers per worker process: delivery jobs and a fan-out’s direct first attempts together.',
     parse: int(1, 10_000),
   },
+  DELIVERY_STALL_MS: {
+    doc: 'A worker process whose delivery slots have all been busy this long with none freed is stalled: `/readyz` answers 503 and `hookline_delivery_stalled` is 1. Unset: 110000, the longest one delivery can hold a slot (two requests of up to 30 s + 1 s, each after up to 22 s for an OAuth2 token, plus 4 s).',
+    parse: int(100, 86_400_000),
+  },
   FANOUT_CONCURRENCY: {
     default: 10,
     doc: 'Concurrent fan-out jobs per worker process.',

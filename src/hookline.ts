@@ -45,7 +45,9 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
   const app = runApi
     ? await buildApp(ctx, {
         ...opts.app,
-        readiness: { workers: workers ? () => workers.workers.every((w) => w.isRunning()) : undefined },
+        readiness: workers
+          ? { workers: () => workers.workers.every((w) => w.isRunning()), stall: workers.stall }
+          : {},
       })
     : undefined;
   let closing: Promise<void> | undefined;

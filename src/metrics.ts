@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Context } from './context.js';
 import type { BreakerPhase } from './delivery/breaker.js';
 import type { DeliveryHooks } from './delivery/process-delivery.js';
+import type { StallState } from './delivery/stall.js';
 import type { Logger } from './logger.js';
 
 /** Outcome of one request to a subscriber's OAuth2 token endpoint. */
@@ -38,6 +39,8 @@ export interface Metrics {
    * breakers shown not closed, so one closed by another process disappears here too.
    */
   trackBreakers(refresh: () => Promise<void>, logger?: Logger): void;
+  /** The delivery slots of this process's workers, exported as hookline_delivery_stalled and …_slots_full_seconds. */
+  trackStall(read: () => StallState): void;
   /** Queues whose job counts are exported as hookline_queue_jobs (read at most every cacheMs). */
   trackQueues(queues: CountableQueue[], logger?: Logger): void;
   /** The text exposition: this instance's metrics, then the process metrics. */
@@ -178,6 +181,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     trackBreakers(refresh, logger) {
       refreshBreakers = refresh;
       breakerLogger = logger;
+    },
+    trackStall(read) {
+      new Gauge({
+        name: 'hookline_delivery_stalled',
+        help: 'Whether every delivery slot of this process has been busy with none freed for longer than DELIVERY_STALL_MS (1) or not (0); /readyz answers 503 while it is 1.',
+        registers,
+        collect() {
+          this.set(read().stalled ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'hookline_delivery_slots_full_seconds',
+        help: 'How long every delivery slot of this process has been busy with none freed (0 while one is free).',
+        registers,
+        collect() {
+          this.set(read().fullForMs / 1000);
+        },
+      });
     },
     trackQueues(queues, logger) {
       let cached: { at: number; counts: Promise<Record<string, number>[]> } | undefined;

@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { createDirectDelivery, WATCH_DELAY_MS } from '../src/delivery/direct.js';
 import { Slots } from '../src/delivery/slots.js';
+import { stallThresholdMs, watchStall, type StallState } from '../src/delivery/stall.js';
 import { deliveryDeps, startDeliveryWorker } from './delivery-worker.js';
 import { startFanoutWorker } from './fanout-worker.js';
 
@@ -11,12 +12,16 @@ export interface RunningWorkers {
   workers: Worker[];
   /** The process's delivery slots (requests in flight to subscribers, and who waits for one). */
   slots: Slots;
+  /** Whether the slots are stalled (all busy, none freed past DELIVERY_STALL_MS): readiness, metrics. */
+  stall: () => StallState;
   close(): Promise<void>;
 }
 
 export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
   // DELIVERY_CONCURRENCY bounds the requests in flight: delivery jobs and direct attempts together.
   const slots = new Slots(ctx.config.DELIVERY_CONCURRENCY);
+  const stall = watchStall(slots, stallThresholdMs(ctx.config), ctx.logger);
+  ctx.metrics.trackStall(stall);
   const deps = deliveryDeps(ctx);
   const direct = createDirectDelivery(deps, slots, {
     detachMs: ctx.config.FANOUT_DIRECT_DETACH_MS,
@@ -27,6 +32,7 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
   return {
     workers,
     slots,
+    stall,
     async close() {
       // Direct deliveries not started yet are queued for any worker; those under way finish.
       direct.stop();

@@ -3,6 +3,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { HooklineEvent } from '../domain/event.js';
+import {
+  headerNameProblem,
+  headerValueProblem,
+  isHeaderName,
+  isReservedHeaderName,
+} from '../domain/http-header.js';
 import type { Subscription } from '../domain/subscription.js';
 import { isProtectedCustomHeader } from '../domain/subscription-headers.js';
 import { boundedMemo } from '../memo.js';
@@ -38,6 +44,28 @@ export interface AttemptDeps extends AuthDeps {
   now?: () => number;
 }
 
+/**
+ * Hookline's own deadline: a request still unsettled this long after its timeoutMs is given up
+ * as `timeout` and its slot freed, whatever the HTTP client does with its abort signal.
+ */
+export const DEADLINE_MARGIN_MS = 1000;
+
+const invalidHeader = (name: string, problem: string) =>
+  // The name is quoted escaped and cut short; the value is never shown (it may be a secret).
+  new DeliveryError('invalid_header', `header ${JSON.stringify(name.slice(0, 64))} ${problem}`);
+
+/**
+ * Refuses any header that is not a token name with a visible-ASCII value before it reaches
+ * undici: a request undici rejects for its headers must never be dispatched (in undici 7 and up
+ * to at least 8.10 each one left a pool client waiting forever for a drain; docs/operations.md).
+ */
+function assertSendable(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = isHeaderName(name) ? headerValueProblem(value) : headerNameProblem(name);
+    if (problem) throw invalidHeader(name, problem);
+  }
+}
+
 export async function buildRequest(
   sub: Subscription,
   event: HooklineEvent,
@@ -66,7 +94,14 @@ export async function buildRequest(
       now,
     );
   }
-  Object.assign(headers, await authHeaders(sub, deps));
+  // Checked before a token is fetched for it, then the auth headers (stored secrets, tokens).
+  assertSendable(headers);
+  const auth = await authHeaders(sub, deps);
+  for (const name of Object.keys(auth)) {
+    if (isReservedHeaderName(name)) throw invalidHeader(name, 'is reserved: Hookline sets it itself');
+  }
+  assertSendable(auth);
+  Object.assign(headers, auth);
   let url = sub.webhookUrl;
   if (payload.query) url += (url.includes('?') ? '&' : '?') + payload.query;
   return { url, method: payload.body === undefined ? 'GET' : sub.method, headers, body: payload.body };
@@ -161,20 +196,56 @@ function timeoutSignal(timeoutMs: number): AbortSignal {
   return signal;
 }
 
-async function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
+/** Drops a response body: its connection is closed, its stream error goes nowhere. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined).destroy();
+}
+
+interface Exchange {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * One request and its (capped) answer. undici's own timeouts and abort signal end it after
+ * timeoutMs; Hookline's deadline, DEADLINE_MARGIN_MS later, settles it as `timeout` even if they
+ * never do (a request stuck in a jammed pool, a dispatcher that never calls back), and drops a
+ * response that arrives after it. The abandoned request can never settle this attempt twice.
+ */
+function send(deps: AttemptDeps, req: OutboundRequest, timeoutMs: number, cacheable: boolean) {
   const { origin, path } = target(req.url, cacheable);
-  const res = await deps.agent.request({
-    origin,
-    path,
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    signal: timeoutSignal(timeoutMs),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+  const deadline = timeoutSignal(timeoutMs + DEADLINE_MARGIN_MS);
+  let body: Dispatcher.ResponseData['body'] | undefined;
+  const exchange = async (): Promise<Exchange> => {
+    const res = await deps.agent.request({
+      origin,
+      path,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: timeoutSignal(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    body = res.body;
+    if (deadline.aborted) {
+      discard(body); // answered after the deadline: nobody reads it, release the connection
+      throw deadline.reason;
+    }
+    const text = await readCapped(res.body, res.headers['content-length']);
+    return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body: text };
+  };
+  return new Promise<Exchange>((resolve, reject) => {
+    const expire = () => {
+      if (body) discard(body);
+      reject(new DeliveryError('timeout', `no response within ${timeoutMs} ms (abandoned by Hookline)`));
+    };
+    deadline.addEventListener('abort', expire, { once: true });
+    exchange()
+      .then(resolve, reject)
+      .finally(() => deadline.removeEventListener('abort', expire));
   });
-  const body = await readCapped(res.body, res.headers['content-length']);
-  return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body };
 }
 
 export async function attempt(

@@ -7,6 +7,7 @@ export type DeliveryErrorCode =
   | 'ssrf_blocked' // resolved address is not allowed
   | 'oauth_token_error' // token endpoint failed or answered garbage
   | 'gone' // 410: subscription disabled
+  | 'invalid_header' // a header name or value Hookline must not send (stored before validation existed)
   | 'request_error'; // the request could not be built (bad config)
 
 export class DeliveryError extends Error {
@@ -24,6 +25,9 @@ export class DeliveryError extends Error {
     this.name = 'DeliveryError';
   }
   get retryable(): boolean {
-    return this.options.retryable ?? !['ssrf_blocked', 'gone', 'request_error'].includes(this.code);
+    return (
+      this.options.retryable ??
+      !['ssrf_blocked', 'gone', 'invalid_header', 'request_error'].includes(this.code)
+    );
   }
 }

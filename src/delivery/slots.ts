@@ -2,7 +2,8 @@
 // delivery worker's jobs and the first attempts a fan-out makes itself (src/delivery/direct.ts),
 // so DELIVERY_CONCURRENCY bounds both together. Each kind waits in its own arrival-order lane,
 // and while both have waiters a freed slot goes to each lane in turn: a retry job fetched behind
-// thousands of direct attempts waits for one slot to turn over, not for all of them.
+// thousands of direct attempts waits for one slot to turn over, not for all of them. They also
+// keep the clock stall detection reads (src/delivery/stall.ts): how long all have been busy.
 
 interface Waiter {
   grant: () => void;
@@ -49,15 +50,26 @@ export class Slots {
   /** Delivery jobs (wait). */
   private jobs = new Lane();
   private jobsNext = true;
+  /** When a slot was last freed or the last free one taken (clock ms). */
+  private turnover: number;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    /** Monotonic clock, ms. */
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.free = size;
+    this.turnover = clock();
+  }
+
+  private acquire(): void {
+    if (--this.free === 0) this.turnover = this.clock();
   }
 
   /** A direct attempt: calls `grant` holding a slot, at once when one is free (returns null). */
   take(grant: () => void): SlotWait | null {
     if (this.free > 0) {
-      this.free--;
+      this.acquire();
       grant();
       return null;
     }
@@ -75,7 +87,7 @@ export class Slots {
   /** A delivery job: resolves holding a slot. */
   wait(): Promise<void> {
     if (this.free > 0) {
-      this.free--;
+      this.acquire();
       return Promise.resolve();
     }
     return new Promise((resolve) => this.jobs.push({ grant: resolve, live: true }));
@@ -83,6 +95,7 @@ export class Slots {
 
   /** Gives a slot back: to the next waiter, lanes taking turns, else to the pool. */
   release(): void {
+    this.turnover = this.clock();
     const [first, second] = this.jobsNext ? [this.jobs, this.direct] : [this.direct, this.jobs];
     let w = first.shift();
     let lane = first;
@@ -97,6 +110,11 @@ export class Slots {
     this.jobsNext = lane === this.direct;
     w.live = false;
     w.grant();
+  }
+
+  /** How long every slot has been busy with none freed, ms (0 while one is free). */
+  get fullForMs(): number {
+    return this.free > 0 ? 0 : this.clock() - this.turnover;
   }
 
   /** Slots free now (a snapshot, for metrics and tests). */

@@ -25,6 +25,8 @@ export const PARAM_FIELDS = [
   'eventType',
 ] as const;
 export type ParamField = (typeof PARAM_FIELDS)[number];
+/** The largest `timeoutMs` a subscription may have (SPEC §3). */
+export const TIMEOUT_MS_MAX = 30_000;
 
 const enumOf = <T extends string>(values: readonly T[], extra: Record<string, unknown> = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...extra });
@@ -108,7 +110,7 @@ export const subscriptionWritableProperties = {
   bearer: Type.Optional(BearerAuthSchema),
   basic: Type.Optional(BasicAuthSchema),
   oauth2: Type.Optional(OAuth2AuthSchema),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30_000 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: TIMEOUT_MS_MAX })),
   maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
   rateLimit: Type.Optional(
     Type.Object(

@@ -117,4 +117,23 @@ describe('Slots', () => {
     expect(slots.waiting).toBe(0);
     expect(slots.available).toBe(1);
   });
+
+  it('fullForMs counts from the last slot taken or freed while all are busy (stall detection)', async () => {
+    let t = 0;
+    const slots = new Slots(2, () => t);
+    slots.take(() => {});
+    t = 10;
+    expect(slots.fullForMs).toBe(0); // one free
+    await slots.wait(); // the last free one, at 10
+    t = 50;
+    expect(slots.fullForMs).toBe(40);
+    slots.take(() => {}); // waits: nothing turned over
+    t = 70;
+    expect(slots.fullForMs).toBe(60);
+    slots.release(); // handed to the waiter: still all busy, but one turned over
+    t = 75;
+    expect(slots.fullForMs).toBe(5);
+    slots.release();
+    expect(slots.fullForMs).toBe(0);
+  });
 });

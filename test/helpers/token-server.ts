@@ -13,6 +13,7 @@ export type TokenServerMode =
   | 'server_error' // 500 with an HTML body
   | 'garbage' // 200 with a body that is not JSON
   | 'no_access_token' // 200 JSON without access_token
+  | 'crlf_token' // 200 with an access_token carrying CR/LF and a second header line
   | 'hang'; // never answers
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -171,7 +172,9 @@ export class TokenServer extends EventEmitter {
     }
 
     if (config.mode === 'no_access_token') return json(res, 200, { token_type: 'Bearer' });
-    const accessToken = `at-${this.issued.length + 1}-${randomBytes(12).toString('hex')}`;
+    const accessToken =
+      `at-${this.issued.length + 1}-${randomBytes(12).toString('hex')}` +
+      (config.mode === 'crlf_token' ? '\r\nX-Injected: yes' : '');
     this.issued.push(accessToken);
     json(res, 200, {
       access_token: accessToken,

@@ -1,14 +1,20 @@
 // Liveness and readiness (SPEC §4): /healthz answers while the process runs; /readyz checks that
-// Redis answers and, where this process runs workers, that they run. Both JSON, no auth.
+// Redis answers and, where this process runs workers, that they run and their deliveries are not
+// stalled (src/delivery/stall.ts). Both JSON, no auth.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Context } from '../../context.js';
+import type { StallState } from '../../delivery/stall.js';
 import { VERSION } from '../../version.js';
 
 export interface Readiness {
   /** Reports whether this process's workers run (when it runs any). */
   workers?: () => boolean;
+  /** Reports whether their delivery slots are stalled (when it runs workers). */
+  stall?: () => StallState;
 }
+
+type WorkersCheck = 'ok' | 'not running' | 'stalled';
 
 /** A Redis that does not answer a PING within this is not ready. */
 const REDIS_TIMEOUT_MS = 1000;
@@ -19,11 +25,13 @@ const ReadinessReport = Type.Object({
   checks: Type.Object({
     redis: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
     workers: Type.Optional(
-      Type.Union([Type.Literal('ok'), Type.Literal('not running')], {
-        description: 'only where this process runs workers',
+      Type.Union([Type.Literal('ok'), Type.Literal('not running'), Type.Literal('stalled')], {
+        description:
+          'only where this process runs workers; `stalled`: every delivery slot busy with none freed for longer than DELIVERY_STALL_MS',
       }),
     ),
   }),
+  detail: Type.Optional(Type.String({ description: 'why the process is not ready, when a check says more' })),
 });
 
 async function redisAnswers(ctx: Context): Promise<boolean> {
@@ -55,17 +63,27 @@ export default async function healthRoutes(
     {
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and, where this process runs workers, they run',
+        summary: 'Readiness: Redis answers and, where this process runs workers, they run and deliver',
         response: { 200: ReadinessReport, 503: ReadinessReport },
       },
     },
     async (_request, reply) => {
-      const checks: { redis: 'ok' | 'unavailable'; workers?: 'ok' | 'not running' } = {
+      const checks: { redis: 'ok' | 'unavailable'; workers?: WorkersCheck } = {
         redis: (await redisAnswers(ctx)) ? 'ok' : 'unavailable',
       };
-      if (readiness.workers) checks.workers = readiness.workers() ? 'ok' : 'not running';
-      const ready = checks.redis === 'ok' && checks.workers !== 'not running';
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+      let detail: string | undefined;
+      if (readiness.workers) {
+        const stall = readiness.stall?.();
+        checks.workers = !readiness.workers() ? 'not running' : stall?.stalled ? 'stalled' : 'ok';
+        if (checks.workers === 'stalled' && stall) {
+          const s = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+          detail = `every delivery slot (${stall.slots}) busy with none freed for ${s(stall.fullForMs)} (DELIVERY_STALL_MS ${s(stall.thresholdMs)})`;
+        }
+      }
+      const ready = checks.redis === 'ok' && (checks.workers ?? 'ok') === 'ok';
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', checks, ...(detail ? { detail } : {}) });
     },
   );
 }

@@ -3,8 +3,9 @@
 import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretBox } from '../../crypto.js';
+import { headerValueProblem } from '../../domain/http-header.js';
 import type { Subscription } from '../../domain/subscription.js';
-import type { Logger } from '../../logger.js';
+import { safeUrl, type Logger } from '../../logger.js';
 import type { Keys, Redis } from '../../redis.js';
 import { createTokenCache, type CachedToken } from './oauth2-cache.js';
 import { OAuthTokenError } from './oauth2-error.js';
@@ -34,8 +35,14 @@ export interface OAuthTokenProviderDeps {
 /** Tokens are dropped this long before the endpoint says they expire (SPEC §5). */
 const EXPIRY_MARGIN_S = 30;
 const DEFAULT_EXPIRES_IN_S = 3600;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** The lock outlives a bounded request by this much, so it only expires when its holder died. */
 const LOCK_MARGIN_MS = 1000;
+/**
+ * Longest getToken takes with the default request timeout (Redis latency aside): waiting for
+ * another worker's request up to its lock's end, then, that worker having died, making its own.
+ */
+export const TOKEN_WAIT_MAX_MS = 2 * DEFAULT_REQUEST_TIMEOUT_MS + 2 * LOCK_MARGIN_MS;
 const POLL_MIN_MS = 10;
 const POLL_MAX_MS = 200;
 /** Past this many subscriptions in memory, expired entries are swept on insert. */
@@ -44,7 +51,7 @@ const LOCAL_SWEEP_SIZE = 1000;
 export function createOAuthTokenProvider(deps: OAuthTokenProviderDeps): TokenProvider {
   const { redis, keys, logger } = deps;
   const now = deps.now ?? Date.now;
-  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const lockTtlMs = requestTimeoutMs + LOCK_MARGIN_MS;
   const maxWaitMs = lockTtlMs + LOCK_MARGIN_MS;
   const cache = createTokenCache({ redis, keys, box: deps.box, logger, now });
@@ -103,6 +110,7 @@ export function createOAuthTokenProvider(deps: OAuthTokenProviderDeps): TokenPro
         lookup: deps.lookup,
       }).then(async (res) => {
         await persistRotation(sub, refreshToken, res);
+        assertSendable(res.accessToken, settings.tokenUrl);
         return res;
       });
       const res = await withDeadline(work, requestTimeoutMs).catch((err: unknown) => {
@@ -184,6 +192,20 @@ export function createOAuthTokenProvider(deps: OAuthTokenProviderDeps): TokenPro
       await cache.dropToken(subscriptionId);
     },
   };
+}
+
+/**
+ * The token travels in an Authorization header: one with CR/LF or other characters a header
+ * cannot carry is an endpoint failure, never cached nor sent (checked after a rotated refresh
+ * token is stored, as the old one is spent either way).
+ */
+function assertSendable(accessToken: string, tokenUrl: string): void {
+  const problem = headerValueProblem(`Bearer ${accessToken}`);
+  if (problem) {
+    throw new OAuthTokenError(
+      `token endpoint ${safeUrl(tokenUrl)} answered an access_token that cannot be sent in a header: it ${problem}`,
+    );
+  }
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
