@@ -7,7 +7,8 @@ export type DeliveryErrorCode =
   | 'ssrf_blocked' // resolved address is not allowed
   | 'oauth_token_error' // token endpoint failed or answered garbage
   | 'gone' // 410: subscription disabled
-  | 'request_error'; // the request could not be built (bad config)
+  | 'request_error' // the request could not be built (bad config)
+  | 'secret_unreadable'; // a stored secret does not decrypt (ENCRYPTION_KEY changed, damaged value)
 
 export class DeliveryError extends Error {
   constructor(
@@ -24,6 +25,9 @@ export class DeliveryError extends Error {
     this.name = 'DeliveryError';
   }
   get retryable(): boolean {
-    return this.options.retryable ?? !['ssrf_blocked', 'gone', 'request_error'].includes(this.code);
+    return (
+      this.options.retryable ??
+      !['ssrf_blocked', 'gone', 'request_error', 'secret_unreadable'].includes(this.code)
+    );
   }
 }
