@@ -55,10 +55,15 @@ export async function redisSettingWarnings(redis: Redis): Promise<string[]> {
 export function keyspace(prefix: string) {
   return {
     prefix,
-    idem: (eventId: string) => `${prefix}:idem:${eventId}`,
+    // Event ids are per tenant: its keys name the tenant first, then `|` (which no event id holds).
+    idem: (tenantId: string, eventId: string) => `${prefix}:idem:${tenantId}|${eventId}`,
     /** The event as accepted (field `e`) and the ids of its deliveries (the other fields). */
-    event: (eventId: string) => `${prefix}:evt:${eventId}`,
-    /** Before 0.2: an event's delivery ids, beside the event stored as a string (read, then converted). */
+    event: (tenantId: string, eventId: string) => `${prefix}:evt:${tenantId}|${eventId}`,
+    /** Before 0.4: an idempotency claim by id alone, its value the tenant (read, never written). */
+    legacyIdem: (eventId: string) => `${prefix}:idem:${eventId}`,
+    /** Before 0.4: an event stored by its id alone (read, never written). */
+    legacyEvent: (eventId: string) => `${prefix}:evt:${eventId}`,
+    /** Before 0.2: an event's delivery ids, beside the event stored as a string at legacyEvent. */
     legacyEventDeliveries: (eventId: string) => `${prefix}:evt:${eventId}:dlv`,
     sub: (id: string) => `${prefix}:sub:${id}`,
     tenantSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:subs`,

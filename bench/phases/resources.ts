@@ -5,7 +5,7 @@ import { publishStream, received } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import { startHookline, subscribeTenants, type BenchContext } from '../lib/context.js';
 import { deadPort } from '../lib/receiver.js';
-import { RECOMMENDED_REDIS_SETTINGS } from '../../src/redis.js';
+import { keyspace, RECOMMENDED_REDIS_SETTINGS } from '../../src/redis.js';
 import { prefixMemory, usedMemory, type PrefixMemory } from '../lib/redis-tools.js';
 import { rate, round } from '../lib/stats.js';
 
@@ -116,10 +116,14 @@ async function b4Run(ctx: BenchContext, redisSettings: B4Result['redisSettings']
     }
     const [jobId] = await ctx.redis.zrange(`${prefix}:hookline-deliveries:delayed`, '0', '0');
     const data = jobId ? await ctx.redis.hget(`${prefix}:hookline-deliveries:${jobId}`, 'data') : null;
-    const e = data ? (JSON.parse(data) as { e?: unknown }).e : undefined;
-    // Jobs name their event; the event's JSON is stored once, in field `e` of its hash.
+    const { e, t } = data ? (JSON.parse(data) as { e?: unknown; t?: string }) : {};
+    // Jobs name their event (tenant and id); its JSON is stored once, in field `e` of its hash.
     const eventJson =
-      typeof e === 'string' ? await ctx.redis.hget(`${prefix}:evt:${e}`, 'e') : e ? JSON.stringify(e) : null;
+      typeof e === 'string' && t
+        ? await ctx.redis.hget(keyspace(prefix).event(t, e), 'e')
+        : e
+          ? JSON.stringify(e)
+          : null;
     return {
       backlog: pub.accepted,
       requested: backlog,

@@ -1,8 +1,9 @@
 // What clients see of stored objects: secrets masked (at most 4 characters, then ****), with
 // the response schemas that describe it (and drop anything not described).
 import Type, { type Static } from 'typebox';
-import { mask } from '../crypto.js';
+import { mask, type SecretBox } from '../crypto.js';
 import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
+import { openReportSecret, type HooklineEvent } from '../domain/event.js';
 import {
   subscriptionWritableProperties,
   type Subscription,
@@ -13,6 +14,7 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
   const {
     signingSecrets: _signing,
     authVersion: _v,
+    unreadableSecrets: _u,
     deletedAt,
     secret,
     bearer,
@@ -173,4 +175,12 @@ export function presentTestOutcome(
     durationMs: outcome.durationMs,
     ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
   };
+}
+
+/** An event as clients and Bull Board see it: its own deliveryReport secret masked like any other. */
+export function presentEvent(event: HooklineEvent, box: SecretBox): HooklineEvent {
+  const report = event.deliveryReport;
+  if (!report?.webhookSecret) return event;
+  // Opened only to be masked; one that cannot be decrypted shows as unreadable.
+  return { ...event, deliveryReport: { ...report, webhookSecret: mask(openReportSecret(event, box)) } };
 }

@@ -72,6 +72,11 @@ export async function buildRequest(
   deps: AuthDeps,
   now = Date.now(),
 ): Promise<OutboundRequest> {
+  if (sub.unreadableSecrets)
+    throw new DeliveryError(
+      'secret_unreadable',
+      `${sub.unreadableSecrets.join(', ')} cannot be decrypted (ENCRYPTION_KEY changed, or the stored value is damaged): set it again`,
+    );
   const payload = encodePayload(event, sub);
   const headers: Record<string, string> = {};
   if (sub.customHeaders) {

@@ -19,7 +19,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { HooklineEvent } from '../domain/event.js';
 import { BACKOFF_TYPE } from '../queue/backoff.js';
 import { deliveryJobOptions } from '../queue/fanout.js';
-import { WATCH_JOB, watchJobId, type DeliveryJobData } from '../queue/names.js';
+import { deliveryOf, WATCH_JOB, watchJobId, type DeliveryJobData } from '../queue/names.js';
 import { deliverOnce, prepareHold, requeueUnfinished, type DeliveryDeps } from './process-delivery.js';
 import type { SlotWait, Slots } from './slots.js';
 
@@ -158,12 +158,11 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
     for (const item of handed)
       jobs.push({ name: item.name, data: item.data, opts: jobOptions(item, item.maxRetries) });
     for (const item of detached) {
-      const { d, s, e } = item.data;
       jobs.push({
         name: WATCH_JOB,
-        data: { d, s, e, w: { maxRetries: item.maxRetries, name: item.name } },
+        data: { ...deliveryOf(item.data), w: { maxRetries: item.maxRetries, name: item.name } },
         opts: {
-          jobId: watchJobId(d),
+          jobId: watchJobId(item.data.d),
           delay: opts.watchDelayMs,
           attempts: 10,
           backoff: { type: BACKOFF_TYPE },

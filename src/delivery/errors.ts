@@ -8,7 +8,8 @@ export type DeliveryErrorCode =
   | 'oauth_token_error' // token endpoint failed or answered garbage
   | 'gone' // 410: subscription disabled
   | 'invalid_header' // a header name or value Hookline must not send (stored before validation existed)
-  | 'request_error'; // the request could not be built (bad config)
+  | 'request_error' // the request could not be built (bad config)
+  | 'secret_unreadable'; // a stored secret does not decrypt (ENCRYPTION_KEY changed, damaged value)
 
 export class DeliveryError extends Error {
   constructor(
@@ -27,7 +28,7 @@ export class DeliveryError extends Error {
   get retryable(): boolean {
     return (
       this.options.retryable ??
-      !['ssrf_blocked', 'gone', 'invalid_header', 'request_error'].includes(this.code)
+      !['ssrf_blocked', 'gone', 'invalid_header', 'request_error', 'secret_unreadable'].includes(this.code)
     );
   }
 }

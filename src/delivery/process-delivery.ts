@@ -3,14 +3,14 @@
 // between success, retry (with the delay it records) and giving up.
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { HooklineEvent } from '../domain/event.js';
+import { isUnreadable, type SecretBox } from '../crypto.js';
+import { openReportSecret, type HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
-import type { SecretBox } from '../crypto.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
 import { deliveryJobOptions, REPORT_TARGET } from '../queue/fanout.js';
-import { eventIdOf, type DeliveryJobData } from '../queue/names.js';
+import { deliveryOf, eventRefOf, type DeliveryJobData } from '../queue/names.js';
 import type { Keys } from '../redis.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
@@ -49,8 +49,8 @@ export interface DeliveryHooks {
 }
 
 export interface DeliveryDeps {
-  /** Opens sealed deliveryReport secrets. */
-  box?: SecretBox;
+  /** Opens the events' encrypted deliveryReport secrets. */
+  box: SecretBox;
   redis: Redis;
   keys: Keys;
   subscriptions: SubscriptionCache;
@@ -75,10 +75,10 @@ class RetryLater extends Error implements DelayCarrier {
 }
 
 /** The event's own deliveryReport destination, as a subscription (OTPIQ style). */
-export function reportTarget(event: HooklineEvent, box?: SecretBox): Subscription {
+export function reportTarget(event: HooklineEvent, box: SecretBox): Subscription {
   const r = event.deliveryReport!;
-  // The publisher seals the secret before the event is stored (see src/queue/publisher.ts).
-  const secret = r.webhookSecret && box ? box.open(r.webhookSecret) : r.webhookSecret;
+  // The publisher encrypts the secret before the event is stored (see src/queue/publisher.ts).
+  const secret = openReportSecret(event, box);
   return {
     id: REPORT_TARGET,
     tenantId: event.tenantId,
@@ -99,6 +99,7 @@ export function reportTarget(event: HooklineEvent, box?: SecretBox): Subscriptio
     createdAt: event.occurredAt,
     updatedAt: event.occurredAt,
     authVersion: 1,
+    ...(secret && isUnreadable(secret) ? { unreadableSecrets: ['/deliveryReport/webhookSecret'] } : {}),
   };
 }
 
@@ -168,7 +169,7 @@ export async function deliverOnce(
   if (status === 'retrying' && beforeRetryRecord) await beforeRetryRecord(delay!);
   await deps.deliveries.recordAttempt(
     id,
-    event.id,
+    eventRefOf(data),
     record,
     status,
     delay === null ? null : Date.now() + delay,
@@ -218,7 +219,7 @@ export async function prepareHold(
     const key = deps.keys.subHeld(data.s);
     pipe.sadd(key, id).expire(key, deps.deliveries.ttlSeconds);
   }
-  deps.deliveries.keepAliveIn(pipe, id, eventIdOf(data), ms);
+  deps.deliveries.keepAliveIn(pipe, id, eventRefOf(data), ms);
   await execAll(pipe);
 }
 
@@ -236,7 +237,7 @@ export async function processDelivery(
     throw new UnrecoverableError(f);
   }
   const id = data.d;
-  const event = typeof data.e === 'string' ? await deps.deliveries.loadEvent(data.e) : data.e;
+  const event = typeof data.e === 'string' ? await deps.deliveries.loadEvent(eventRefOf(data)) : data.e;
   if (!event) {
     // The stored event outlived its retention (DELIVERY_LOG_TTL_DAYS): nothing left to send.
     await deps.deliveries.setStatus(id, 'cancelled');
@@ -286,7 +287,7 @@ export async function requeueUnfinished(
   const attempts = progress.attempts;
   if ((status !== 'pending' && status !== 'retrying') || attempts > maxRetries)
     return { status, queued: false };
-  const job: DeliveryJobData = { d: data.d, s: data.s, e: data.e };
+  const job = deliveryOf(data);
   if (attempts > 0) job.a = attempts;
   await deps.queue.add(
     name,

@@ -1,8 +1,10 @@
 // Message events as internal systems publish them (SPEC §2): schema, rules, normalisation.
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { secretContext, type SecretBox } from '../crypto.js';
 import type { FieldError } from './errors.js';
 import { validationError } from './errors.js';
+import { headerValueProblem } from './http-header.js';
 import { newId } from './ids.js';
 import { replyDataErrors } from './reply-data.js';
 import { schemaErrorsOf } from './schema-errors.js';
@@ -129,6 +131,9 @@ export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
       message: 'must be an RFC 3339 date-time or epoch milliseconds',
     });
   }
+  // Sent as the X-Webhook-Secret header value.
+  const secretProblem = e.deliveryReport?.webhookSecret && headerValueProblem(e.deliveryReport.webhookSecret);
+  if (secretProblem) errors.push({ path: `${base}/deliveryReport/webhookSecret`, message: secretProblem });
   return errors;
 }
 
@@ -152,6 +157,26 @@ export function parseEvent(input: unknown, base = '', now = Date.now()): Hooklin
   if (errors.length === 0) errors.push(...eventRuleErrors(input as EventInput, base));
   if (errors.length > 0) throw validationError(errors);
   return normalizeEvent(input as EventInput, now);
+}
+
+/** Binds a deliveryReport secret's ciphertext to its tenant, event and field (src/crypto.ts). */
+const reportSecretContext = (e: Pick<HooklineEvent, 'tenantId' | 'id'>) =>
+  secretContext('event', e.tenantId, e.id, 'deliveryReport.webhookSecret');
+
+/** The event with its deliveryReport secret encrypted, as it is queued and stored. */
+export function sealReportSecret(e: HooklineEvent, box: SecretBox): HooklineEvent {
+  const r = e.deliveryReport;
+  if (!r?.webhookSecret) return e;
+  return {
+    ...e,
+    deliveryReport: { ...r, webhookSecret: box.encrypt(r.webhookSecret, reportSecretContext(e)) },
+  };
+}
+
+/** A stored event's deliveryReport secret in plain, or marked unreadable (`isUnreadable`). */
+export function openReportSecret(e: HooklineEvent, box: SecretBox): string | undefined {
+  const secret = e.deliveryReport?.webhookSecret;
+  return secret ? box.open(secret, reportSecretContext(e)) : undefined;
 }
 
 export function normalizeEvent(e: EventInput, now = Date.now()): HooklineEvent {

@@ -17,8 +17,14 @@ export function newId(prefix: string): string {
   return `${prefix}_${id}`;
 }
 
-/** Deterministic delivery id: a fan-out retried after a crash re-creates the same ids. */
-export function deliveryId(eventId: string, subscriptionId: string, series = 0): string {
-  const h = createHash('sha256').update(`${eventId}\n${subscriptionId}\n${series}`).digest('base64url');
+/**
+ * Deterministic delivery id: a fan-out retried after a crash re-creates the same ids. Event ids
+ * are per tenant, so the tenant is part of it: two tenants' events of the same id never share a
+ * delivery, a job or a watch job. (The tenant comes last: nothing before it can hold a newline.)
+ */
+export function deliveryId(tenantId: string, eventId: string, destination: string, series = 0): string {
+  const h = createHash('sha256')
+    .update(`${eventId}\n${destination}\n${series}\n${tenantId}`)
+    .digest('base64url');
   return `dlv_${h.slice(0, 24)}`;
 }

@@ -171,6 +171,11 @@ export interface Subscription {
   deletedAt?: string;
   /** Bumped on every auth change so cached OAuth tokens of older settings are never used. */
   authVersion: number;
+  /**
+   * Read, never stored: the paths of secrets that could not be decrypted (wrong ENCRYPTION_KEY,
+   * damaged value). Deliveries fail with `secret_unreadable` until they are set again.
+   */
+  unreadableSecrets?: string[];
 }
 
 /** Applies SPEC §3 defaults to validated input. */

@@ -43,11 +43,12 @@ export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: n
   };
 }
 
-/** A delivery job names its event; the worker reads the event from its stored copy. */
+/** A delivery job names its event (tenant and id); the worker reads the event from its stored copy. */
 export const jobData = (id: string, subscriptionId: string, event: HooklineEvent): DeliveryJobData => ({
   d: id,
   s: subscriptionId,
   e: event.id,
+  t: event.tenantId,
 });
 
 export function wantsReport(event: HooklineEvent): boolean {
@@ -82,7 +83,7 @@ export async function redrive(
   now = Date.now(),
 ): Promise<{ id: string; created: boolean }> {
   const series = prev ? (prev.series ?? 0) + 1 : 0;
-  const id = deliveryId(event.id, destinationKey(event.id, to.subscriptionId), series);
+  const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, to.subscriptionId), series);
   const ttl = deps.deliveries.ttlSeconds;
   const pipe = deps.redis.pipeline();
   if (prev) pipe.hsetnx(deps.keys.delivery(prev.id), 'redrivenTo', id);
@@ -146,7 +147,7 @@ export async function fanOut(
       });
     const deliveries: NewDelivery[] = [];
     for (const t of targets) {
-      const id = deliveryId(event.id, destinationKey(event.id, t.subscriptionId));
+      const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, t.subscriptionId));
       deliveries.push({
         id,
         eventId: event.id,

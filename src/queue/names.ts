@@ -1,5 +1,6 @@
 // Queue names and the job payloads that travel through them.
 import type { HooklineEvent } from '../domain/event.js';
+import type { EventRef } from '../store/delivery-store.js';
 
 export const EVENTS_QUEUE = 'hookline-events';
 export const DELIVERIES_QUEUE = 'hookline-deliveries';
@@ -21,6 +22,11 @@ export interface DeliveryJobData {
    */
   e: string | HooklineEvent;
   /**
+   * the event's tenant: event ids are per tenant, so `t` and `e` name its stored copy. Absent on
+   * jobs queued before 0.4, whose event is stored under its id alone.
+   */
+  t?: string;
+  /**
    * Attempts made before this job (by the fan-out that tried the delivery first, see
    * src/delivery/direct.ts): this job's n-th run is attempt a + n. Absent means 0.
    */
@@ -41,6 +47,13 @@ export interface DeliveryJobData {
 
 /** The id of a job's event (jobs queued before 0.2 embed the whole event). */
 export const eventIdOf = (data: DeliveryJobData): string => (typeof data.e === 'string' ? data.e : data.e.id);
+
+/** Where a job's event is stored: under its tenant and id, or (jobs queued before 0.4) its id alone. */
+export const eventRefOf = (data: DeliveryJobData): EventRef => ({ id: eventIdOf(data), tenantId: data.t });
+
+/** What names a delivery in its job's data: what a job queued again for it carries over. */
+export const deliveryOf = ({ d, s, e, t }: DeliveryJobData): DeliveryJobData =>
+  t === undefined ? { d, s, e } : { d, s, e, t };
 
 /** The job that watches over a delivery's direct first attempt (see DeliveryJobData.w). */
 export const watchJobId = (deliveryId: string) => `${deliveryId}.w`;

@@ -2,7 +2,7 @@
 // exported for any Node process (`import { createPublisher } from 'hookline'`).
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseEvent, type HooklineEvent } from '../domain/event.js';
+import { parseEvent, sealReportSecret, type HooklineEvent } from '../domain/event.js';
 import { HooklineError, validationError, type FieldError } from '../domain/errors.js';
 import { createSecretBox, type SecretBox } from '../crypto.js';
 import { bool, DEV_ENCRYPTION_KEY } from '../config.js';
@@ -17,11 +17,16 @@ const CLAIM_SECONDS = 120;
 /** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
 export const ID_CHUNK = 5_000;
 
-/** SET key tenant EX ttl NX per key: 1 where claimed. KEYS: idempotency keys. ARGV: ttl, tenants. */
+/**
+ * SET key 1 EX ttl NX per (tenant, id) key: 1 where claimed. An id that 0.3 claimed for the same
+ * tenant (a key by id alone, the tenant its value) is not claimed again: a producer's retry across
+ * the upgrade stays a duplicate. KEYS: the idempotency keys, then their 0.3 keys. ARGV: ttl, tenants.
+ */
 const CLAIM = `
-local out = {}
-for i, k in ipairs(KEYS) do
-  out[i] = redis.call('SET', k, ARGV[i + 1], 'EX', ARGV[1], 'NX') and 1 or 0
+local n, out = #KEYS / 2, {}
+for i = 1, n do
+  if redis.call('GET', KEYS[n + i]) == ARGV[i + 1] then out[i] = 0
+  else out[i] = redis.call('SET', KEYS[i], 1, 'EX', ARGV[1], 'NX') and 1 or 0 end
 end
 return out
 `;
@@ -65,8 +70,9 @@ export interface PublisherOptions {
   /** Called with the number of events newly queued (metrics). */
   onAccepted?: (count: number) => void;
   /**
-   * Seals per-event deliveryReport secrets. Defaults to ENCRYPTION_KEY (the development key
-   * when unset): producers must use the same key as the workers.
+   * Encrypts per-event deliveryReport secrets (always: a value that looks encrypted is a plain
+   * string too). Defaults to ENCRYPTION_KEY (the development key when unset): producers must use
+   * the same key as the workers.
    */
   box?: SecretBox;
   /**
@@ -128,24 +134,25 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     removeOnFail: { age: opts.removeOnFailAgeSeconds ?? 7 * 86400 },
   };
 
-  /** Seals a per-event deliveryReport secret before the event is stored anywhere. */
-  function seal(e: HooklineEvent): HooklineEvent {
-    const r = e.deliveryReport;
-    if (!r?.webhookSecret) return e;
-    return { ...e, deliveryReport: { ...r, webhookSecret: box.seal(r.webhookSecret) } };
-  }
-
   async function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
     if (events.length === 0) return [];
     // Claim each id briefly first; the claim becomes the 24 h idempotency key only once the
     // events are queued, so a failure in between never turns a retry into a "duplicate".
-    const idemKeys = events.map((e) => keys.idem(e.id));
+    // Ids are per tenant: another tenant's event of the same id is another event.
+    const idemKeys = events.map((e) => keys.idem(e.tenantId, e.id));
     const replies: number[] = [];
     try {
       for (let i = 0; i < idemKeys.length; i += ID_CHUNK) {
-        const chunk = idemKeys.slice(i, i + ID_CHUNK);
-        const tenants = events.slice(i, i + ID_CHUNK).map((e) => e.tenantId);
-        replies.push(...(await commands.hlClaimIds(chunk.length, ...chunk, CLAIM_SECONDS, ...tenants)));
+        const chunk = events.slice(i, i + ID_CHUNK);
+        replies.push(
+          ...(await commands.hlClaimIds(
+            chunk.length * 2,
+            ...idemKeys.slice(i, i + ID_CHUNK),
+            ...chunk.map((e) => keys.legacyIdem(e.id)),
+            CLAIM_SECONDS,
+            ...chunk.map((e) => e.tenantId),
+          )),
+        );
       }
     } catch (err) {
       // Ids an earlier chunk claimed are released, so the caller's retry is not a "duplicate".
@@ -158,9 +165,9 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     const fresh: HooklineEvent[] = [];
     const seen = new Set<string>();
     const results = events.map((e, i) => {
-      const claimed = replies[i] === 1 && !seen.has(e.id);
-      seen.add(e.id);
-      if (claimed) fresh.push(seal(e));
+      const claimed = replies[i] === 1 && !seen.has(idemKeys[i]!);
+      seen.add(idemKeys[i]!);
+      if (claimed) fresh.push(sealReportSecret(e, box));
       return { id: e.id, duplicate: !claimed };
     });
     if (fresh.length > 0) {
@@ -169,12 +176,12 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
         await queue.add(fresh.length === 1 ? fresh[0]!.type : 'batch', { events: fresh }, jobOpts);
       } catch (err) {
         // Not queued: release the ids so the caller's retry is not taken for a duplicate.
-        await redis.del(...fresh.map((e) => keys.idem(e.id))).catch(() => undefined);
+        await redis.del(...fresh.map((e) => keys.idem(e.tenantId, e.id))).catch(() => undefined);
         throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
           cause: String(err),
         });
       }
-      const confirm = fresh.map((e) => keys.idem(e.id));
+      const confirm = fresh.map((e) => keys.idem(e.tenantId, e.id));
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
       for (let i = 0; i < confirm.length; i += ID_CHUNK) {
         const chunk = confirm.slice(i, i + ID_CHUNK);

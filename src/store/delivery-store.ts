@@ -1,6 +1,8 @@
 // Delivery records (SPEC §4): a hash per delivery plus a list of attempts, indexed per
 // subscription (a sorted set) and per event (fields of the stored event's hash). A fan-out is
 // one scripted command, and attempts that finish together are written by one command.
+// Event ids are per tenant: an event is stored under its tenant and id. Events stored before 0.4
+// (under their id alone) are still read, by the jobs that name them and by their tenant.
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
@@ -11,6 +13,15 @@ import { tickBatcher } from './batcher.js';
 // The record's shape is the domain's (one schema for the store and every API answer).
 export { FINAL_STATUSES } from '../domain/delivery-record.js';
 export type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
+
+/**
+ * Where an event is stored: under its tenant and id, or, without a tenant, under its id alone
+ * (events stored before 0.4, named by jobs queued before 0.4).
+ */
+export interface EventRef {
+  tenantId?: string;
+  id: string;
+}
 
 export interface NewDelivery {
   id: string;
@@ -65,10 +76,9 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
  * field `e` is the event JSON and whose other fields are its delivery ids — and per delivery a
  * pending record (an existing one, from a re-run fan-out, keeps its status) and its entry in the
  * subscription's index. Returns each delivery's status after the write, in order, `new` for a
- * record this command created.
- * An event still stored as written before 0.2 (a string, and a set of its delivery ids) is
- * converted to the hash first.
- * KEYS: per event `evt` and its pre-0.2 delivery set, then per delivery `rec`, `idx`.
+ * record this command created. (An event stored before 0.4 stays where it is: re-driving it
+ * stores it again under its tenant, with the new deliveries.)
+ * KEYS: per event `evt`, then per delivery `rec`, `idx`.
  * ARGV: ttl, created (ISO), created (ms), trim bound (ms), event count, then per event: id, JSON,
  * delivery count, then per delivery: id, subscription, tenant, target, series, retryOf.
  */
@@ -76,15 +86,8 @@ const ADD_PENDING = `
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
 local k, a, out, trimmed = 1, 6, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, legacy, eventId, json, n = KEYS[k], KEYS[k + 1], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  k, a = k + 2, a + 3
-  if redis.call('TYPE', evt).ok == 'string' then
-    local old = redis.call('GET', evt)
-    redis.call('DEL', evt)
-    redis.call('HSET', evt, 'e', old)
-    for _, id in ipairs(redis.call('SMEMBERS', legacy)) do redis.call('HSET', evt, id, '') end
-    redis.call('DEL', legacy)
-  end
+  local evt, eventId, json, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  k, a = k + 1, a + 3
   redis.call('HSET', evt, 'e', json)
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
@@ -146,28 +149,47 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2], 'nextAttemp
 return 1
 `;
 
-/** The JSON of each event (nil when gone; a pre-0.2 string read as is). KEYS: `evt` keys. */
+/**
+ * The JSON of each event: of the first of its ARGV[1] keys that holds it (nil when none does; a
+ * pre-0.2 string read as is). KEYS: ARGV[1] places per event, in the order to try them.
+ */
 const GET_EVENTS = `
-local out = {}
-for i, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k).ok
-  if t == 'hash' then out[i] = redis.call('HGET', k, 'e')
-  elseif t == 'string' then out[i] = redis.call('GET', k)
-  else out[i] = false end
+local per, out = tonumber(ARGV[1]), {}
+for i = 1, #KEYS / per do
+  out[i] = false
+  for j = (i - 1) * per + 1, i * per do
+    local t = redis.call('TYPE', KEYS[j]).ok
+    if t == 'hash' then out[i] = redis.call('HGET', KEYS[j], 'e') elseif t == 'string' then out[i] = redis.call('GET', KEYS[j]) end
+    if out[i] then break end
+  end
 end
 return out
 `;
 
-/** An event's fields (its delivery ids and `e`), or its pre-0.2 delivery set. KEYS: evt, legacy. */
+/**
+ * An event's delivery ids: its hash's fields but `e`, and those of the copy stored before 0.4
+ * under its id alone (a hash, or a pre-0.2 string and set) if that one is the same tenant's.
+ * KEYS: evt, legacy evt, legacy pre-0.2 set. ARGV: tenant.
+ */
 const EVENT_DELIVERIES = `
-if redis.call('TYPE', KEYS[1]).ok == 'string' then return redis.call('SMEMBERS', KEYS[2]) end
-return redis.call('HKEYS', KEYS[1])
+local out = {}
+local function add(ids) for _, f in ipairs(ids) do if f ~= 'e' then out[#out + 1] = f end end end
+add(redis.call('HKEYS', KEYS[1]))
+local t = redis.call('TYPE', KEYS[2]).ok
+if t == 'hash' or t == 'string' then
+  local json = t == 'hash' and redis.call('HGET', KEYS[2], 'e') or redis.call('GET', KEYS[2])
+  local ok, e = pcall(cjson.decode, json)
+  if ok and type(e) == 'table' and e.tenantId == ARGV[1] then
+    add(t == 'hash' and redis.call('HKEYS', KEYS[2]) or redis.call('SMEMBERS', KEYS[3]))
+  end
+end
+return out
 `;
 
 interface StoreCommands {
   hlRecordAttempts(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  hlGetEvents(numKeys: number, ...keys: string[]): Promise<(string | null)[]>;
-  hlEventDeliveries(numKeys: number, ...keys: string[]): Promise<string[]>;
+  hlGetEvents(numKeys: number, ...args: (string | number)[]): Promise<(string | null)[]>;
+  hlEventDeliveries(numKeys: number, ...args: string[]): Promise<string[]>;
   hlSetStatus(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 
@@ -196,13 +218,15 @@ export interface PendingStatuses {
 
 interface AttemptWrite {
   id: string;
-  eventId: string;
+  event: EventRef;
   attempt: Attempt;
   status: DeliveryStatus;
   nextAttemptAt: number | null;
 }
 
 export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
+  const eventKey = (ref: EventRef) =>
+    ref.tenantId === undefined ? keys.legacyEvent(ref.id) : keys.event(ref.tenantId, ref.id);
   redis.defineCommand('hlAddPending', { lua: ADD_PENDING });
   redis.defineCommand('hlRecordAttempts', { lua: RECORD_ATTEMPTS });
   redis.defineCommand('hlGetEvents', { lua: GET_EVENTS });
@@ -218,7 +242,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     const now = Date.now();
     const updatedAt = new Date(now).toISOString();
     for (const w of batch) {
-      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id), keys.event(w.eventId));
+      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id), eventKey(w.event));
       const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
       args.push(
         JSON.stringify(w.attempt),
@@ -245,7 +269,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       batch.length,
     ];
     for (const { event, deliveries } of batch) {
-      keyArgs.push(keys.event(event.id), keys.legacyEventDeliveries(event.id));
+      keyArgs.push(keys.event(event.tenantId, event.id));
       args.push(event.id, JSON.stringify(event), deliveries.length);
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
@@ -262,22 +286,22 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     (pipe as unknown as AddPendingPipeline).hlAddPending(keyArgs.length, ...keyArgs, ...args);
   }
 
-  const getEventsJson = (ids: string[]) =>
-    ids.length === 0
-      ? Promise.resolve([])
-      : commands.hlGetEvents(ids.length, ...ids.map((id) => keys.event(id)));
+  /** Each event's JSON from the first of its `per` keys that holds it. */
+  const getEventsJson = (eventKeys: string[], per: 1 | 2) =>
+    eventKeys.length === 0 ? Promise.resolve([]) : commands.hlGetEvents(eventKeys.length, ...eventKeys, per);
 
   const parseStored = (raw: string | null | undefined) =>
     raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
 
   // Deliveries of one event often run together (a fan-out to many subscriptions): each event
   // asked for in a turn is read and parsed once.
-  const loadEvent = tickBatcher<string, HooklineEvent | undefined>(async (ids) => {
-    const distinct = [...new Set(ids)];
-    const raws = await getEventsJson(distinct);
-    const byId = new Map<string, HooklineEvent | undefined>();
-    distinct.forEach((id, i) => byId.set(id, parseStored(raws[i])));
-    return ids.map((id) => byId.get(id));
+  const loadEvent = tickBatcher<EventRef, HooklineEvent | undefined>(async (refs) => {
+    const wanted = refs.map(eventKey);
+    const distinct = [...new Set(wanted)];
+    const raws = await getEventsJson(distinct, 1);
+    const byKey = new Map<string, HooklineEvent | undefined>();
+    distinct.forEach((key, i) => byKey.set(key, parseStored(raws[i])));
+    return wanted.map((key) => byKey.get(key));
   });
 
   const store = {
@@ -318,39 +342,48 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     /** Appends an attempt and sets the new status (batched with the attempts of the same turn). */
     async recordAttempt(
       id: string,
-      eventId: string,
+      event: EventRef,
       attempt: Attempt,
       status: DeliveryStatus,
       nextAttemptAt: number | null,
     ): Promise<void> {
-      await writeAttempt({ id, eventId, attempt, status, nextAttemptAt });
+      await writeAttempt({ id, event, attempt, status, nextAttemptAt });
     },
 
     /** Keeps a waiting delivery's record and event at least the retention plus `waitMs`. */
-    async keepAlive(id: string, eventId: string, waitMs: number): Promise<void> {
-      await execAll(store.keepAliveIn(redis.pipeline(), id, eventId, waitMs));
+    async keepAlive(id: string, event: EventRef, waitMs: number): Promise<void> {
+      await execAll(store.keepAliveIn(redis.pipeline(), id, event, waitMs));
     },
 
     /** keepAlive as one more command of a pipeline (the caller runs it). */
-    keepAliveIn(pipe: ChainableCommander, id: string, eventId: string, waitMs: number): ChainableCommander {
+    keepAliveIn(pipe: ChainableCommander, id: string, event: EventRef, waitMs: number): ChainableCommander {
       return (pipe as unknown as KeepAlivePipeline).hlKeepAlive(
         3,
         keys.delivery(id),
         keys.deliveryAttempts(id),
-        keys.event(eventId),
+        eventKey(event),
         ttlSeconds + Math.ceil(waitMs / 1000),
       );
     },
 
-    /** The stored event (kept as long as its delivery records), for the worker: batched per turn. */
+    /** The event a job names (kept as long as its delivery records), for the worker: batched per turn. */
     loadEvent,
 
-    async getEvent(id: string): Promise<HooklineEvent | undefined> {
-      return (await store.getEvents([id]))[0];
+    /** A tenant's event by id: its own, never another tenant's of the same id. */
+    async getEvent(tenantId: string, id: string): Promise<HooklineEvent | undefined> {
+      return (await store.getEvents([{ tenantId, id }]))[0];
     },
 
-    async getEvents(ids: string[]): Promise<(HooklineEvent | undefined)[]> {
-      return (await getEventsJson(ids)).map(parseStored);
+    /** Events by tenant and id (an event stored before 0.4 under its id alone too, if the tenant's). */
+    async getEvents(refs: { tenantId: string; id: string }[]): Promise<(HooklineEvent | undefined)[]> {
+      const raws = await getEventsJson(
+        refs.flatMap((r) => [keys.event(r.tenantId, r.id), keys.legacyEvent(r.id)]),
+        2,
+      );
+      return raws.map((raw, i) => {
+        const event = parseStored(raw);
+        return event?.tenantId === refs[i]!.tenantId ? event : undefined;
+      });
     },
 
     /** Sets the status of an existing record (one that expired stays gone). */
@@ -403,14 +436,15 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       return out;
     },
 
-    /** The ids of every delivery of an event (the stored event's other fields). */
-    async idsForEvent(eventId: string): Promise<string[]> {
-      const fields = await commands.hlEventDeliveries(
-        2,
-        keys.event(eventId),
+    /** The ids of every delivery of a tenant's event (the stored event's other fields). */
+    async idsForEvent(tenantId: string, eventId: string): Promise<string[]> {
+      return commands.hlEventDeliveries(
+        3,
+        keys.event(tenantId, eventId),
+        keys.legacyEvent(eventId),
         keys.legacyEventDeliveries(eventId),
+        tenantId,
       );
-      return fields.filter((f) => f !== 'e');
     },
 
     /** Newest first, by creation time; `before` is an exclusive score bound for paging. */

@@ -2,8 +2,7 @@
 // index for listing and fan-out, and a uniqueness key per (tenant, subProduct, URL).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SecretBox } from '../crypto.js';
-import { isSealed, newSigningSecret } from '../crypto.js';
+import { isSealed, isUnreadable, newSigningSecret, secretContext, type SecretBox } from '../crypto.js';
 import { conflict, limitExceeded, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
@@ -20,36 +19,36 @@ export interface ListOptions {
 
 const urlHash = (url: string) => createHash('sha256').update(url).digest('base64url').slice(0, 32);
 
-/** Applies `fn` to every secret field of a subscription (encrypt for storage, decrypt on load). */
-function mapSecrets(sub: Subscription, fn: (s: string) => string): Subscription {
+/**
+ * Applies `fn` to every secret field of a subscription (encrypt for storage, decrypt on load),
+ * with the field's path (`/bearer/token`), which binds its ciphertext to the field.
+ */
+export function mapSecrets(sub: Subscription, fn: (s: string, path: string) => string): Subscription {
   const out: Subscription = {
     ...sub,
-    signingSecrets: sub.signingSecrets.map((s) => ({ ...s, secret: fn(s.secret) })),
+    signingSecrets: sub.signingSecrets.map((s, i) => ({
+      ...s,
+      secret: fn(s.secret, `/signingSecrets/${i}/secret`),
+    })),
   };
-  if (sub.secret) out.secret = { ...sub.secret, value: fn(sub.secret.value) };
-  if (sub.bearer) out.bearer = { token: fn(sub.bearer.token) };
-  if (sub.basic) out.basic = { ...sub.basic, password: fn(sub.basic.password) };
+  if (sub.secret) out.secret = { ...sub.secret, value: fn(sub.secret.value, '/secret/value') };
+  if (sub.bearer) out.bearer = { token: fn(sub.bearer.token, '/bearer/token') };
+  if (sub.basic) out.basic = { ...sub.basic, password: fn(sub.basic.password, '/basic/password') };
   if (sub.oauth2) {
-    out.oauth2 = { ...sub.oauth2, clientSecret: fn(sub.oauth2.clientSecret) };
-    if (sub.oauth2.refreshToken) out.oauth2.refreshToken = fn(sub.oauth2.refreshToken);
+    out.oauth2 = { ...sub.oauth2, clientSecret: fn(sub.oauth2.clientSecret, '/oauth2/clientSecret') };
+    if (sub.oauth2.refreshToken)
+      out.oauth2.refreshToken = fn(sub.oauth2.refreshToken, '/oauth2/refreshToken');
   }
   if (sub.customHeaders)
-    out.customHeaders = Object.fromEntries(Object.entries(sub.customHeaders).map(([k, v]) => [k, fn(v)]));
+    out.customHeaders = Object.fromEntries(
+      Object.entries(sub.customHeaders).map(([k, v]) => [k, fn(v, `/customHeaders/${k}`)]),
+    );
   return out;
 }
 
-/**
- * Records saved before 0.4 hold customHeaders values in plain text: those are read as they are
- * (and sealed by the next save) instead of failing to decrypt.
- */
-function openLegacyHeaders(stored: Subscription, open: (s: Subscription) => Subscription): Subscription {
-  const plain = Object.entries(stored.customHeaders ?? {}).filter(([, v]) => !isSealed(v));
-  if (plain.length === 0) return open(stored);
-  const sealed = Object.entries(stored.customHeaders!).filter(([, v]) => isSealed(v));
-  const sub = open({ ...stored, customHeaders: Object.fromEntries(sealed) });
-  sub.customHeaders = { ...stored.customHeaders, ...sub.customHeaders };
-  return sub;
-}
+/** The additional data of a subscription secret's ciphertext: its tenant, subscription and field. */
+const fieldContext = (sub: Pick<Subscription, 'tenantId' | 'id'>, path: string) =>
+  secretContext('sub', sub.tenantId, sub.id, path);
 
 const AUTH_FIELDS = ['authType', 'secret', 'bearer', 'basic', 'oauth2'] as const;
 
@@ -87,9 +86,26 @@ export function createSubscriptionStore(
   opts: SubscriptionStoreOptions = {},
 ) {
   const maxPerTenant = opts.maxPerTenant ?? Number.MAX_SAFE_INTEGER;
-  const encode = (sub: Subscription) => JSON.stringify(mapSecrets(sub, box.encrypt));
-  const decode = (raw: string) =>
-    openLegacyHeaders(JSON.parse(raw) as Subscription, (s) => mapSecrets(s, box.decrypt));
+  // A secret that cannot be decrypted is read as unreadable (never sent, shown as such) and
+  // written back as it was stored; it fails the subscription's deliveries with secret_unreadable.
+  const encode = (sub: Subscription) => {
+    const { unreadableSecrets: _, ...stored } = sub;
+    return JSON.stringify(mapSecrets(stored, (v, path) => box.seal(v, fieldContext(sub, path))));
+  };
+  const decode = (raw: string) => {
+    const stored = JSON.parse(raw) as Subscription;
+    const unreadable: string[] = [];
+    const sub = mapSecrets(stored, (v, path) => {
+      // Records saved before 0.4 hold customHeaders values in plain text: read as they are,
+      // sealed by the next save.
+      if (path.startsWith('/customHeaders/') && !isSealed(v)) return v;
+      const plain = box.open(v, fieldContext(stored, path));
+      if (isUnreadable(plain)) unreadable.push(path);
+      return plain;
+    });
+    if (unreadable.length > 0) sub.unreadableSecrets = unreadable;
+    return sub;
+  };
   const uniqueKey = (s: Pick<Subscription, 'tenantId' | 'subProduct' | 'webhookUrl'>) =>
     keys.subUrl(s.tenantId, s.subProduct ?? '-', urlHash(s.webhookUrl));
 
@@ -312,7 +328,8 @@ export function createSubscriptionStore(
           .map((old) =>
             old.expiresAt === undefined ? { secret: old.secret, expiresAt: now + graceMs } : old,
           )
-          .filter((old) => (old.expiresAt ?? 0) > now);
+          // One that cannot be decrypted cannot sign: rotating is how it is replaced.
+          .filter((old) => (old.expiresAt ?? 0) > now && !isUnreadable(old.secret));
         return { ...s, signingSecrets: [{ secret: newSigningSecret() }, ...kept] };
       });
     },

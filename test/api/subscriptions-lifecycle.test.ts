@@ -74,7 +74,7 @@ describe('with retries far apart (RETRY_BASE_MS 60 s)', () => {
     const event = await h.until(async () => {
       const res = await h.request<{ deliveries: { subscriptionId: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${eventId}`,
+        url: `/v1/events/${eventId}?tenantId=${T}`,
       });
       return res.status === 200 ? res.body : undefined;
     });

@@ -113,7 +113,7 @@ it('masks every secret in every response and never logs one', async () => {
     messageId: 'm-1',
   });
   await rx.waitFor(4, { filter: (r) => r.headers['webhook-id'] === publish.body.id });
-  await call('GET', `/v1/events/${publish.body.id}`);
+  await call('GET', `/v1/events/${publish.body.id}?tenantId=${T}`);
   await call('DELETE', `/v1/subscriptions/${subs[0]!.id}`);
   await call('GET', `/v1/subscriptions?tenantId=${T}&includeDeleted=true`);
   await call('POST', `/v1/subscriptions/${subs[0]!.id}/restore`);

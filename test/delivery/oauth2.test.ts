@@ -2,7 +2,7 @@
 // client authentication, grant parameters, expiry, refresh-token rotation, invalidation.
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSecretBox } from '../../src/crypto.js';
+import { createSecretBox, secretContext } from '../../src/crypto.js';
 import { createOAuthTokenProvider, type OAuthTokenProviderDeps } from '../../src/delivery/auth/oauth2.js';
 import { createLogger } from '../../src/logger.js';
 import type { Keys, Redis } from '../../src/redis.js';
@@ -195,7 +195,7 @@ describe('refresh_token grant', () => {
 
     const cached = (await redis.get(`${keys.oauthToken(sub.id)}:rt`))!;
     expect(cached).not.toContain(server.refreshToken);
-    expect(cached).toContain('enc:v1:');
+    expect(cached).toContain('enc:v2:');
   });
 
   it('keeps the refresh token when the answer carries none', async () => {
@@ -236,6 +236,11 @@ describe('invalidate and storage', () => {
     expect(raw).not.toContain(token);
     const stored = JSON.parse(raw) as { v: number; sealed: string };
     expect(stored.v).toBe(1);
-    expect(box.decrypt(stored.sealed)).toBe(token);
+    const context = secretContext('oauth2', sub.tenantId, sub.id, 'accessToken');
+    expect(box.decrypt(stored.sealed, context)).toBe(token);
+    // Bound to its subscription: the same ciphertext does not decrypt as another's.
+    expect(() =>
+      box.decrypt(stored.sealed, secretContext('oauth2', sub.tenantId, 'sub_other', 'accessToken')),
+    ).toThrow();
   });
 });

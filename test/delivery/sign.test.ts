@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { newSigningSecret, createSecretBox, mask, safeEqual } from '../../src/crypto.js';
+import {
+  createSecretBox,
+  isUnreadable,
+  mask,
+  newSigningSecret,
+  safeEqual,
+  secretContext,
+} from '../../src/crypto.js';
 import { signatureHeader } from '../../src/delivery/sign.js';
+import { sealV1 } from '../helpers/legacy.js';
 
 describe('Standard Webhooks signatures', () => {
   const secret = newSigningSecret();
@@ -52,21 +60,60 @@ describe('Standard Webhooks signatures', () => {
 });
 
 describe('secrets at rest', () => {
-  const box = createSecretBox(Buffer.alloc(32, 9).toString('base64'));
+  const key = Buffer.alloc(32, 9).toString('base64');
+  const box = createSecretBox(key);
+  const here = secretContext('event', 'tenant-a', 'evt_1', 'deliveryReport.webhookSecret');
   it('round-trips, never stores plaintext, and detects tampering', () => {
-    const sealed = box.encrypt('hunter2-password');
+    const sealed = box.encrypt('hunter2-password', here);
+    expect(sealed).toMatch(/^enc:v2:/);
     expect(sealed).not.toContain('hunter2');
-    expect(box.encrypt('hunter2-password')).not.toBe(sealed);
-    expect(box.decrypt(sealed)).toBe('hunter2-password');
+    expect(box.encrypt('hunter2-password', here)).not.toBe(sealed);
+    expect(box.decrypt(sealed, here)).toBe('hunter2-password');
     const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
-    expect(() => box.decrypt(tampered)).toThrow();
+    expect(() => box.decrypt(tampered, here)).toThrow();
+    // A truncated tag is refused (GCM would accept one as short as 4 bytes).
+    const [iv, tag, ct] = sealed.slice('enc:v2:'.length).split('.');
+    const short = `enc:v2:${iv}.${Buffer.from(tag!, 'base64url').subarray(0, 4).toString('base64url')}.${ct}`;
+    expect(() => box.decrypt(short, here)).toThrow();
   });
-  it('seals idempotently and opens sealed or plain values', () => {
-    const sealed = box.seal('report-secret');
-    expect(sealed).not.toContain('report-secret');
-    expect(box.seal(sealed)).toBe(sealed);
-    expect(box.open(sealed)).toBe('report-secret');
-    expect(box.open('plain-value')).toBe('plain-value');
+  it('always encrypts: a value that looks encrypted is a plain string, never trusted as ciphertext', () => {
+    const sealed = box.encrypt('report-secret', here);
+    for (const again of [box.encrypt(sealed, here), box.seal(sealed, here)]) {
+      expect(again).not.toBe(sealed);
+      expect(box.decrypt(again, here)).toBe(sealed);
+    }
+    const v1 = sealV1(key, 'report-secret');
+    expect(box.decrypt(box.encrypt(v1, here), here)).toBe(v1);
+  });
+  it('binds a ciphertext to its tenant, record and field: moved, it does not decrypt', () => {
+    const sealed = box.encrypt('report-secret', here);
+    for (const elsewhere of [
+      secretContext('event', 'tenant-b', 'evt_1', 'deliveryReport.webhookSecret'),
+      secretContext('event', 'tenant-a', 'evt_2', 'deliveryReport.webhookSecret'),
+      secretContext('sub', 'tenant-a', 'sub_1', '/bearer/token'),
+    ]) {
+      expect(() => box.decrypt(sealed, elsewhere)).toThrow();
+      expect(isUnreadable(box.open(sealed, elsewhere))).toBe(true);
+    }
+    // The parts are not run together: ('a:b', 'c') is not ('a', 'b:c').
+    expect(secretContext('sub', 'a:b', 'c')).not.toBe(secretContext('sub', 'a', 'b:c'));
+  });
+  it('reads enc:v1: values written by 0.3 (no additional data) in any context', () => {
+    const v1 = sealV1(key, 'legacy-secret');
+    expect(box.decrypt(v1, here)).toBe('legacy-secret');
+    expect(box.open(v1, secretContext('sub', 't', 'sub_1', '/basic/password'))).toBe('legacy-secret');
+    expect(() => createSecretBox(Buffer.alloc(32, 8).toString('base64')).decrypt(v1, here)).toThrow();
+  });
+  it('open marks what it cannot decrypt; seal writes that back as it was; mask shows it unreadable', () => {
+    for (const stored of ['enc:v2:AAAA.BBBB.CCCC', 'enc:v2:garbage', 'plain-value', '']) {
+      expect(() => box.decrypt(stored, here), stored).toThrow();
+      const opened = box.open(stored, here);
+      expect(isUnreadable(opened), stored).toBe(true);
+      expect(box.open(opened, here)).toBe(opened);
+      expect(box.seal(opened, here)).toBe(stored);
+      expect(mask(opened)).toBe('(unreadable)');
+    }
+    expect(box.open(box.seal('fine', here), here)).toBe('fine');
   });
   it('masks to at most 4 characters', () => {
     expect(mask('abcdefghijklmnop')).toBe('abcd****');

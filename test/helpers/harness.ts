@@ -123,7 +123,7 @@ export async function addPendingDelivery(
   subscriptionId: string,
 ): Promise<string> {
   const { redis, deliveries } = h.hookline.ctx;
-  const id = deliveryId(event.id, subscriptionId);
+  const id = deliveryId(event.tenantId, event.id, subscriptionId);
   const pipe = redis.pipeline();
   deliveries.addPending(
     pipe,

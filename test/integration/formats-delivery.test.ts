@@ -221,7 +221,7 @@ describe('provider formats, reportType and headers', () => {
     const evt = await h.until(async () => {
       const res = await h.request<{ deliveries: { target: string; status: string; attempts: number }[] }>({
         method: 'GET',
-        url: `/v1/events/${id}`,
+        url: `/v1/events/${id}?tenantId=${t}`,
       });
       const d = res.body.deliveries?.find((x) => x.target === 'deliveryReport');
       return d?.status === 'succeeded' ? d : undefined;

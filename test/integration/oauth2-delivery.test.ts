@@ -142,7 +142,7 @@ describe('OAuth2 deliveries', () => {
     const state = await h.until(async () => {
       const res = await h.request<{ deliveries: { id: string; status: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${e!.id}`,
+        url: `/v1/events/${e!.id}?tenantId=${t}`,
       });
       return res.body.deliveries?.[0]?.status === 'succeeded' ? res.body.deliveries[0] : undefined;
     });
@@ -163,7 +163,7 @@ describe('OAuth2 deliveries', () => {
     const ids = await h.until(async () => {
       const res = await h.request<{ deliveries: { id: string; attempts: number }[] }>({
         method: 'GET',
-        url: `/v1/events/${evts[9]!.id}`,
+        url: `/v1/events/${evts[9]!.id}?tenantId=${t}`,
       });
       return res.body.deliveries?.[0]?.attempts ? res.body.deliveries.map((d) => d.id) : undefined;
     });
@@ -182,7 +182,7 @@ describe('OAuth2 deliveries', () => {
     await h.until(async () => {
       const res = await h.request<{ deliveries: { status: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${evts[0]!.id}`,
+        url: `/v1/events/${evts[0]!.id}?tenantId=${t}`,
       });
       return res.body.deliveries?.[0]?.status === 'succeeded';
     });

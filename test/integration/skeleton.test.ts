@@ -73,7 +73,7 @@ describe('walking skeleton', () => {
     const evt = await h.until(async () => {
       const res = await h.request<{ deliveries: { id: string; status: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${e.id}`,
+        url: `/v1/events/${e.id}?tenantId=${e.tenantId}`,
       });
       return res.body.deliveries?.[0]?.status === 'succeeded' ? res.body : undefined;
     });
@@ -112,7 +112,7 @@ describe('walking skeleton', () => {
     const evt = await h.until(async () => {
       const res = await h.request<{ deliveries: { status: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${e.id}`,
+        url: `/v1/events/${e.id}?tenantId=${e.tenantId}`,
       });
       return res.body.deliveries?.length === 3 && res.body.deliveries.every((d) => d.status === 'succeeded')
         ? res.body
@@ -254,7 +254,7 @@ describe('walking skeleton', () => {
         deliveries: { subscriptionId: string; status: string; lastStatusCode: number }[];
       }>({
         method: 'GET',
-        url: `/v1/events/${e.id}`,
+        url: `/v1/events/${e.id}?tenantId=${e.tenantId}`,
       });
       const ds = res.body.deliveries ?? [];
       return ds.length === 2 && ds.every((d) => d.status === 'failed') ? ds : undefined;

@@ -88,7 +88,7 @@ describe.skipIf(!haveChromium)(title, () => {
     const deliveryId = await h.until(async () => {
       const res = await h.request<{ deliveries: { id: string; status: string }[] }>({
         method: 'GET',
-        url: `/v1/events/${evt.body.id}`,
+        url: `/v1/events/${evt.body.id}?tenantId=${tenant}`,
       });
       const d = res.body.deliveries?.[0];
       return d && (await h.hookline.ctx.deliveriesQueue.getJobState(d.id)) === 'failed' ? d.id : undefined;

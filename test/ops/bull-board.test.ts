@@ -95,7 +95,7 @@ describe('/admin/queues', () => {
       return h.until(async () => {
         const res = await h.request<{ deliveries: { id: string; status: string }[] }>({
           method: 'GET',
-          url: `/v1/events/${evt.body.id}`,
+          url: `/v1/events/${evt.body.id}?tenantId=${tenantId}`,
         });
         const d = res.body.deliveries?.[0];
         return d && (await h.hookline.ctx.deliveriesQueue.getJobState(d.id)) === 'failed' ? d.id : undefined;

@@ -208,7 +208,7 @@ describe('direct first attempts', () => {
     const id = await addPendingDelivery(h, event, sub.id);
     await deliveriesQueue.add(
       WATCH_JOB,
-      { d: id, s: sub.id, e: event.id, w: { maxRetries: 3, name: event.type } },
+      { d: id, s: sub.id, e: event.id, t: tenant, w: { maxRetries: 3, name: event.type } },
       { jobId: watchJobId(id), removeOnComplete: true },
     );
     await rx.waitFor(1);
@@ -225,7 +225,7 @@ describe('direct first attempts', () => {
     // A hook failing once per delivery stands in for a Redis failure before the outcome is settled.
     const thrown = new Set<string>();
     const events = makeEvents(tenant, 2);
-    const [slowId, fastId] = events.map((e) => deliveryId(e.id, sub.id));
+    const [slowId, fastId] = events.map((e) => deliveryId(e.tenantId, e.id, sub.id));
     h.hookline.ctx.deliveryHooks.unshift({
       async beforeAttempt(_sub, delivery) {
         if (thrown.has(delivery.id)) return 0;
@@ -320,7 +320,7 @@ describe('direct first attempts', () => {
     // Control: a destination with no record yet gets its record and its job.
     const made = await redrive(deps, event, { subscriptionId: other.id, maxRetries: 3 });
     expect(made.created).toBe(true);
-    expect((await queue.getJob(made.id))?.data).toEqual({ d: made.id, s: other.id, e: event.id });
+    expect((await queue.getJob(made.id))?.data).toEqual({ d: made.id, s: other.id, e: event.id, t: tenant });
   });
 
   it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {

@@ -3,12 +3,12 @@
 // deliver; a job whose stored event has expired is cancelled without sending anything.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeEvent, type HooklineEvent } from '../../src/domain/event.js';
-import { deliveryId } from '../../src/domain/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { deliveryJobOptions } from '../../src/queue/fanout.js';
 import type { DeliveryJobData } from '../../src/queue/names.js';
 import { execAll } from '../../src/store/delivery-store.js';
 import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
+import { deliveryIdV03 } from '../helpers/legacy.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 type Line = Record<string, unknown>;
@@ -60,7 +60,7 @@ interface EventView {
 }
 
 const getEvent = async (id: string) =>
-  (await h.request<EventView>({ method: 'GET', url: `/v1/events/${id}` })).body;
+  (await h.request<EventView>({ method: 'GET', url: `/v1/events/${id}?tenantId=${tenant}` })).body;
 
 const newEvent = (messageId: string): HooklineEvent =>
   normalizeEvent({
@@ -81,7 +81,7 @@ async function pendingWithoutStoredEvent(event: HooklineEvent, sub: Sub): Promis
   const { redis, keys, deliveries } = h.hookline.ctx;
   const id = await addPendingDelivery(h, event, sub.id);
   expect(await deliveries.getStatus(id)).toBe('pending');
-  expect(await redis.unlink(keys.event(event.id))).toBe(1);
+  expect(await redis.unlink(keys.event(event.tenantId, event.id))).toBe(1);
   return id;
 }
 
@@ -116,7 +116,7 @@ describe('event storage', () => {
     for (const d of view.deliveries) {
       const job = await deliveriesQueue.getJob(d.id);
       expect(job, d.id).toBeDefined();
-      expect(job!.data).toEqual({ d: d.id, s: d.subscriptionId, e: eventId });
+      expect(job!.data).toEqual({ d: d.id, s: d.subscriptionId, e: eventId, t: tenant });
       expect(typeof job!.data.e).toBe('string');
     }
     expect(view.deliveries.map((d) => d.subscriptionId).sort()).toEqual(subs.map((s) => s.id).sort());
@@ -127,8 +127,9 @@ describe('event storage', () => {
     for (const r of got) expect(JSON.parse(r.body).data).toMatchObject({ messageId: 'm-store' });
     await h.until(async () => (await getEvent(eventId)).deliveries.every((d) => d.status === 'succeeded'));
 
-    const key = `${prefix}:evt:${eventId}`;
-    expect(keys.event(eventId)).toBe(key);
+    // Event ids are per tenant: the key names the tenant, then the id.
+    const key = `${prefix}:evt:${tenant}|${eventId}`;
+    expect(keys.event(tenant, eventId)).toBe(key);
     expect(await redis.type(key)).toBe('hash');
     const hash = await redis.hgetall(key);
     const { e, ...deliveryFields } = hash;
@@ -177,7 +178,7 @@ describe('event storage', () => {
     const event = newEvent('m-expired');
     const id = await pendingWithoutStoredEvent(event, sub);
 
-    await addJob(id, sub, event, { d: id, s: sub.id, e: event.id });
+    await addJob(id, sub, event, { d: id, s: sub.id, e: event.id, t: tenant });
     await h.until(statusIs(id, 'cancelled'));
     // The job finished (removed on completion) rather than being retried.
     await h.until(async () => (await deliveriesQueue.getJob(id)) === undefined);
@@ -202,17 +203,17 @@ describe('event storage', () => {
     expect(got.map((r) => r.headers['webhook-id'])).toEqual([live.body.id]);
   });
 
-  it('reads events stored before 0.2 (a string and a set) and converts one when it is re-driven', async () => {
+  it('reads events stored before 0.2 (a string and a set); a re-drive stores the event under its tenant', async () => {
     const { redis, keys } = h.hookline.ctx;
     const sub = await subscribe('/legacy');
     const event = newEvent('m-legacy');
-    const oldId = deliveryId(event.id, sub.id);
+    const oldId = deliveryIdV03(event.id, sub.id);
     // The layout 0.1 wrote: the event as a string, its delivery ids in a set, a record with `id`.
     const ttl = 3600;
     await execAll(
       redis
         .pipeline()
-        .set(keys.event(event.id), JSON.stringify(event), 'EX', ttl)
+        .set(keys.legacyEvent(event.id), JSON.stringify(event), 'EX', ttl)
         .sadd(keys.legacyEventDeliveries(event.id), oldId)
         .expire(keys.legacyEventDeliveries(event.id), ttl)
         .hset(keys.delivery(oldId), {
@@ -234,7 +235,7 @@ describe('event storage', () => {
     expect(before.event).toEqual(event);
     expect(before.deliveries.map((d) => [d.id, d.status])).toEqual([[oldId, 'failed']]);
 
-    // Re-driving it writes through the new path, which converts the stored event first.
+    // Re-driving it writes through the new path: the event is stored again, under its tenant.
     const retried = await h.request<{ id: string }>({ method: 'POST', url: `/v1/deliveries/${oldId}/retry` });
     expect(retried.status, retried.raw).toBe(202);
     const newId = retried.body.id;
@@ -243,11 +244,12 @@ describe('event storage', () => {
     expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
     await h.until(statusIs(newId, 'succeeded'));
 
-    expect(await redis.type(keys.event(event.id))).toBe('hash');
-    expect(await redis.exists(keys.legacyEventDeliveries(event.id))).toBe(0);
-    expect(JSON.parse((await redis.hget(keys.event(event.id), 'e'))!)).toEqual(event);
+    expect(await redis.type(keys.event(tenant, event.id))).toBe('hash');
+    expect(JSON.parse((await redis.hget(keys.event(tenant, event.id), 'e'))!)).toEqual(event);
     const after = await getEvent(event.id);
     expect(after.deliveries.map((d) => d.id).sort()).toEqual([oldId, newId].sort());
-    expect(await redis.ttl(keys.event(event.id))).toBeGreaterThan(ttl);
+    expect(await redis.ttl(keys.event(tenant, event.id))).toBeGreaterThan(ttl);
+    // The old copy is left to expire as it was.
+    expect(await redis.type(keys.legacyEvent(event.id))).toBe('string');
   });
 });

@@ -39,11 +39,11 @@ describe('publisher', () => {
     const keys = keyspace(config.REDIS_PREFIX);
     let idem = 0;
     for await (const batch of scanKeys(redis, config.REDIS_PREFIX))
-      idem += batch.filter((k) => k.startsWith(keys.idem(''))).length;
+      idem += batch.filter((k) => k.startsWith(keys.idem('t_pub', ''))).length;
     expect(idem).toBe(n);
     // Confirmed for the idempotency window, not left at the short claim.
     for (const i of [0, 5_000, 50_000, n - 1]) {
-      expect(await redis.ttl(keys.idem(`evt_pub_${i}`))).toBeGreaterThan(IDEMPOTENCY_SECONDS - 60);
+      expect(await redis.ttl(keys.idem('t_pub', `evt_pub_${i}`))).toBeGreaterThan(IDEMPOTENCY_SECONDS - 60);
     }
 
     const again = await publisher.publishBatch(events);
@@ -90,7 +90,7 @@ describe('publisher: deliveryReport URLs', () => {
       { path: '/1/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
     ]);
     const keys = keyspace(config.REDIS_PREFIX);
-    expect(await redis.exists(keys.idem(ok.id))).toBe(0);
+    expect(await redis.exists(keys.idem(ok.tenantId, ok.id))).toBe(0);
     expect(await refusal(guarded.publish(report('http://[::ffff:127.0.0.2]/dlr')))).toEqual([
       { path: '/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
     ]);
@@ -131,7 +131,8 @@ describe('publisher: failures and defaults', () => {
       );
       expect(err?.code).toBe('unavailable');
       const keys = keyspace(config.REDIS_PREFIX);
-      expect(await redis.exists(keys.idem(events[0]!.id), keys.idem(events[ID_CHUNK - 1]!.id))).toBe(0);
+      const idem = (e: (typeof events)[number]) => keys.idem(e.tenantId, e.id);
+      expect(await redis.exists(idem(events[0]!), idem(events[ID_CHUNK - 1]!))).toBe(0);
       claims.mockRestore();
       const again = await p.publishBatch(events);
       expect(again.filter((r) => r.duplicate)).toHaveLength(0);

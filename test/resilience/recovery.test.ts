@@ -213,17 +213,21 @@ describe('retry and replay', () => {
     const e = eventsA[20]!;
     const before = rx.ids.filter((id) => id === e.id).length;
     const res = await post<{ queued: number; deliveries: { subscriptionId: string; deliveryId: string }[] }>(
-      `/v1/events/${e.id}/replay`,
+      `/v1/events/${e.id}/replay?tenantId=${tenant}`,
     );
     expect(res.status, res.raw).toBe(202);
     expect(res.body.queued).toBe(1);
     await h.until(() => rx.ids.filter((id) => id === e.id).length === before + 1);
 
     // Named: a subscription that never had it (sub2 takes message.read only) gets it too.
-    const named = await post<{ queued: number }>(`/v1/events/${e.id}/replay`, { subscriptionIds: [sub2.id] });
+    const named = await post<{ queued: number }>(`/v1/events/${e.id}/replay?tenantId=${tenant}`, {
+      subscriptionIds: [sub2.id],
+    });
     expect(named.body.queued).toBe(1);
     await h.until(() => rx.ids.filter((id) => id === e.id).length === before + 2);
-    const unknown = await post(`/v1/events/${e.id}/replay`, { subscriptionIds: ['sub_nope'] });
+    const unknown = await post(`/v1/events/${e.id}/replay?tenantId=${tenant}`, {
+      subscriptionIds: ['sub_nope'],
+    });
     expect(unknown.status).toBe(404);
   });
 });

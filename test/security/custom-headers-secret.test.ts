@@ -50,8 +50,8 @@ describe('customHeaders values', () => {
     expect(raw).not.toContain(API_KEY);
     expect(raw).not.toContain(SHORT);
     const stored = JSON.parse(raw) as { customHeaders: Record<string, string> };
-    expect(stored.customHeaders['X-Api-Key']).toMatch(/^enc:v1:/);
-    expect(stored.customHeaders['X-Short']).toMatch(/^enc:v1:/);
+    expect(stored.customHeaders['X-Api-Key']).toMatch(/^enc:v2:/);
+    expect(stored.customHeaders['X-Short']).toMatch(/^enc:v2:/);
 
     const get = await h.request({ method: 'GET', url: `/v1/subscriptions/${id}` });
     const list = await h.request({ method: 'GET', url: `/v1/subscriptions?tenantId=${tenant}` });

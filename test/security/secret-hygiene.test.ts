@@ -166,7 +166,10 @@ beforeAll(async () => {
   // Every delivery (6 subscriptions + 1 report, per event) reaches a final state.
   for (const id of events) {
     await h.until(async () => {
-      const res = await api<{ deliveries: { status: string }[] }>({ method: 'GET', url: `/v1/events/${id}` });
+      const res = await api<{ deliveries: { status: string }[] }>({
+        method: 'GET',
+        url: `/v1/events/${id}?tenantId=${tenant}`,
+      });
       const ds = res.body.deliveries ?? [];
       return ds.length === 7 && ds.every((d) => ['succeeded', 'failed'].includes(d.status));
     }, 30_000);
@@ -301,7 +304,7 @@ describe('secret hygiene', () => {
     expect(dump.some((d) => d.where.includes('hookline-deliveries'))).toBe(true);
     // The subscriptions are there, sealed.
     for (const id of Object.values(subs)) {
-      expect(dump.find((d) => d.where.endsWith(`:sub:${id}`))?.text, id).toContain('enc:v1:');
+      expect(dump.find((d) => d.where.endsWith(`:sub:${id}`))?.text, id).toContain('enc:v2:');
     }
     const { reportSecretOk: _a, reportSecretFail: _b, ...secrets } = storedSecrets();
     expect(findings(dump, secrets)).toEqual([]);
@@ -359,7 +362,7 @@ describe('secret hygiene', () => {
     expect(rt.refreshToken).toMatch(/^.{4}\*\*\*\*$/);
     const ev = await api<{ event: { deliveryReport: { webhookSecret: string } } }>({
       method: 'GET',
-      url: `/v1/events/${events[0]}`,
+      url: `/v1/events/${events[0]}?tenantId=${tenant}`,
     });
     expect(ev.body.event.deliveryReport.webhookSecret).toBe(masked(S.reportSecretOk));
   });

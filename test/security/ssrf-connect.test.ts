@@ -89,7 +89,10 @@ async function publish(extra: Record<string, unknown> = {}) {
 /** Waits until every delivery of an event has finished, then returns them. */
 async function settled(eventId: string, count: number): Promise<EventView['deliveries']> {
   const view = await h.until(async () => {
-    const res = await h.request<EventView>({ method: 'GET', url: `/v1/events/${eventId}` });
+    const res = await h.request<EventView>({
+      method: 'GET',
+      url: `/v1/events/${eventId}?tenantId=${tenant}`,
+    });
     const ds = res.body.deliveries ?? [];
     return ds.length === count && ds.every((d) => ['succeeded', 'failed', 'cancelled'].includes(d.status))
       ? res.body

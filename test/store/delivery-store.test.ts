@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
+import { deliveryId } from '../../src/domain/ids.js';
+import { destinationKey, REPORT_TARGET } from '../../src/queue/fanout.js';
 import { keyspace } from '../../src/redis.js';
 import {
   createDeliveryStore,
@@ -14,6 +16,7 @@ import {
   type PendingBatchItem,
 } from '../../src/store/delivery-store.js';
 import { deleteKeys } from '../helpers/harness.js';
+import { deliveryIdV03, storeV03Event } from '../helpers/legacy.js';
 
 const TTL = 3600;
 const config = testConfig();
@@ -30,7 +33,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const event = (id: string) => ({ id, tenantId: 't', type: 'message.delivered' }) as HooklineEvent;
+const event = (id: string) =>
+  ({ id, tenantId: 't', type: 'message.delivered', occurredAt: new Date().toISOString() }) as HooklineEvent;
 const item = (eventId: string, n: number, sub = (i: number) => `sub_${i % 7}`): PendingBatchItem => ({
   event: event(eventId),
   deliveries: Array.from({ length: n }, (_, i) => ({
@@ -64,9 +68,11 @@ describe('delivery store', () => {
     expect(new Set(first)).toEqual(new Set(['pending']));
 
     // Every delivery is on its event, and the event with none is stored too.
-    expect((await store.idsForEvent('evt_big')).sort()).toEqual(batch[0]!.deliveries.map((d) => d.id).sort());
-    expect(await store.idsForEvent('evt_none')).toEqual([]);
-    expect((await store.getEvent('evt_none'))?.id).toBe('evt_none');
+    expect((await store.idsForEvent('t', 'evt_big')).sort()).toEqual(
+      batch[0]!.deliveries.map((d) => d.id).sort(),
+    );
+    expect(await store.idsForEvent('t', 'evt_none')).toEqual([]);
+    expect((await store.getEvent('t', 'evt_none'))?.id).toBe('evt_none');
 
     // A re-run reports each delivery's own status, in order, across chunk boundaries.
     const done = [batch[0]!.deliveries[PENDING_CHUNK]!.id, batch[4]!.deliveries[899]!.id];
@@ -79,7 +85,7 @@ describe('delivery store', () => {
   it('keeps a record, its attempts and its event past the retention while the next attempt waits', async () => {
     await fanOut([item('evt_wait', 1)]);
     const id = 'dlv_evt_wait_0';
-    expect(await redis.ttl(keys.event('evt_wait'))).toBeLessThanOrEqual(TTL);
+    expect(await redis.ttl(keys.event('t', 'evt_wait'))).toBeLessThanOrEqual(TTL);
     const attempt = {
       n: 1,
       startedAt: new Date().toISOString(),
@@ -90,19 +96,25 @@ describe('delivery store', () => {
       responseBody: '',
     };
     const waitMs = 2 * 3600_000;
-    await store.recordAttempt(id, 'evt_wait', attempt, 'retrying', Date.now() + waitMs);
-    for (const key of [keys.delivery(id), keys.deliveryAttempts(id), keys.event('evt_wait')]) {
+    await store.recordAttempt(
+      id,
+      { tenantId: 't', id: 'evt_wait' },
+      attempt,
+      'retrying',
+      Date.now() + waitMs,
+    );
+    for (const key of [keys.delivery(id), keys.deliveryAttempts(id), keys.event('t', 'evt_wait')]) {
       expect(await redis.ttl(key), key).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     }
     // A shorter wait later never shortens what an event already has (its other deliveries).
-    await store.recordAttempt(id, 'evt_wait', { ...attempt, n: 2 }, 'succeeded', null);
-    expect(await redis.ttl(keys.event('evt_wait'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
+    await store.recordAttempt(id, { tenantId: 't', id: 'evt_wait' }, { ...attempt, n: 2 }, 'succeeded', null);
+    expect(await redis.ttl(keys.event('t', 'evt_wait'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     expect(await redis.ttl(keys.delivery(id))).toBeLessThanOrEqual(TTL);
 
     // A held delivery (paused subscription, open breaker) is kept the same way.
     await fanOut([item('evt_held', 1)]);
-    await store.keepAlive('dlv_evt_held_0', 'evt_held', waitMs);
-    expect(await redis.ttl(keys.event('evt_held'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
+    await store.keepAlive('dlv_evt_held_0', { tenantId: 't', id: 'evt_held' }, waitMs);
+    expect(await redis.ttl(keys.event('t', 'evt_held'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     expect(await redis.ttl(keys.delivery('dlv_evt_held_0'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
   });
 
@@ -132,7 +144,9 @@ describe('delivery store', () => {
         responseBody: '',
       };
       await Promise.all(
-        batch.deliveries.map((d) => store.recordAttempt(d.id, 'evt_turn', attempt, 'succeeded', null)),
+        batch.deliveries.map((d) =>
+          store.recordAttempt(d.id, { tenantId: 't', id: 'evt_turn' }, attempt, 'succeeded', null),
+        ),
       );
       expect(writes).toHaveBeenCalledTimes(1);
       const records = await store.getMany(batch.deliveries.map((d) => d.id));
@@ -140,12 +154,88 @@ describe('delivery store', () => {
         batch.deliveries.map(() => ['succeeded', 1]),
       );
 
-      const events = await Promise.all(batch.deliveries.map(() => store.loadEvent('evt_turn')));
+      const events = await Promise.all(
+        batch.deliveries.map(() => store.loadEvent({ tenantId: 't', id: 'evt_turn' })),
+      );
       expect(reads).toHaveBeenCalledTimes(1);
       expect(events.every((e) => e?.id === 'evt_turn')).toBe(true);
     } finally {
       writes.mockRestore();
       reads.mockRestore();
     }
+  });
+});
+
+describe('delivery store: event ids are per tenant', () => {
+  const attempt = {
+    n: 1,
+    startedAt: new Date().toISOString(),
+    durationMs: 3,
+    statusCode: 500,
+    error: { code: 'http_error', message: 'subscriber answered 500' },
+    responseHeaders: {},
+    responseBody: '',
+  };
+  const reportDelivery = (e: HooklineEvent) => ({
+    id: deliveryId(e.tenantId, e.id, destinationKey(e.id, REPORT_TARGET)),
+    eventId: e.id,
+    subscriptionId: REPORT_TARGET,
+    tenantId: e.tenantId,
+    target: 'deliveryReport',
+  });
+
+  it("keeps two tenants' events of the same id apart; a read by id stays within its tenant", async () => {
+    const a = { ...event('evt_same'), tenantId: 'tenant-a', messageId: 'm-a' };
+    const b = { ...event('evt_same'), tenantId: 'tenant-b', messageId: 'm-b' };
+    // Their report destinations are derived from the event id alone but for the tenant.
+    const [da, db] = [reportDelivery(a), reportDelivery(b)];
+    expect(da.id).not.toBe(db.id);
+    const pipe = redis.pipeline();
+    const statusesOf = store.addPending(
+      pipe,
+      [
+        { event: a, deliveries: [da] },
+        { event: b, deliveries: [db] },
+      ],
+      Date.now(),
+    );
+    expect(statusesOf.fresh(await execAll(pipe))).toEqual([true, true]);
+
+    expect((await store.getEvent('tenant-a', 'evt_same'))?.messageId).toBe('m-a');
+    expect((await store.getEvent('tenant-b', 'evt_same'))?.messageId).toBe('m-b');
+    expect(await store.getEvent('tenant-c', 'evt_same')).toBeUndefined();
+    expect(await store.idsForEvent('tenant-a', 'evt_same')).toEqual([da.id]);
+    expect(await store.idsForEvent('tenant-b', 'evt_same')).toEqual([db.id]);
+    expect(await store.idsForEvent('tenant-c', 'evt_same')).toEqual([]);
+    expect((await store.loadEvent({ tenantId: 'tenant-b', id: 'evt_same' }))?.messageId).toBe('m-b');
+    expect((await store.get(db.id))?.tenantId).toBe('tenant-b');
+  });
+
+  it('reads an event 0.3 stored under its id alone: for its tenant, for the jobs naming it, and after a re-drive', async () => {
+    const legacy = { ...event('evt_v03'), tenantId: 'tenant-old', messageId: 'm-old' };
+    const [oldId] = await storeV03Event(redis, keys, legacy, ['sub_old'], TTL);
+    expect(oldId).toBe(deliveryIdV03('evt_v03', 'sub_old'));
+
+    expect(await store.getEvent('tenant-old', 'evt_v03')).toEqual(legacy);
+    expect(await store.getEvent('tenant-new', 'evt_v03')).toBeUndefined();
+    expect(await store.idsForEvent('tenant-old', 'evt_v03')).toEqual([oldId]);
+    expect(await store.idsForEvent('tenant-new', 'evt_v03')).toEqual([]);
+    // A 0.3 job names the event by id alone; its attempts keep that copy alive.
+    expect(await store.loadEvent({ id: 'evt_v03' })).toEqual(legacy);
+    await store.recordAttempt(oldId!, { id: 'evt_v03' }, attempt, 'retrying', Date.now() + 7_200_000);
+    expect(await redis.ttl(`${keys.prefix}:evt:evt_v03`)).toBeGreaterThan(TTL + 7_000);
+
+    // Another tenant's event of the same id is its own; a re-drive stores the old one under its
+    // tenant too, and its deliveries are listed with the old ones.
+    const other = { ...event('evt_v03'), tenantId: 'tenant-new', messageId: 'm-new' };
+    const redriven = { ...reportDelivery(legacy), subscriptionId: 'sub_old', series: 1, retryOf: oldId };
+    await fanOut([
+      { event: other, deliveries: [reportDelivery(other)] },
+      { event: legacy, deliveries: [redriven] },
+    ]);
+    expect((await store.getEvent('tenant-new', 'evt_v03'))?.messageId).toBe('m-new');
+    expect((await store.getEvent('tenant-old', 'evt_v03'))?.messageId).toBe('m-old');
+    expect((await store.idsForEvent('tenant-old', 'evt_v03')).sort()).toEqual([oldId, redriven.id].sort());
+    expect(await store.idsForEvent('tenant-new', 'evt_v03')).toEqual([reportDelivery(other).id]);
   });
 });

@@ -103,7 +103,7 @@ it('keeps no plaintext secret anywhere in Redis', async () => {
   expect(oauth.issued.length).toBeGreaterThan(0);
 
   const raw = await dump(h.config.REDIS_PREFIX);
-  expect(raw).toContain('enc:v1:'); // the secrets are there, sealed
+  expect(raw).toContain('enc:v2:'); // the secrets are there, sealed
   for (const secret of secrets) {
     expect(raw, `plaintext ${secret.slice(0, 8)}… in Redis`).not.toContain(secret);
     // Signing secrets without their whsec_ prefix are the key material itself.

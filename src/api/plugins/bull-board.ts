@@ -5,9 +5,10 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../../context.js';
-import { mask, safeEqual, type SecretBox } from '../../crypto.js';
+import { safeEqual } from '../../crypto.js';
 import { HooklineError } from '../../domain/errors.js';
 import type { HooklineEvent } from '../../domain/event.js';
+import { presentEvent } from '../present.js';
 import type { DeliveryJobData, EventJobData } from '../../queue/names.js';
 import { ADMIN } from './auth.js';
 import { sendProblem } from './errors.js';
@@ -25,28 +26,21 @@ export function basicAuthOk(header: string | undefined, password: string): boole
   return colon !== -1 && safeEqual(decoded.slice(colon + 1), password);
 }
 
-/** Job data as the board shows it: an event's own deliveryReport secret is masked. */
-function shownEvent(e: HooklineEvent | undefined, box: SecretBox): HooklineEvent | undefined {
-  const report = e?.deliveryReport;
-  if (!report?.webhookSecret) return e;
-  // The publisher seals it; open it only to mask it like every other secret.
-  const plain = box.open(report.webhookSecret);
-  return { ...e!, deliveryReport: { ...report, webhookSecret: mask(plain) } };
-}
-
 export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { ctx: Context }) {
   const events = new BullMQAdapter(ctx.eventsQueue, {
     description: 'Published events: fanned out, and first attempts made',
   });
+  // Job data as the board shows it: an event's own deliveryReport secret is masked.
+  const shown = (e: HooklineEvent) => presentEvent(e, ctx.box);
   events.setFormatter('data', (data: EventJobData) =>
-    'events' in data ? { events: data.events.map((e) => shownEvent(e, ctx.box)) } : shownEvent(data, ctx.box),
+    'events' in data ? { events: data.events.map(shown) } : shown(data),
   );
   const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
     description:
       'Deliveries needing another run: retries, holds, failures (first attempts are made by the fan-out)',
   });
   deliveries.setFormatter('data', (data: DeliveryJobData) =>
-    typeof data.e === 'string' ? data : { ...data, e: shownEvent(data.e, ctx.box) },
+    typeof data.e === 'string' ? data : { ...data, e: shown(data.e) },
   );
 
   const serverAdapter = new FastifyAdapter().setBasePath(BOARD_PATH);

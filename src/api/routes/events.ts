@@ -13,8 +13,8 @@ import { deliveryState } from '../../domain/delivery-record.js';
 import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
 import { deliveryReportUrlErrors } from '../../delivery/security.js';
 import type { Context } from '../../context.js';
-import { mask } from '../../crypto.js';
 import { tenantScope } from '../plugins/auth.js';
+import { presentEvent } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export const MAX_BATCH = 500;
@@ -117,6 +117,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       schema: {
         tags: ['events'],
         summary: 'An event and the state of each of its deliveries',
+        description: 'Event ids are per tenant: admin and platform callers name it with ?tenantId=.',
         security: bearerSecurity,
         params: IdParams,
         querystring: TenantQuery,
@@ -125,26 +126,19 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
             event: Type.Object({}, { additionalProperties: true, description: 'The event as accepted' }),
             deliveries: Type.Array(Type.Ref('DeliveryState')),
           }),
-          ...problemResponses(401, 403, 404),
+          ...problemResponses(400, 401, 403, 404),
         },
       },
     },
     async (request) => {
-      const event = await ctx.deliveries.getEvent(request.params.id);
+      const tenant = tenantScope(request, undefined, true)!;
+      const event = await ctx.deliveries.getEvent(tenant, request.params.id);
       if (!event) throw notFound('event');
-      const tenant = tenantScope(request);
-      if (tenant !== undefined && event.tenantId !== tenant) throw notFound('event');
-      const ids = await ctx.deliveries.idsForEvent(event.id);
-      const records = await ctx.deliveries.getMany(ids);
-      const report = event.deliveryReport;
+      const ids = await ctx.deliveries.idsForEvent(tenant, event.id);
+      const records = (await ctx.deliveries.getMany(ids)).filter((r) => r.tenantId === tenant);
       return {
         // The deliveryReport secret is shown like every other secret (SPEC §3): 4 characters then ****.
-        event: report?.webhookSecret
-          ? {
-              ...event,
-              deliveryReport: { ...report, webhookSecret: mask(ctx.box.open(report.webhookSecret)) },
-            }
-          : event,
+        event: presentEvent(event, ctx.box),
         deliveries: records.map(deliveryState),
       };
     },

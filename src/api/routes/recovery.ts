@@ -52,9 +52,10 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   const { deliveries, subscriptionStore: subs } = ctx;
   const deps = { redis: ctx.redis, keys: ctx.keys, deliveries, queue: ctx.deliveriesQueue };
 
-  async function loadEvent(id: string, tenant: string | undefined): Promise<HooklineEvent> {
-    const event = await deliveries.getEvent(id);
-    if (!event || (tenant !== undefined && event.tenantId !== tenant)) throw notFound('event');
+  /** A tenant's event by id (event ids are per tenant); 404 when the tenant has none. */
+  async function loadEvent(tenant: string, id: string): Promise<HooklineEvent> {
+    const event = await deliveries.getEvent(tenant, id);
+    if (!event) throw notFound('event');
     return event;
   }
 
@@ -70,8 +71,11 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     return { subscriptionId, maxRetries: sub.maxRetries };
   }
 
-  /** Re-drives failed records; ones re-driven before whose successor never got queued are healed. */
-  async function redriveFailed(records: DeliveryRecord[], to: Destination): Promise<number> {
+  /**
+   * Re-drives failed records of one subscription (of `tenant`); ones re-driven before whose
+   * successor never got queued are healed.
+   */
+  async function redriveFailed(records: DeliveryRecord[], to: Destination, tenant: string): Promise<number> {
     const successors = records.filter((r) => r.redrivenTo).map((r) => r.redrivenTo!);
     const state = new Map<string, DeliveryStatus | undefined>();
     if (successors.length > 0) {
@@ -80,7 +84,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     }
     const todo = records.filter((r) => !r.redrivenTo || (state.get(r.redrivenTo) ?? 'pending') === 'pending');
     const eventIds = [...new Set(todo.map((r) => r.eventId))];
-    const loaded = await deliveries.getEvents(eventIds);
+    const loaded = await deliveries.getEvents(eventIds.map((id) => ({ tenantId: tenant, id })));
     const events = new Map(eventIds.map((id, i) => [id, loaded[i]]));
     let queued = 0;
     for (let i = 0; i < todo.length; i += PARALLEL) {
@@ -178,7 +182,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
           cursor,
           withAttempts: false,
         });
-        queued += await redriveFailed(page.data, to);
+        queued += await redriveFailed(page.data, to, sub.tenantId);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       request.log.info({ subscriptionId: sub.id, since, until, queued }, 'recover');
@@ -197,7 +201,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
         tags: ['events'],
         summary: 'Deliver an event again (a new attempt series per destination)',
         description:
-          'Without subscriptionIds: every destination it was delivered to. A destination whose delivery is still under way is left alone.',
+          'Without subscriptionIds: every destination it was delivered to. A destination whose delivery is still under way is left alone. Event ids are per tenant: admin and platform callers name it with ?tenantId=.',
         security: bearerSecurity,
         params: IdParams,
         querystring: TenantQuery,
@@ -229,8 +233,11 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       },
     },
     async (request, reply) => {
-      const event = await loadEvent(request.params.id, tenantScope(request));
-      const records = await deliveries.getMany(await deliveries.idsForEvent(event.id), false);
+      const tenant = tenantScope(request, undefined, true)!;
+      const event = await loadEvent(tenant, request.params.id);
+      const records = (
+        await deliveries.getMany(await deliveries.idsForEvent(tenant, event.id), false)
+      ).filter((r) => r.tenantId === tenant);
       const heads = new Map<string, DeliveryRecord>();
       for (const r of records) {
         const cur = heads.get(r.subscriptionId);
@@ -293,7 +300,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
           },
         );
       }
-      const event = await loadEvent(record.eventId, tenant);
+      const event = await loadEvent(record.tenantId, record.eventId);
       const to = await destination(record.subscriptionId, event);
       if (!to) throw new HooklineError('conflict', 'the subscription of this delivery was deleted');
       const { id } = await redrive(deps, event, to, record);

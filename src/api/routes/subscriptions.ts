@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Context } from '../../context.js';
+import { isUnreadable } from '../../crypto.js';
 import { attempt } from '../../delivery/attempt.js';
 import { SubProductSchema } from '../../domain/event.js';
 import { HooklineError, validationError } from '../../domain/errors.js';
@@ -252,12 +253,20 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
         security: bearerSecurity,
         params: IdParams,
         querystring: TenantQuery,
-        response: { 200: Type.Object({ signingSecret: Type.String() }), ...problemResponses(401, 403, 404) },
+        response: {
+          200: Type.Object({ signingSecret: Type.String() }),
+          ...problemResponses(401, 403, 404, 409),
+        },
       },
     },
     async (request) => {
       const sub = await visibleSubscription(ctx, request);
       const current = sub.signingSecrets.find((s) => s.expiresAt === undefined) ?? sub.signingSecrets[0]!;
+      if (isUnreadable(current.secret))
+        throw new HooklineError(
+          'conflict',
+          'the signing secret cannot be decrypted (ENCRYPTION_KEY changed, or the value is damaged): rotate it',
+        );
       return { signingSecret: current.secret };
     },
   );

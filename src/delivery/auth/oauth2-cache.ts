@@ -1,7 +1,7 @@
 // The Redis records behind the OAuth2 token provider, shared by every worker process: the sealed
 // access token, the latest (rotated) refresh token and a lock holder's failure, each tagged with
 // the subscription's authVersion so records of older auth settings are never used.
-import type { SecretBox } from '../../crypto.js';
+import { secretContext, type SecretBox } from '../../crypto.js';
 import type { Subscription } from '../../domain/subscription.js';
 import type { Logger } from '../../logger.js';
 import type { Keys, Redis } from '../../redis.js';
@@ -35,6 +35,10 @@ export interface TokenCacheDeps {
 
 export type TokenCache = ReturnType<typeof createTokenCache>;
 
+/** Binds a cached token's ciphertext to its tenant, subscription and kind (src/crypto.ts). */
+const tokenContext = (sub: Subscription, kind: 'accessToken' | 'refreshToken') =>
+  secretContext('oauth2', sub.tenantId, sub.id, kind);
+
 export function createTokenCache({ redis, keys, box, logger, now }: TokenCacheDeps) {
   const tokenKey = (subId: string) => keys.oauthToken(subId);
   const refreshKey = (subId: string) => `${keys.oauthToken(subId)}:rt`;
@@ -46,7 +50,11 @@ export function createTokenCache({ redis, keys, box, logger, now }: TokenCacheDe
     try {
       const stored = JSON.parse(raw) as { v: number; exp: number; sealed: string };
       if (stored.v !== sub.authVersion || !(stored.exp > now())) return undefined;
-      return { v: stored.v, exp: stored.exp, token: box.decrypt(stored.sealed) };
+      return {
+        v: stored.v,
+        exp: stored.exp,
+        token: box.decrypt(stored.sealed, tokenContext(sub, 'accessToken')),
+      };
     } catch {
       logger.warn({ subscriptionId: sub.id }, 'oauth2 cached token unreadable; fetching a new one');
       return undefined;
@@ -70,7 +78,8 @@ export function createTokenCache({ redis, keys, box, logger, now }: TokenCacheDe
 
     async writeToken(sub: Subscription, accessToken: string, ttlMs: number): Promise<CachedToken> {
       const entry: CachedToken = { v: sub.authVersion, exp: now() + ttlMs, token: accessToken };
-      const record = JSON.stringify({ v: entry.v, exp: entry.exp, sealed: box.encrypt(accessToken) });
+      const sealed = box.encrypt(accessToken, tokenContext(sub, 'accessToken'));
+      const record = JSON.stringify({ v: entry.v, exp: entry.exp, sealed });
       await redis.set(tokenKey(sub.id), record, 'PX', ttlMs);
       return entry;
     },
@@ -85,7 +94,9 @@ export function createTokenCache({ redis, keys, box, logger, now }: TokenCacheDe
       if (!raw) return undefined;
       try {
         const stored = JSON.parse(raw) as { v: number; sealed: string };
-        return stored.v === sub.authVersion ? box.decrypt(stored.sealed) : undefined;
+        return stored.v === sub.authVersion
+          ? box.decrypt(stored.sealed, tokenContext(sub, 'refreshToken'))
+          : undefined;
       } catch {
         logger.warn({ subscriptionId: sub.id }, 'oauth2 cached refresh token unreadable');
         return undefined;
@@ -93,7 +104,8 @@ export function createTokenCache({ redis, keys, box, logger, now }: TokenCacheDe
     },
 
     async writeRefreshToken(sub: Subscription, refreshToken: string): Promise<void> {
-      const record = JSON.stringify({ v: sub.authVersion, sealed: box.encrypt(refreshToken) });
+      const sealed = box.encrypt(refreshToken, tokenContext(sub, 'refreshToken'));
+      const record = JSON.stringify({ v: sub.authVersion, sealed });
       await redis.set(refreshKey(sub.id), record, 'EX', REFRESH_TOKEN_TTL_S);
     },
 
