@@ -70,6 +70,11 @@ export function keyspace(prefix: string) {
     subChanges: () => `${prefix}:sub-changes`,
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
+    /**
+     * A message's status mark: per destination (field), the highest status delivered so far and
+     * the delivery that did it (stale-status suppression, src/domain/stale-status.ts).
+     */
+    messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,
     /** An API access token, keyed by its SHA-256 so a Redis dump holds no usable token. */
     accessToken: (hash: string) => `${prefix}:atok:${hash}`,

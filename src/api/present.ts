@@ -3,6 +3,8 @@
 import Type, { type Static } from 'typebox';
 import { mask } from '../crypto.js';
 import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
+import { OPS_TARGET } from '../queue/fanout.js';
+import type { DeliveryRecord } from '../store/delivery-store.js';
 import {
   subscriptionWritableProperties,
   type Subscription,
@@ -22,6 +24,8 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
   } = sub;
   return {
     ...(rest as Omit<SubscriptionView, 'secret' | 'bearer' | 'basic' | 'oauth2' | 'deletedAt'>),
+    // Subscriptions saved before 0.4 lack it: they drop stale statuses too.
+    dropStaleStatuses: rest.dropStaleStatuses ?? true,
     ...(secret ? { secret: { headerName: secret.headerName, value: mask(secret.value) } } : {}),
     ...(bearer ? { bearer: { token: mask(bearer.token) } } : {}),
     ...(basic ? { basic: { username: basic.username, password: mask(basic.password) } } : {}),
@@ -37,6 +41,13 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
     ...(opts.admin && deletedAt ? { deletedAt } : {}),
   };
 }
+
+/**
+ * Whether a delivery record is shown to a caller (`tenant` undefined: the admin). A tenant sees
+ * its own, except those to the platform's OPS_WEBHOOK_URL (the platform's URL and its answers).
+ */
+export const deliveryVisibleTo = (record: Pick<DeliveryRecord, 'tenantId' | 'target'>, tenant?: string) =>
+  tenant === undefined || (record.tenantId === tenant && record.target !== OPS_TARGET);
 
 /**
  * A body that echoes a masked secret back (a GET answer sent again as a PUT or PATCH) keeps

@@ -1,5 +1,6 @@
 // Shared route schemas (TypeBox): serve validation, types and the OpenAPI document.
 import Type from 'typebox';
+import { DELIVERY_STATUSES } from '../store/delivery-store.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -37,14 +38,17 @@ export const DeliverySchema = Type.Object(
     subscriptionId: Type.String(),
     tenantId: Type.String(),
     target: Type.String(),
-    status: Type.Unsafe<string>({
-      type: 'string',
-      enum: ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'],
-    }),
+    status: Type.Unsafe<string>({ type: 'string', enum: [...DELIVERY_STATUSES] }),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Array(AttemptSchema),
+    supersededBy: Type.Optional(
+      Type.String({
+        description:
+          'For status superseded: the delivery of a later status of the same message that succeeded first (this one was not sent).',
+      }),
+    ),
   },
   { $id: 'Delivery' },
 );

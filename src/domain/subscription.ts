@@ -1,9 +1,24 @@
 // Subscriptions (SPEC §3): the writable schema, the stored shape, and the rules beyond the schema.
 import Type, { type Static, type TOptional, type TString } from 'typebox';
-import { ChannelSchema, EVENT_TYPES, SubProductSchema, type Channel, type SubProduct } from './event.js';
+import {
+  ChannelSchema,
+  EVENT_TYPES,
+  OPERATIONAL_EVENT_TYPES,
+  SubProductSchema,
+  type Channel,
+  type SubProduct,
+} from './event.js';
 import type { FieldError } from './errors.js';
 
-export const EVENT_PATTERNS = [...EVENT_TYPES, 'message.*', 'auth.*', '*'] as const;
+export const EVENT_PATTERNS = [
+  ...EVENT_TYPES,
+  ...OPERATIONAL_EVENT_TYPES,
+  'message.*',
+  'auth.*',
+  'subscription.*',
+  'delivery.*',
+  '*',
+] as const;
 export const FORMATS = ['native', 'otpless', 'otpiq', 'meta', 'params'] as const;
 export type Format = (typeof FORMATS)[number];
 export const AUTH_TYPES = ['none', 'secret', 'bearer', 'basic', 'oauth2'] as const;
@@ -106,6 +121,12 @@ export const subscriptionWritableProperties = {
       { additionalProperties: false },
     ),
   ),
+  dropStaleStatuses: Type.Optional(
+    Type.Boolean({
+      description:
+        'Default true: a queued status is not sent once a later one of the same message was delivered (it ends `superseded`).',
+    }),
+  ),
 };
 
 export const SubscriptionInputSchema = Type.Object(subscriptionWritableProperties, {
@@ -151,6 +172,8 @@ export interface Subscription {
   timeoutMs: number;
   maxRetries: number;
   rateLimit?: { perSecond: number };
+  /** Absent (subscriptions saved before 0.4) means true. */
+  dropStaleStatuses?: boolean;
   status: SubscriptionStatus;
   disabledReason?: string;
   signingSecrets: SigningSecret[];
@@ -179,6 +202,7 @@ export function withDefaults(input: SubscriptionInput) {
       : undefined,
     timeoutMs: input.timeoutMs ?? 10_000,
     maxRetries: input.maxRetries ?? 10,
+    dropStaleStatuses: input.dropStaleStatuses ?? true,
   };
 }
 

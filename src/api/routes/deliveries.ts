@@ -5,6 +5,7 @@ import Type from 'typebox';
 import type { Context } from '../../context.js';
 import { notFound } from '../../domain/errors.js';
 import { tenantScope } from '../plugins/auth.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
@@ -26,7 +27,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: 
     async (request) => {
       const record = await ctx.deliveries.get(request.params.id);
       const tenant = tenantScope(request);
-      if (!record || (tenant !== undefined && record.tenantId !== tenant)) throw notFound('delivery');
+      if (!record || !deliveryVisibleTo(record, tenant)) throw notFound('delivery');
       return record;
     },
   );

@@ -14,6 +14,7 @@ import { deliveryReportUrlErrors } from '../../delivery/security.js';
 import type { Context } from '../../context.js';
 import { mask } from '../../crypto.js';
 import { tenantScope } from '../plugins/auth.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export const MAX_BATCH = 500;
@@ -138,16 +139,19 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
               deliveryReport: { ...report, webhookSecret: mask(ctx.box.open(report.webhookSecret)) },
             }
           : event,
-        deliveries: records.map((r) => ({
-          id: r.id,
-          subscriptionId: r.subscriptionId,
-          target: r.target,
-          status: r.status,
-          attempts: r.attempts.length,
-          lastStatusCode: r.attempts.at(-1)?.statusCode ?? null,
-          nextAttemptAt: r.nextAttemptAt,
-          updatedAt: r.updatedAt,
-        })),
+        deliveries: records
+          .filter((r) => deliveryVisibleTo(r, tenant))
+          .map((r) => ({
+            id: r.id,
+            subscriptionId: r.subscriptionId,
+            target: r.target,
+            status: r.status,
+            ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}),
+            attempts: r.attempts.length,
+            lastStatusCode: r.attempts.at(-1)?.statusCode ?? null,
+            nextAttemptAt: r.nextAttemptAt,
+            updatedAt: r.updatedAt,
+          })),
       };
     },
   );

@@ -8,12 +8,24 @@ import Type from 'typebox';
 import type { Context } from '../../context.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import { HooklineError, notFound, validationError } from '../../domain/errors.js';
-import { redrive, REPORT_MAX_RETRIES, REPORT_TARGET, type Destination } from '../../queue/fanout.js';
-import { FINAL_STATUSES, type DeliveryRecord, type DeliveryStatus } from '../../store/delivery-store.js';
+import {
+  OPS_MAX_RETRIES,
+  OPS_TARGET,
+  redrive,
+  REPORT_MAX_RETRIES,
+  REPORT_TARGET,
+  type Destination,
+} from '../../queue/fanout.js';
+import {
+  DELIVERY_STATUSES,
+  FINAL_STATUSES,
+  type DeliveryRecord,
+  type DeliveryStatus,
+} from '../../store/delivery-store.js';
 import { tenantScope } from '../plugins/auth.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, DeliverySchema, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
-const STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
 /** Deliveries re-driven concurrently by one recover call. */
 const PARALLEL = 20;
 
@@ -34,7 +46,7 @@ const DeliveryItem = Type.Object(
 const ListQuery = Type.Object(
   {
     tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    status: Type.Optional(Type.Unsafe<DeliveryStatus>({ type: 'string', enum: [...STATUSES] })),
+    status: Type.Optional(Type.Unsafe<DeliveryStatus>({ type: 'string', enum: [...DELIVERY_STATUSES] })),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
   },
@@ -57,7 +69,13 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(DeliveryItem);
   const { deliveries, subscriptionStore: subs } = ctx;
-  const deps = { redis: ctx.redis, keys: ctx.keys, deliveries, queue: ctx.deliveriesQueue };
+  const deps = {
+    redis: ctx.redis,
+    keys: ctx.keys,
+    deliveries,
+    queue: ctx.deliveriesQueue,
+    onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
+  };
 
   async function loadEvent(id: string, tenant: string | undefined): Promise<HooklineEvent> {
     const event = await deliveries.getEvent(id);
@@ -65,16 +83,28 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     return event;
   }
 
-  /** Where a re-drive goes; undefined when the subscription is gone (or not the event's tenant's). */
-  async function destination(subscriptionId: string, event: HooklineEvent): Promise<Destination | undefined> {
+  /**
+   * Where a re-drive goes; undefined when the subscription is gone (or not the event's tenant's).
+   * The platform's ops URL is re-driven by the admin only (and while it is configured).
+   */
+  async function destination(
+    subscriptionId: string,
+    event: HooklineEvent,
+    tenant: string | undefined,
+  ): Promise<Destination | undefined> {
     if (subscriptionId === REPORT_TARGET) {
       return event.deliveryReport
         ? { subscriptionId, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' }
         : undefined;
     }
+    if (subscriptionId === OPS_TARGET) {
+      return tenant === undefined && ctx.config.OPS_WEBHOOK_URL
+        ? { subscriptionId, maxRetries: OPS_MAX_RETRIES, target: OPS_TARGET }
+        : undefined;
+    }
     const sub = await subs.get(subscriptionId);
     if (!sub || sub.deletedAt || sub.tenantId !== event.tenantId) return undefined;
-    return { subscriptionId, maxRetries: sub.maxRetries };
+    return { subscriptionId, maxRetries: sub.maxRetries, dropStaleStatuses: sub.dropStaleStatuses };
   }
 
   /** Re-drives failed records; ones re-driven before whose successor never got queued are healed. */
@@ -172,7 +202,11 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       const until = request.body.until === undefined ? Date.now() : toMs(request.body.until, '/until');
       if (until < since) throw validationError([{ path: '/until', message: 'must not be before since' }]);
       const index = [ctx.keys.subDeliveries(sub.id)];
-      const to = { subscriptionId: sub.id, maxRetries: sub.maxRetries };
+      const to = {
+        subscriptionId: sub.id,
+        maxRetries: sub.maxRetries,
+        dropStaleStatuses: sub.dropStaleStatuses,
+      };
       let queued = 0;
       let cursor: string | undefined;
       do {
@@ -236,7 +270,8 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       },
     },
     async (request, reply) => {
-      const event = await loadEvent(request.params.id, tenantScope(request));
+      const tenant = tenantScope(request);
+      const event = await loadEvent(request.params.id, tenant);
       const records = await deliveries.getMany(await deliveries.idsForEvent(event.id), false);
       const heads = new Map<string, DeliveryRecord>();
       for (const r of records) {
@@ -246,10 +281,12 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       const named = request.body.subscriptionIds;
       const targets: [string, Destination | undefined][] = await Promise.all(
         (named ?? [...heads.keys()]).map(
-          async (id) => [id, await destination(id, event)] as [string, Destination | undefined],
+          async (id) => [id, await destination(id, event, tenant)] as [string, Destination | undefined],
         ),
       );
-      const missing = named ? targets.findIndex(([id, to]) => !to || id === REPORT_TARGET) : -1;
+      const missing = named
+        ? targets.findIndex(([id, to]) => !to || id === REPORT_TARGET || id === OPS_TARGET)
+        : -1;
       if (missing >= 0) throw notFound(`subscription ${named![missing]}`);
       const out: { subscriptionId: string; deliveryId: string; queued: boolean }[] = [];
       for (const [subscriptionId, to] of targets) {
@@ -284,7 +321,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     async (request, reply) => {
       const tenant = tenantScope(request);
       let record = await deliveries.get(request.params.id);
-      if (!record || (tenant !== undefined && record.tenantId !== tenant)) throw notFound('delivery');
+      if (!record || !deliveryVisibleTo(record, tenant)) throw notFound('delivery');
       for (let hops = 0; record.redrivenTo && hops < 1_000; hops++) {
         const next = await deliveries.get(record.redrivenTo);
         if (!next) break; // its re-drive never got written: re-driving again completes it
@@ -301,7 +338,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
         );
       }
       const event = await loadEvent(record.eventId, tenant);
-      const to = await destination(record.subscriptionId, event);
+      const to = await destination(record.subscriptionId, event, tenant);
       if (!to) throw new HooklineError('conflict', 'the subscription of this delivery was deleted');
       const { id } = await redrive(deps, event, to, record);
       return reply.status(202).send((await deliveries.get(id))!);
