@@ -10,7 +10,7 @@ import { ConfigError, testConfig } from '../../src/config.js';
 import { createHookline } from '../../src/hookline.js';
 import { createPublisher } from '../../src/queue/publisher.js';
 import { HooklineError } from '../../src/domain/errors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
 import { parseProm, sampleSum } from '../ops/prom-text.js';
 import { uniqueTenant } from '../resilience/support.js';
@@ -156,6 +156,27 @@ describe('operational events', () => {
     const view = await eventView(event.id);
     expect(view.deliveries.map((d) => d.subscriptionId).sort()).toEqual([exact.id, 'ops', watcher.id].sort());
     for (const s of [everything, messages, exhausted, gone]) expect(requestsOf(event.id, s)).toEqual([]);
+
+    // The tenant sees its operational event, not the delivery to the platform's URL.
+    const asTenant = await tenantAuth(h, tenant);
+    const own = await h.request<EventView>({
+      method: 'GET',
+      url: `/v1/events/${event.id}`,
+      headers: asTenant,
+    });
+    expect(own.body.deliveries.map((d) => d.subscriptionId).sort()).toEqual([exact.id, watcher.id].sort());
+    const opsDelivery = view.deliveries.find((d) => d.subscriptionId === 'ops')!;
+    for (const url of [`/v1/deliveries/${opsDelivery.id}`, `/v1/deliveries/${opsDelivery.id}/retry`]) {
+      const res = await h.request({ method: url.endsWith('retry') ? 'POST' : 'GET', url, headers: asTenant });
+      expect(res.status, url).toBe(404);
+    }
+    const replay = await h.request<{ deliveries: { subscriptionId: string }[] }>({
+      method: 'POST',
+      url: `/v1/events/${event.id}/replay`,
+      headers: asTenant,
+    });
+    expect(replay.status, replay.raw).toBe(202);
+    expect(replay.body.deliveries.map((d) => d.subscriptionId)).not.toContain('ops');
 
     // The ops URL failed the first request: the delivery was retried and succeeded.
     const toOps = await h.until(async () => {
