@@ -275,6 +275,23 @@ describe('operational events', () => {
     expect(bodyOf(e1).data.subscriptionId).toBe(failing.id);
   });
 
+  it('tests a subscription that receives only operational events with a sample of one', async () => {
+    const tenant = uniqueTenant('sample');
+    const sub = await subscribe(tenant, `/sample-${tag()}`, ['delivery.*']);
+    const res = await h.request<{ ok: boolean; event: { type: string }; request: { body: string } }>({
+      method: 'POST',
+      url: `/v1/subscriptions/${sub.id}/test`,
+      body: {},
+    });
+    expect(res.status, res.raw).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, event: { type: 'delivery.exhausted' } });
+    expect(JSON.parse(res.body.request.body)).toMatchObject({
+      type: 'delivery.exhausted',
+      tenantId: tenant,
+      data: { test: true, deliveryId: 'dlv_test', attempts: 11 },
+    });
+  });
+
   it('cannot be published by callers', async () => {
     const tenant = uniqueTenant('forge');
     const res = await h.request({
