@@ -205,12 +205,15 @@ return #KEYS / 4
 `;
 
 /**
- * Before a queued attempt: ends the record `superseded` when its message's mark says a later
- * status was delivered to its destination. Returns the superseding delivery's id, or nil.
+ * Before a queued attempt: ends a pending or retrying record `superseded` when its message's mark
+ * says a later status was delivered to its destination (a record in another state — a job run
+ * again after its attempt succeeded, a failed one retried from the board — is left as it is).
+ * Returns the superseding delivery's id, or nil.
  * KEYS: rec, mark. ARGV: mark field, stale rank, updatedAt.
  */
 const SUPERSEDE_IF_STALE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'pending' and status ~= 'retrying' then return false end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur or tonumber(string.sub(cur, 1, 1)) <= tonumber(ARGV[2]) then return false end
 local by = string.sub(cur, 3)
