@@ -97,8 +97,9 @@ export interface Destination {
  * Queues a new attempt series for one (event, destination): a new delivery, with its own id and
  * a full set of attempts, linked to the one it re-drives (`prev`; none for a first delivery).
  * The id is derived from `prev`, so re-driving it again — say after a crash half-way — re-creates
- * the same delivery and adds its job only while it is still pending. `created` is false then.
- * Without `prev` the job is added only by the call that created the record.
+ * the same delivery and adds its job only while it is still pending. `created` is false then,
+ * and for a delivery created `superseded` (a later status of its message was delivered there):
+ * nothing is queued for it. Without `prev` the job is added only by the call that created the record.
  */
 export async function redrive(
   deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue' | 'onSuperseded'>,
@@ -134,8 +135,10 @@ export async function redrive(
     now,
   );
   const replies = await execAll(pipe);
-  const dropped = statusesOf.dropped(replies);
-  if (dropped > 0) deps.onSuperseded?.(dropped);
+  if (statusesOf.dropped(replies) > 0) {
+    deps.onSuperseded?.(1);
+    return { id, created: false };
+  }
   // A first delivery (series 0) still pending that this call did not create is its fan-out's,
   // which may be attempting it directly: queueing a job too would send it twice.
   const pending = prev ? statusesOf(replies)[0] === 'pending' : statusesOf.fresh(replies)[0]!;

@@ -100,6 +100,22 @@ describe('stale-status suppression', () => {
     expect(after.nextAttemptAt).toBeNull();
     expect((await allDeliveries(h, sub.id, 'superseded')).map((d) => d.id)).toEqual([sent.id]);
     expect(await supersededCount()).toBe(counted + 1);
+
+    // Re-driving it while the rule holds creates a delivery superseded at once: nothing is sent.
+    const retry = await h.request<RecordView & { retryOf: string }>({
+      method: 'POST',
+      url: `/v1/deliveries/${sent.id}/retry`,
+    });
+    expect(retry.status, retry.raw).toBe(202);
+    expect(retry.body).toMatchObject({ status: 'superseded', supersededBy: delivered.id, retryOf: sent.id });
+    expect(retry.body.attempts).toEqual([]);
+    const replay = await h.request<{ queued: number }>({
+      method: 'POST',
+      url: `/v1/events/${sentEvent}/replay`,
+    });
+    expect(replay.body.queued).toBe(0);
+    expect(sentTo(path)).toHaveLength(after.attempts.length);
+    expect(await supersededCount()).toBe(counted + 3);
   });
 
   it('keeps retrying the stale status for a subscription with dropStaleStatuses: false', async () => {
