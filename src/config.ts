@@ -2,6 +2,7 @@
 // validated at start. A bad value stops the process with a message naming the variable.
 import { randomBytes } from 'node:crypto';
 import { parseCidr } from './delivery/ssrf/policy.js';
+import { parseWebhookUrl } from './domain/subscription.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -98,6 +99,26 @@ const redisUrl: Parser<string> = (raw) => {
 const base64Key: Parser<string> = (raw) => {
   const buf = Buffer.from(raw, 'base64');
   if (buf.length !== 32) throw new InvalidValue('must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  return raw;
+};
+
+const absoluteUrl: Parser<string> = (raw) => {
+  try {
+    new URL(raw);
+  } catch {
+    throw new InvalidValue('must be an absolute URL');
+  }
+  return raw;
+};
+
+/** A Standard Webhooks signing secret: `whsec_` (optional) then 24 to 64 random bytes, base64. */
+const signingSecret: Parser<string> = (raw) => {
+  const b64 = raw.startsWith('whsec_') ? raw.slice(6) : raw;
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64').length : 0;
+  if (bytes < 24 || bytes > 64)
+    throw new InvalidValue(
+      'must be whsec_ followed by 24 to 64 random bytes, base64 (openssl rand -base64 32)',
+    );
   return raw;
 };
 
@@ -247,6 +268,14 @@ export const configSpec = {
     parse: int(0, 65535),
   },
   PUBLIC_URL: { doc: 'Base URL the API is reached at (used in the OpenAPI servers list).', parse: str },
+  OPS_WEBHOOK_URL: {
+    doc: 'The platform’s URL for operational events (`subscription.disabled`, `delivery.exhausted`) of every tenant; https unless ALLOW_HTTP_WEBHOOKS, SSRF-checked at start. Unset: none are sent there.',
+    parse: absoluteUrl,
+  },
+  OPS_WEBHOOK_SECRET: {
+    doc: 'Standard Webhooks secret (`whsec_…`) signing what goes to OPS_WEBHOOK_URL; required with it.',
+    parse: signingSecret,
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Spec = typeof configSpec;
@@ -287,7 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       out[name] = spec.parse(raw);
     } catch (err) {
       problems.push(
-        `${name} ${(err as Error).message} (got "${name.includes('TOKEN') || name.includes('KEY') ? '<redacted>' : raw}")`,
+        `${name} ${(err as Error).message} (got "${/TOKEN|KEY|SECRET/.test(name) ? '<redacted>' : raw}")`,
       );
     }
   }
@@ -306,6 +335,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ) {
       problems.push('ENCRYPTION_KEY is too weak for production');
     }
+  }
+  if (typeof out.OPS_WEBHOOK_URL === 'string') {
+    const errors: { path: string; message: string }[] = [];
+    parseWebhookUrl(out.OPS_WEBHOOK_URL, { allowHttp: out.ALLOW_HTTP_WEBHOOKS as boolean }, '', errors);
+    problems.push(...errors.map((e) => `OPS_WEBHOOK_URL ${e.message}`));
+    if (!out.OPS_WEBHOOK_SECRET) problems.push('OPS_WEBHOOK_SECRET is required with OPS_WEBHOOK_URL');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   out.ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;

@@ -11,6 +11,7 @@ import { createGuardedAgent, type SecurityOptions } from './delivery/security.js
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from './queue/names.js';
+import { createOpsEvents, type OpsEvents } from './queue/ops-events.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
 import { createRedis, keyspace, type Keys, type Redis } from './redis.js';
 import { createDeliveryStore, type DeliveryStore } from './store/delivery-store.js';
@@ -30,6 +31,8 @@ export interface Context {
   eventsQueue: Queue<EventJobData>;
   deliveriesQueue: Queue<DeliveryJobData>;
   publisher: Publisher;
+  /** Publishes operational events (subscription.disabled, delivery.exhausted). */
+  ops: OpsEvents;
   agent: Dispatcher;
   tokens?: TokenProvider;
   /** Save-time URL check (SSRF guard): field errors under `path`, empty when allowed. */
@@ -128,6 +131,7 @@ export async function createContext(
     eventsQueue,
     deliveriesQueue,
     publisher,
+    ops: createOpsEvents({ publisher, logger, onEmitted: (type) => metrics.operationalEvent(type) }),
     agent,
     metrics,
     closers: [],

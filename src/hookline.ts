@@ -2,13 +2,13 @@
 // workers/main.ts and the integration tests, so they all run the same wiring.
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './api/app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { startWorkers, type RunningWorkers } from '../workers/index.js';
 import { installOAuth } from './delivery/auth/install.js';
 import { installResilience } from './delivery/resilience.js';
-import { installSecurity } from './delivery/security.js';
+import { installSecurity, opsUrlProblems } from './delivery/security.js';
 import { installMetrics } from './metrics.js';
 import { redisSettingWarnings } from './redis.js';
 
@@ -33,6 +33,11 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
   const ctx = await createContext(config, logger, opts);
   // Features plug into the shared context before anything starts.
   installSecurity(ctx, opts.security);
+  const problems = await opsUrlProblems(ctx);
+  if (problems.length > 0) {
+    await ctx.close();
+    throw new ConfigError(problems);
+  }
   installOAuth(ctx, opts.security);
   installResilience(ctx);
   installMetrics(ctx);

@@ -28,6 +28,10 @@ export interface Metrics {
   eventsAccepted(count: number): void;
   /** One request to a token endpoint (cache hits are not requests). */
   oauthTokenRequest(outcome: OAuthTokenOutcome): void;
+  /** Deliveries ended `superseded` (a later status of their message was delivered first). */
+  deliveriesSuperseded(count: number): void;
+  /** One operational event published (subscription.disabled, delivery.exhausted). */
+  operationalEvent(type: string): void;
   /**
    * The breaker state of a subscription as this process saw it. Call it on every transition and
    * whenever a check finds the breaker open: an open state not re-reported for `breakerStaleMs`
@@ -121,6 +125,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['outcome'] as const,
     registers,
   });
+  const superseded = new Counter({
+    name: 'hookline_deliveries_superseded_total',
+    help: 'Deliveries not sent because a later status of the same message was delivered first (status superseded).',
+    registers,
+  });
+  const operational = new Counter({
+    name: 'hookline_operational_events_total',
+    help: 'Operational events published, by type (subscription.disabled, delivery.exhausted).',
+    labelNames: ['type'] as const,
+    registers,
+  });
 
   const breakers = new Map<string, { state: BreakerState; at: number }>();
   let refreshBreakers: (() => Promise<void>) | undefined;
@@ -174,6 +189,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     deliveryHook,
     eventsAccepted: (count) => accepted.inc(count),
     oauthTokenRequest: (outcome) => oauth.inc({ outcome }),
+    deliveriesSuperseded: (count) => superseded.inc(count),
+    operationalEvent: (type) => operational.inc({ type }),
     breakerState(subscriptionId, state) {
       if (state === 'closed') breakers.delete(subscriptionId);
       else breakers.set(subscriptionId, { state, at: now() });

@@ -77,6 +77,11 @@ export function keyspace(prefix: string) {
     subChanges: () => `${prefix}:sub-changes`,
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
+    /**
+     * A message's status mark: per destination (field), the highest status delivered so far and
+     * the delivery that did it (stale-status suppression, src/domain/stale-status.ts).
+     */
+    messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,
     /** Ids of a tenant's API clients (platform clients: one set of their own), for the cap. */
     tenantClients: (tenantId: string | undefined) =>

@@ -5,6 +5,7 @@ import { processDelivery, type DeliveryDeps } from '../src/delivery/process-deli
 import type { Slots } from '../src/delivery/slots.js';
 import { backoffStrategy } from '../src/queue/backoff.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
+import { opsTarget } from '../src/queue/ops-events.js';
 
 /**
  * Jobs of a worker that died are found by the others' stalled-job check once their lock expired:
@@ -27,6 +28,9 @@ export function deliveryDeps(ctx: Context): DeliveryDeps & { queue: Context['del
     logger: ctx.logger.child({}, { redact: { paths: [] } }),
     hooks: ctx.deliveryHooks,
     queue: ctx.deliveriesQueue,
+    ops: ctx.ops,
+    opsTarget: opsTarget(ctx.config),
+    onSuperseded: (count) => ctx.metrics.deliveriesSuperseded(count),
   };
 }
 

@@ -18,6 +18,8 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
       direct && ctx.config.FANOUT_DIRECT_MAX > 0
         ? { run: direct.run, max: ctx.config.FANOUT_DIRECT_MAX }
         : undefined,
+    opsWebhook: ctx.config.OPS_WEBHOOK_URL !== undefined,
+    onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
   };
   const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, (job) => fanOut(deps, jobEvents(job.data)), {
     connection: ctx.workerConnection(),

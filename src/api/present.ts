@@ -4,6 +4,8 @@ import Type, { type Static } from 'typebox';
 import { mask, type SecretBox } from '../crypto.js';
 import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
 import { openReportSecret, type HooklineEvent } from '../domain/event.js';
+import { OPS_TARGET } from '../queue/fanout.js';
+import type { DeliveryRecord } from '../store/delivery-store.js';
 import {
   subscriptionWritableProperties,
   type Subscription,
@@ -31,6 +33,8 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
     ...(customHeaders
       ? { customHeaders: Object.fromEntries(Object.entries(customHeaders).map(([k, v]) => [k, mask(v)])) }
       : {}),
+    // Subscriptions saved before 0.4 lack it: they drop stale statuses too.
+    dropStaleStatuses: rest.dropStaleStatuses ?? true,
     ...(secret ? { secret: { headerName: secret.headerName, value: mask(secret.value) } } : {}),
     ...(bearer ? { bearer: { token: mask(bearer.token) } } : {}),
     ...(basic ? { basic: { username: basic.username, password: mask(basic.password) } } : {}),
@@ -50,6 +54,17 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
 /** True when `given` is what a response showed of `stored`: a masked secret sent back unchanged. */
 export const isMaskedEcho = (given: string | undefined, stored: string | undefined): boolean =>
   given !== undefined && stored !== undefined && given === mask(stored);
+
+/**
+ * Whether a delivery record is shown to a caller of `tenant` (undefined: every tenant, for the
+ * admin). Deliveries to the platform's OPS_WEBHOOK_URL (the platform's URL and its answers) are
+ * shown to platform callers (admin, platform clients) only.
+ */
+export const deliveryVisibleTo = (
+  record: Pick<DeliveryRecord, 'tenantId' | 'target'>,
+  tenant: string | undefined,
+  platform: boolean,
+) => (tenant === undefined || record.tenantId === tenant) && (platform || record.target !== OPS_TARGET);
 
 /**
  * A body that echoes a masked secret back (a GET answer sent again as a PUT or PATCH) keeps

@@ -89,10 +89,14 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
   async function attemptOne(item: DirectItem): Promise<void> {
     const { data } = item;
     const id = data.d;
-    const v = await deliverOnce(deps, { id, data }, item.event, 1, item.maxRetries + 1, async (delayMs) => {
+    const v = await deliverOnce(deps, { id, data }, item.event, 1, item.maxRetries + 1, {
       // Queued before the record says `retrying`: a record never waits for a job that is not there.
-      const delay = Math.max(delayMs, DIRECT_RETRY_MIN_DELAY_MS);
-      await deps.queue.add(item.name, { ...data, a: 1 }, jobOptions(item, item.maxRetries - 1, delay));
+      beforeRetryRecord: async (delayMs) => {
+        const delay = Math.max(delayMs, DIRECT_RETRY_MIN_DELAY_MS);
+        await deps.queue.add(item.name, { ...data, a: 1 }, jobOptions(item, item.maxRetries - 1, delay));
+      },
+      // Its fan-out created the record a moment ago, comparing it with its message's mark.
+      staleChecked: true,
     });
     if (v.kind === 'hold') {
       await deps.queue.add(item.name, data, jobOptions(item, item.maxRetries, v.ms));

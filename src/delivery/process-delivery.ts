@@ -1,16 +1,26 @@
-// Processes one delivery job: resolve the target, hold it if the subscription is paused or
-// disabled (no attempt spent), run one attempt, record it, and decide — in this one place —
-// between success, retry (with the delay it records) and giving up.
+// Processes one delivery job: resolve the target, end it `superseded` if a later status of its
+// message was delivered, hold it if the subscription is paused or disabled (no attempt spent),
+// run one attempt, record it, and decide — in this one place — between success, retry (with the
+// delay it records) and giving up. Disabling a subscription on 410 and giving up on a delivery
+// are reported as operational events.
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isUnreadable, type SecretBox } from '../crypto.js';
-import { openReportSecret, type HooklineEvent } from '../domain/event.js';
+import { isOperational, openReportSecret, type HooklineEvent } from '../domain/event.js';
+import { staleRank, supersedeLevel } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
-import { deliveryJobOptions, REPORT_TARGET } from '../queue/fanout.js';
+import {
+  deliveryJobOptions,
+  isSubscriptionTarget,
+  markField,
+  OPS_TARGET,
+  REPORT_TARGET,
+} from '../queue/fanout.js';
 import { deliveryOf, eventRefOf, type DeliveryJobData } from '../queue/names.js';
+import type { OpsEvents } from '../queue/ops-events.js';
 import type { Keys } from '../redis.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
@@ -62,6 +72,12 @@ export interface DeliveryDeps {
   hooks: DeliveryHooks[];
   /** The deliveries queue: watch jobs re-queue through it (src/delivery/direct.ts). */
   queue?: Queue<DeliveryJobData>;
+  /** Reports disables and exhausted deliveries (src/queue/ops-events.ts). */
+  ops?: OpsEvents;
+  /** OPS_WEBHOOK_URL as a destination; absent when it is not set. */
+  opsTarget?: Subscription;
+  /** Counts deliveries ended `superseded` (metrics). */
+  onSuperseded?: (count: number) => void;
 }
 
 class RetryLater extends Error implements DelayCarrier {
@@ -109,16 +125,37 @@ export function reportTarget(event: HooklineEvent, box: SecretBox): Subscription
  */
 export type Verdict =
   | { kind: 'cancelled' }
+  /** A later status of its message was delivered to its destination (`by`): not sent. */
+  | { kind: 'superseded'; by: string }
   | { kind: 'hold'; ms: number; park: boolean }
   | { kind: 'succeeded' }
   /** `early`: given up before the last allowed attempt (not retryable). */
   | { kind: 'failed'; message: string; early: boolean }
   | { kind: 'retry'; message: string; delayMs: number };
 
+export interface DeliverOptions {
+  /** Called with the delay before a `retrying` record is written (the direct path queues its job). */
+  beforeRetryRecord?: (delayMs: number) => Promise<void>;
+  /** The fan-out that created the record compared it with its message's status mark already. */
+  staleChecked?: boolean;
+}
+
+/** The destination of a delivery: a subscription, the event's own deliveryReport, the ops URL. */
+async function resolveTarget(
+  deps: DeliveryDeps,
+  subscriptionId: string,
+  event: HooklineEvent,
+): Promise<Subscription | undefined> {
+  if (subscriptionId === REPORT_TARGET) return reportTarget(event, deps.box);
+  if (subscriptionId === OPS_TARGET) return deps.opsTarget;
+  return deps.subscriptions.get(subscriptionId);
+}
+
 /**
- * Runs one delivery once: resolve the target, hold it if the subscription is paused or disabled
- * or a hook says so (no attempt spent), else make attempt `attemptNo` of `maxAttempts`, record it,
- * log it and report it to the hooks. Everything but moving the job happens here.
+ * Runs one delivery once: resolve the target, end it superseded if its status is stale, hold it
+ * if the subscription is paused or disabled or a hook says so (no attempt spent), else make
+ * attempt `attemptNo` of `maxAttempts`, record it, log it and report it to the hooks. Everything
+ * but moving the job happens here.
  */
 export async function deliverOnce(
   deps: DeliveryDeps,
@@ -126,14 +163,29 @@ export async function deliverOnce(
   event: HooklineEvent,
   attemptNo: number,
   maxAttempts: number,
-  /** Called with the delay before a `retrying` record is written (the direct path queues its job). */
-  beforeRetryRecord?: (delayMs: number) => Promise<void>,
+  opts: DeliverOptions = {},
 ): Promise<Verdict> {
   const { id, data } = delivery;
-  const sub = data.s === REPORT_TARGET ? reportTarget(event, deps.box) : await deps.subscriptions.get(data.s);
+  const sub = await resolveTarget(deps, data.s, event);
   if (!sub || sub.deletedAt) {
     await deps.deliveries.setStatus(id, 'cancelled');
     return { kind: 'cancelled' };
+  }
+  // Compared before the hold and the hooks: a stale status held by a paused subscription or an
+  // open breaker ends when it wakes, and takes no probe or rate-limit slot. One command, only for
+  // statuses a later one can supersede.
+  const field = markField(event, data.s, sub.dropStaleStatuses);
+  const rank = field ? staleRank(event.type) : undefined;
+  if (rank !== undefined && !opts.staleChecked) {
+    const by = await deps.deliveries.supersedeIfStale(id, event, field, rank);
+    if (by) {
+      deps.onSuperseded?.(1);
+      deps.logger.info(
+        { eventId: event.id, deliveryId: id, subscriptionId: data.s, supersededBy: by },
+        'delivery superseded',
+      );
+      return { kind: 'superseded', by };
+    }
   }
   if (sub.status !== 'active') return { kind: 'hold', ms: HOLD_MS, park: true };
   for (const h of deps.hooks) {
@@ -166,13 +218,15 @@ export async function deliverOnce(
     responseBody: outcome.responseBody,
   };
   // A retry's job is queued before this record says `retrying` (see src/delivery/direct.ts).
-  if (status === 'retrying' && beforeRetryRecord) await beforeRetryRecord(delay!);
+  if (status === 'retrying' && opts.beforeRetryRecord) await opts.beforeRetryRecord(delay!);
+  const level = status === 'succeeded' && field ? supersedeLevel(event.type) : undefined;
   await deps.deliveries.recordAttempt(
     id,
     eventRefOf(data),
     record,
     status,
     delay === null ? null : Date.now() + delay,
+    level === undefined ? undefined : { tenantId: event.tenantId, messageId: event.messageId!, field, level },
   );
   deps.logger.info(
     {
@@ -190,16 +244,29 @@ export async function deliverOnce(
   );
   for (const h of deps.hooks) await h.afterAttempt?.({ delivery, event, sub, outcome, status, attemptNo });
 
-  if (err?.code === 'gone' && sub.id !== REPORT_TARGET) {
-    await deps.subscriptionStore.patchState(sub.id, (s) => ({
-      ...s,
-      status: 'disabled',
-      disabledReason: 'gone',
-    }));
+  // What happens to an operational event's delivery is never reported by another one (no loops).
+  const reports = !isOperational(event.type);
+  if (err?.code === 'gone' && isSubscriptionTarget(sub.id)) {
+    let previous: Subscription | undefined;
+    const next = await deps.subscriptionStore.patchState(sub.id, (s) => {
+      if (s.deletedAt || s.status === 'disabled') return undefined;
+      previous = s;
+      return { ...s, status: 'disabled', disabledReason: 'gone' };
+    });
+    if (previous && next && reports) await deps.ops?.subscriptionDisabled(previous, 'gone', next.updatedAt);
   }
   if (status === 'succeeded') return { kind: 'succeeded' };
   const message = `${err!.code}: ${err!.message}`;
-  if (status === 'failed') return { kind: 'failed', message, early: attemptNo < maxAttempts };
+  const early = attemptNo < maxAttempts;
+  if (status === 'failed' && !early && reports)
+    await deps.ops?.deliveryExhausted(event.tenantId, {
+      deliveryId: id,
+      eventId: event.id,
+      subscriptionId: data.s,
+      attempts: attemptNo,
+      lastError: { code: err!.code, message: err!.message, statusCode: outcome.statusCode },
+    });
+  if (status === 'failed') return { kind: 'failed', message, early };
   return { kind: 'retry', message, delayMs: delay! };
 }
 
@@ -258,6 +325,7 @@ export async function processDelivery(
   switch (v.kind) {
     case 'cancelled':
     case 'succeeded':
+    case 'superseded':
       return v.kind;
     case 'hold':
       await prepareHold(deps, job.id!, data, v.ms, v.park);

@@ -2,7 +2,8 @@
 // hook (SPEC §5). Nothing here fails a delivery: it is held (no attempt spent) or let through.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.js';
-import { REPORT_TARGET } from '../queue/fanout.js';
+import { isOperational, type HooklineEvent } from '../domain/event.js';
+import { isSubscriptionTarget } from '../queue/fanout.js';
 import { releaseHeld } from '../queue/held.js';
 import type { Subscription } from '../domain/subscription.js';
 import { createBreaker, type Breaker } from './breaker.js';
@@ -50,13 +51,15 @@ export function installResilience(ctx: Context): Resilience {
     releasing.set(subId, p);
   }
 
-  async function disable(sub: Subscription, failingSince: number): Promise<void> {
-    const next = await ctx.subscriptionStore.patchState(sub.id, (s) =>
-      s.status === 'active' && !s.deletedAt
-        ? { ...s, status: 'disabled', disabledReason: 'failing' }
-        : undefined,
-    );
-    if (next?.status !== 'disabled') return;
+  /** `event`: the one whose failed delivery tipped it (an operational one reports nothing). */
+  async function disable(sub: Subscription, failingSince: number, event: HooklineEvent): Promise<void> {
+    let previous: Subscription | undefined;
+    const next = await ctx.subscriptionStore.patchState(sub.id, (s) => {
+      if (s.status !== 'active' || s.deletedAt) return undefined;
+      previous = s;
+      return { ...s, status: 'disabled', disabledReason: 'failing' };
+    });
+    if (!previous || !next) return;
     ctx.subscriptions.invalidate(next.tenantId, next.id);
     // Resume starts afresh: a new run of failures, a new clock.
     await breaker.reset(sub.id);
@@ -64,11 +67,12 @@ export function installResilience(ctx: Context): Resilience {
       { subscriptionId: sub.id, failingSince: new Date(failingSince).toISOString() },
       'subscription disabled: failing without a success',
     );
+    if (!isOperational(event.type)) await ctx.ops.subscriptionDisabled(previous, 'failing', next.updatedAt);
   }
 
   const hook: DeliveryHooks = {
     async beforeAttempt(sub, delivery) {
-      if (sub.id === REPORT_TARGET) return 0;
+      if (!isSubscriptionTarget(sub.id)) return 0;
       const jobId = delivery.id;
       const verdict = await breaker.check(sub.id, jobId, attemptBoundMs(sub));
       // Parked: a closing breaker (or resume) releases it before its time.
@@ -89,8 +93,8 @@ export function installResilience(ctx: Context): Resilience {
       return 0;
     },
 
-    async afterAttempt({ delivery, sub, outcome }) {
-      if (sub.id === REPORT_TARGET) return;
+    async afterAttempt({ delivery, sub, outcome, event }) {
+      if (!isSubscriptionTarget(sub.id)) return;
       inFlight.release(sub.id, delivery.id, outcome.durationMs);
       const r = await breaker.record(sub.id, delivery.id, outcome.ok);
       if (r.opened) {
@@ -103,7 +107,7 @@ export function installResilience(ctx: Context): Resilience {
         r.failingSince !== null &&
         r.now - r.failingSince >= disableAfterMs
       ) {
-        await disable(sub, r.failingSince);
+        await disable(sub, r.failingSince, event);
       }
     },
   };

@@ -73,3 +73,23 @@ export async function deliveryReportUrlErrors(
 export function installSecurity(ctx: Context, opts: SecurityOptions = {}): void {
   ctx.urlGuard = createUrlGuard(policyFor(ctx.config), opts);
 }
+
+/**
+ * OPS_WEBHOOK_URL checked at start as a subscription's URL is at save time: what refuses it. A DNS
+ * outage only warns (the connect-time guard still checks every address dialled).
+ */
+export async function opsUrlProblems(
+  ctx: Pick<Context, 'config' | 'logger' | 'urlGuard'>,
+): Promise<string[]> {
+  const url = ctx.config.OPS_WEBHOOK_URL;
+  if (!url || !ctx.urlGuard) return [];
+  try {
+    return (await ctx.urlGuard(url, 'OPS_WEBHOOK_URL')).map((e) => `${e.path} ${e.message}`);
+  } catch (err) {
+    ctx.logger.warn(
+      { err },
+      'OPS_WEBHOOK_URL could not be checked now (DNS); it is checked again at connect',
+    );
+    return [];
+  }
+}

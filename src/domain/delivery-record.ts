@@ -2,9 +2,21 @@
 // OpenAPI shape of every answer that shows a record (one, a listing, a retry), whole.
 import Type, { type Static } from 'typebox';
 
-export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+export const DELIVERY_STATUSES = [
+  'pending',
+  'retrying',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'superseded',
+] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
+  'succeeded',
+  'failed',
+  'cancelled',
+  'superseded',
+]);
 
 export const DeliveryStatusSchema = Type.Unsafe<DeliveryStatus>({
   type: 'string',
@@ -41,6 +53,12 @@ export const DeliveryRecordSchema = Type.Object(
     ),
     retryOf: Type.Optional(Type.String({ description: 'The delivery this one re-drives' })),
     redrivenTo: Type.Optional(Type.String({ description: 'The delivery that re-drove this one' })),
+    supersededBy: Type.Optional(
+      Type.String({
+        description:
+          'For status superseded: the delivery of a later status of the same message that succeeded first (this one was not sent).',
+      }),
+    ),
   },
   { $id: 'Delivery' },
 );
@@ -62,6 +80,7 @@ export const DeliveryStateSchema = Type.Object(
     series: p.series,
     retryOf: p.retryOf,
     redrivenTo: p.redrivenTo,
+    supersededBy: p.supersededBy,
   },
   { $id: 'DeliveryState' },
 );
@@ -79,6 +98,7 @@ export function deliveryState(r: DeliveryRecord): DeliveryState {
     updatedAt: r.updatedAt,
     ...(r.series !== undefined ? { series: r.series } : {}),
     ...(r.retryOf !== undefined ? { retryOf: r.retryOf } : {}),
+    ...(r.supersededBy !== undefined ? { supersededBy: r.supersededBy } : {}),
     ...(r.redrivenTo !== undefined ? { redrivenTo: r.redrivenTo } : {}),
   };
 }

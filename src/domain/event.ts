@@ -23,6 +23,16 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Operational events (SPEC §8): Hookline emits them itself, as events of the tenant concerned;
+ * callers cannot publish them (they are not in EVENT_TYPES, so the event schema refuses them).
+ */
+export const OPERATIONAL_EVENT_TYPES = ['subscription.disabled', 'delivery.exhausted'] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+export const isOperational = (type: string): type is OperationalEventType =>
+  type === 'subscription.disabled' || type === 'delivery.exhausted';
+
 export const CHANNELS = ['sms', 'whatsapp', 'viber', 'telegram', 'email', 'rcs'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -79,8 +89,10 @@ export const EventInputSchema = Type.Object(
 export type EventInput = Static<typeof EventInputSchema>;
 
 /** An accepted event: id assigned, occurredAt normalised to RFC 3339, acceptance time kept. */
-export interface HooklineEvent extends Omit<EventInput, 'id' | 'occurredAt'> {
+export interface HooklineEvent extends Omit<EventInput, 'id' | 'occurredAt' | 'type'> {
   id: string;
+  /** A published type, or an operational one Hookline emitted. */
+  type: EventType | OperationalEventType;
   occurredAt: string;
   /** Epoch ms when Hookline accepted the event (end-to-end latency starts here). */
   acceptedAt: number;
@@ -88,7 +100,7 @@ export interface HooklineEvent extends Omit<EventInput, 'id' | 'occurredAt'> {
 
 export type MessageStatus = 'sent' | 'delivered' | 'read' | 'failed' | 'clicked';
 
-const STATUS_OF: Partial<Record<EventType, MessageStatus>> = {
+const STATUS_OF: Partial<Record<string, MessageStatus>> = {
   'message.sent': 'sent',
   'message.delivered': 'delivered',
   'message.read': 'read',
@@ -97,14 +109,10 @@ const STATUS_OF: Partial<Record<EventType, MessageStatus>> = {
 };
 
 /** The delivery status an event reports, if it is a status event. */
-export const statusOf = (type: EventType): MessageStatus | undefined => STATUS_OF[type];
+export const statusOf = (type: string): MessageStatus | undefined => STATUS_OF[type];
 
 /** Final statuses (SPEC §2): delivered and failed. */
-export const isFinal = (type: EventType): boolean =>
-  type === 'message.delivered' || type === 'message.failed';
-
-/** Status precedence: sent < delivered < read (used to drop stale statuses). */
-export const STATUS_RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3 };
+export const isFinal = (type: string): boolean => type === 'message.delivered' || type === 'message.failed';
 
 const compiled = Compile(EventInputSchema);
 

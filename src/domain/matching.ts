@@ -2,12 +2,24 @@
 // sender, reportType and the optional payload filter. Pure; runs on the fan-out hot path.
 import { coversType, type Subscription } from './subscription.js';
 import type { FieldError } from './errors.js';
-import { isFinal, statusOf, type HooklineEvent } from './event.js';
+import { isFinal, isOperational, statusOf, type HooklineEvent } from './event.js';
 import { nestsDeeperThan } from './json-depth.js';
+
+/**
+ * Whether event patterns cover a type. Operational events (SPEC §9) are covered only by their
+ * exact type or their own `subscription.*` / `delivery.*` pattern, never by `*`: a catch-all
+ * message subscriber does not start receiving Hookline's own reports.
+ */
+export function coversEvent(patterns: readonly string[], type: string): boolean {
+  if (!isOperational(type)) return coversType(patterns, type);
+  return patterns.some((p) => p !== '*' && coversType([p], type));
+}
 
 export function matches(sub: Subscription, event: HooklineEvent): boolean {
   if (sub.deletedAt || sub.tenantId !== event.tenantId) return false;
-  if (!coversType(sub.events, event.type)) return false;
+  if (!coversEvent(sub.events, event.type)) return false;
+  // An operational event is never sent to the subscription it is about.
+  if (isOperational(event.type) && event.data?.subscriptionId === sub.id) return false;
   if (sub.channels.length > 0 && event.channel && !sub.channels.includes(event.channel)) return false;
   if (sub.subProduct && event.subProduct && sub.subProduct !== event.subProduct) return false;
   if (sub.senders.length > 0 && !(event.sender && sub.senders.includes(event.sender))) return false;

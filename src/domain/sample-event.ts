@@ -1,23 +1,41 @@
 // Sample events for `POST …/:id/test` and `?verify=true`: realistic enough for every format,
 // marked `data.test: true`, built from the subscription's own filters so they would match it.
-import { EVENT_TYPES, type EventType, type HooklineEvent } from './event.js';
+import {
+  EVENT_TYPES,
+  OPERATIONAL_EVENT_TYPES,
+  type EventType,
+  type HooklineEvent,
+  type OperationalEventType,
+} from './event.js';
 import { newId } from './ids.js';
+import { coversEvent } from './matching.js';
 import { coversType, type Subscription } from './subscription.js';
 
 type SampleSource = Pick<Subscription, 'tenantId' | 'events' | 'channels' | 'senders' | 'subProduct'>;
 
 const PREFERRED: readonly EventType[] = ['message.delivered', 'message.reply', 'auth.success'];
 
+type SampleType = EventType | OperationalEventType;
+
 /** The type a test sends when none is asked for: a common one the subscription covers. */
-export function defaultSampleType(sub: Pick<Subscription, 'events'>): EventType {
+export function defaultSampleType(sub: Pick<Subscription, 'events'>): SampleType {
   return (
     PREFERRED.find((t) => coversType(sub.events, t)) ??
     EVENT_TYPES.find((t) => coversType(sub.events, t)) ??
+    OPERATIONAL_EVENT_TYPES.find((t) => coversEvent(sub.events, t)) ??
     'message.delivered'
   );
 }
 
-const DATA: Partial<Record<EventType, Record<string, unknown>>> = {
+const DATA: Partial<Record<SampleType, Record<string, unknown>>> = {
+  'subscription.disabled': { subscriptionId: 'sub_test', reason: 'gone' },
+  'delivery.exhausted': {
+    deliveryId: 'dlv_test',
+    eventId: 'evt_test',
+    subscriptionId: 'sub_test',
+    attempts: 11,
+    lastError: { code: 'http_error', message: 'subscriber answered 500', statusCode: 500 },
+  },
   'message.reply': { text: 'Hello from Hookline' },
   'message.template': { template: { name: 'hookline_test', language: 'en' } },
   'auth.fallback': { fromChannel: 'whatsapp', toChannel: 'sms' },
@@ -26,7 +44,7 @@ const DATA: Partial<Record<EventType, Record<string, unknown>>> = {
 
 export function sampleEvent(
   sub: SampleSource,
-  type: EventType = defaultSampleType(sub),
+  type: SampleType = defaultSampleType(sub),
   now = Date.now(),
 ): HooklineEvent {
   const isMessage = type.startsWith('message.');
@@ -42,7 +60,11 @@ export function sampleEvent(
     ...(type === 'message.failed'
       ? { error: { code: 'test_error', title: 'Test failure', reason: 'sample event' } }
       : {}),
-    data: { test: true, ...DATA[type] },
+    data: {
+      test: true,
+      ...DATA[type],
+      ...(type === 'subscription.disabled' ? { disabledAt: new Date(now).toISOString() } : {}),
+    },
     acceptedAt: now,
   };
 }

@@ -1,13 +1,28 @@
 // Subscriptions (SPEC §3): the writable schema, the stored shape, and the rules beyond the schema.
 import Type, { type Static, type TOptional, type TString } from 'typebox';
-import { ChannelSchema, EVENT_TYPES, SubProductSchema, type Channel, type SubProduct } from './event.js';
+import {
+  ChannelSchema,
+  EVENT_TYPES,
+  OPERATIONAL_EVENT_TYPES,
+  SubProductSchema,
+  type Channel,
+  type SubProduct,
+} from './event.js';
 import { fieldPath, type FieldError } from './errors.js';
 import { DEFAULT_SECRET_HEADER, headerRuleErrors } from './subscription-headers.js';
 import { isXmlName } from './xml-name.js';
 
 export { DEFAULT_SECRET_HEADER } from './subscription-headers.js';
 
-export const EVENT_PATTERNS = [...EVENT_TYPES, 'message.*', 'auth.*', '*'] as const;
+export const EVENT_PATTERNS = [
+  ...EVENT_TYPES,
+  ...OPERATIONAL_EVENT_TYPES,
+  'message.*',
+  'auth.*',
+  'subscription.*',
+  'delivery.*',
+  '*',
+] as const;
 export const FORMATS = ['native', 'otpless', 'otpiq', 'meta', 'params'] as const;
 export type Format = (typeof FORMATS)[number];
 export const AUTH_TYPES = ['none', 'secret', 'bearer', 'basic', 'oauth2'] as const;
@@ -118,6 +133,12 @@ export const subscriptionWritableProperties = {
       { additionalProperties: false },
     ),
   ),
+  dropStaleStatuses: Type.Optional(
+    Type.Boolean({
+      description:
+        'Default true: a queued status is not sent once a later one of the same message was delivered (it ends `superseded`).',
+    }),
+  ),
 };
 
 export const SubscriptionInputSchema = Type.Object(subscriptionWritableProperties, {
@@ -163,6 +184,8 @@ export interface Subscription {
   timeoutMs: number;
   maxRetries: number;
   rateLimit?: { perSecond: number };
+  /** Absent (subscriptions saved before 0.4) means true. */
+  dropStaleStatuses?: boolean;
   status: SubscriptionStatus;
   disabledReason?: string;
   signingSecrets: SigningSecret[];
@@ -194,6 +217,7 @@ export function withDefaults(input: SubscriptionInput) {
       : undefined,
     timeoutMs: input.timeoutMs ?? 10_000,
     maxRetries: input.maxRetries ?? 10,
+    dropStaleStatuses: input.dropStaleStatuses ?? true,
   };
 }
 

@@ -1,11 +1,13 @@
 // Fan-out: one event job becomes one delivery job per matching subscription (plus the event's
-// own deliveryReport destination), added in bulk with deterministic ids so a retried fan-out
-// never duplicates. The event is stored once, beside its records; jobs carry only its id.
+// own deliveryReport destination, and the platform's ops URL for operational events), added in
+// bulk with deterministic ids so a retried fan-out never duplicates. The event is stored once,
+// beside its records; jobs carry only its id.
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isFinal, statusOf, type HooklineEvent } from '../domain/event.js';
+import { isFinal, isOperational, statusOf, type HooklineEvent } from '../domain/event.js';
 import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
+import { reportMarkField, takesPart } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis.js';
 import {
@@ -22,6 +24,24 @@ import type { DirectItem } from '../delivery/direct.js';
 export const REPORT_TARGET = 'report';
 /** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */
 export const REPORT_MAX_RETRIES = 10;
+/** The platform's OPS_WEBHOOK_URL: a destination of every operational event (src/queue/ops-events.ts). */
+export const OPS_TARGET = 'ops';
+export const OPS_MAX_RETRIES = 10;
+
+/** A tenant's subscription, not one of the destinations Hookline makes up (report, ops). */
+export const isSubscriptionTarget = (id: string): boolean => id !== REPORT_TARGET && id !== OPS_TARGET;
+
+/**
+ * A destination's field in its message's status mark (stale-status suppression), or '' where
+ * statuses are not compared: events that are no status of a message, subscriptions that keep
+ * stale statuses (`dropStaleStatuses: false`), the ops URL.
+ */
+export function markField(event: HooklineEvent, subscriptionId: string, dropStale = true): string {
+  if (!event.messageId || !dropStale || !takesPart(event.type)) return '';
+  if (subscriptionId === REPORT_TARGET)
+    return event.deliveryReport ? reportMarkField(event.tenantId, event.deliveryReport.webhookUrl) : '';
+  return subscriptionId === OPS_TARGET ? '' : subscriptionId;
+}
 
 export interface FanoutDeps {
   redis: Redis;
@@ -31,6 +51,10 @@ export interface FanoutDeps {
   queue: Queue<DeliveryJobData>;
   /** Makes first attempts in this process (src/delivery/direct.ts); absent, every delivery is a job. */
   direct?: { run(items: DirectItem[]): Promise<void>; max: number };
+  /** OPS_WEBHOOK_URL is set: operational events go there too. */
+  opsWebhook?: boolean;
+  /** Counts deliveries created `superseded` (a later status of their message was delivered). */
+  onSuperseded?: (count: number) => void;
 }
 
 export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: number): JobsOptions {
@@ -66,17 +90,20 @@ export interface Destination {
   subscriptionId: string;
   maxRetries: number;
   target?: string;
+  /** The subscription's `dropStaleStatuses` (absent: true). */
+  dropStaleStatuses?: boolean;
 }
 
 /**
  * Queues a new attempt series for one (event, destination): a new delivery, with its own id and
  * a full set of attempts, linked to the one it re-drives (`prev`; none for a first delivery).
  * The id is derived from `prev`, so re-driving it again — say after a crash half-way — re-creates
- * the same delivery and adds its job only while it is still pending. `created` is false then.
- * Without `prev` the job is added only by the call that created the record.
+ * the same delivery and adds its job only while it is still pending. `created` is false then,
+ * and for a delivery created `superseded` (a later status of its message was delivered there):
+ * nothing is queued for it. Without `prev` the job is added only by the call that created the record.
  */
 export async function redrive(
-  deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue'>,
+  deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue' | 'onSuperseded'>,
   event: HooklineEvent,
   to: Destination,
   prev?: { id: string; series?: number },
@@ -101,6 +128,7 @@ export async function redrive(
             target: to.target,
             series,
             retryOf: prev?.id,
+            markField: markField(event, to.subscriptionId, to.dropStaleStatuses),
           },
         ],
       },
@@ -108,6 +136,10 @@ export async function redrive(
     now,
   );
   const replies = await execAll(pipe);
+  if (statusesOf.dropped(replies) > 0) {
+    deps.onSuperseded?.(1);
+    return { id, created: false };
+  }
   // A first delivery (series 0) still pending that this call did not create is its fan-out's,
   // which may be attempting it directly: queueing a job too would send it twice.
   const pending = prev ? statusesOf(replies)[0] === 'pending' : statusesOf.fresh(replies)[0]!;
@@ -138,13 +170,19 @@ export async function fanOut(
   for (const event of batch) {
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
-      .map((s: Subscription) => ({ subscriptionId: s.id, maxRetries: s.maxRetries }));
+      .map((s: Subscription) => ({
+        subscriptionId: s.id,
+        maxRetries: s.maxRetries,
+        dropStaleStatuses: s.dropStaleStatuses,
+      }));
     if (wantsReport(event))
       targets.push({
         subscriptionId: REPORT_TARGET,
         maxRetries: REPORT_MAX_RETRIES,
         target: 'deliveryReport',
       });
+    if (deps.opsWebhook && isOperational(event.type))
+      targets.push({ subscriptionId: OPS_TARGET, maxRetries: OPS_MAX_RETRIES, target: OPS_TARGET });
     const deliveries: NewDelivery[] = [];
     for (const t of targets) {
       const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, t.subscriptionId));
@@ -154,6 +192,7 @@ export async function fanOut(
         subscriptionId: t.subscriptionId,
         tenantId: event.tenantId,
         target: t.target,
+        markField: markField(event, t.subscriptionId, t.dropStaleStatuses),
       });
       planned.push({
         event,
@@ -173,6 +212,8 @@ export async function fanOut(
   // records this run created are attempted directly: an older pending one may have a job.
   const statuses = statusesOf(replies);
   const fresh = statusesOf.fresh(replies);
+  const dropped = statusesOf.dropped(replies);
+  if (dropped > 0) deps.onSuperseded?.(dropped);
   const direct: DirectItem[] = [];
   const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
   const max = deps.direct?.max ?? 0;

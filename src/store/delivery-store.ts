@@ -7,12 +7,14 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
+import { staleRank } from '../domain/stale-status.js';
 import type { Keys } from '../redis.js';
 import { tickBatcher } from './batcher.js';
 
 // The record's shape is the domain's (one schema for the store and every API answer).
 export { FINAL_STATUSES } from '../domain/delivery-record.js';
 export type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
+export { DELIVERY_STATUSES } from '../domain/delivery-record.js';
 
 /**
  * Where an event is stored: under its tenant and id, or, without a tenant, under its id alone
@@ -31,6 +33,8 @@ export interface NewDelivery {
   target?: string;
   series?: number;
   retryOf?: string;
+  /** Its destination's field in the message's status mark; absent: stale statuses are kept. */
+  markField?: string;
 }
 
 export interface ScanOptions {
@@ -76,18 +80,24 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
  * field `e` is the event JSON and whose other fields are its delivery ids — and per delivery a
  * pending record (an existing one, from a re-run fan-out, keeps its status) and its entry in the
  * subscription's index. Returns each delivery's status after the write, in order, `new` for a
- * record this command created. (An event stored before 0.4 stays where it is: re-driving it
- * stores it again under its tenant, with the new deliveries.)
- * KEYS: per event `evt`, then per delivery `rec`, `idx`.
+ * record this command created, `dropped` for one it created `superseded`: a later status of its
+ * message was delivered to its destination already (its message's status mark, below). (An event
+ * stored before 0.4 stays where it is: re-driving it stores it again under its tenant, with the
+ * new deliveries.)
+ * KEYS: per event `evt` and its message's mark (`evt` when it has none), then per delivery
+ * `rec`, `idx`.
  * ARGV: ttl, created (ISO), created (ms), trim bound (ms), event count, then per event: id, JSON,
- * delivery count, then per delivery: id, subscription, tenant, target, series, retryOf.
+ * delivery count, stale rank (0: none), then per delivery: id, subscription, tenant, target,
+ * series, retryOf, mark field ('' = keeps stale statuses).
  */
 const ADD_PENDING = `
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
 local k, a, out, trimmed = 1, 6, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, eventId, json, n = KEYS[k], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  k, a = k + 1, a + 3
+  local evt, mark = KEYS[k], KEYS[k + 1]
+  local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  k, a = k + 2, a + 4
+  local marked = rank > 0 and redis.call('EXISTS', mark) == 1
   redis.call('HSET', evt, 'e', json)
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
@@ -96,6 +106,14 @@ for _ = 1, tonumber(ARGV[5]) do
     if ARGV[a + 3] ~= 'subscription' then redis.call('HSET', rec, 'target', ARGV[a + 3]) end
     if ARGV[a + 4] ~= '0' then redis.call('HSET', rec, 'series', ARGV[a + 4], 'retryOf', ARGV[a + 5]) end
     local fresh = redis.call('HSETNX', rec, 'status', 'pending')
+    local dropped = false
+    if fresh == 1 and marked and ARGV[a + 6] ~= '' then
+      local by = redis.call('HGET', mark, ARGV[a + 6])
+      if by and tonumber(string.sub(by, 1, 1)) > rank then
+        redis.call('HSET', rec, 'status', 'superseded', 'supersededBy', string.sub(by, 3))
+        dropped = true
+      end
+    end
     redis.call('HSETNX', rec, 'updatedAt', iso)
     redis.call('EXPIRE', rec, ttl)
     redis.call('ZADD', idx, now, id)
@@ -105,31 +123,64 @@ for _ = 1, tonumber(ARGV[5]) do
       redis.call('EXPIRE', idx, ttl)
     end
     redis.call('HSET', evt, id, '')
-    out[#out + 1] = fresh == 1 and 'new' or redis.call('HGET', rec, 'status')
-    k, a = k + 2, a + 6
+    out[#out + 1] = dropped and 'dropped' or fresh == 1 and 'new' or redis.call('HGET', rec, 'status')
+    k, a = k + 2, a + 7
   end
   redis.call('EXPIRE', evt, ttl)
 end
 return out
 `;
 
+// Status marks (stale-status suppression, src/domain/stale-status.ts): a hash per message, one
+// field per destination, valued `<level>:<delivery id>`: the highest status level delivered there
+// and the delivery that did it. A pending delivery whose rank is below the level is superseded by
+// that delivery. Written only by deliveries that raise the level; kept for the retention
+// (DELIVERY_LOG_TTL_DAYS) after its last write, which is as long as a stale delivery can wait.
+
 /**
  * Appends attempts and sets statuses. Each record, its attempts and its event are kept at least
  * `ttl` seconds from now (the retention plus the wait before its next attempt): an event is
- * never gone before the last delivery that needs it.
- * KEYS: per record `rec`, `att`, `evt`. ARGV: per record JSON, status, updatedAt, nextAttemptAt, ttl.
+ * never gone before the last delivery that needs it. A succeeded status delivery raises its
+ * message's mark.
+ * KEYS: per record `rec`, `att`, `evt`, `mark` (`rec` when none). ARGV: per record JSON, status,
+ * updatedAt, nextAttemptAt, ttl, mark field ('' = none), mark value (`<level>:<delivery id>`).
  */
 const RECORD_ATTEMPTS = `
-for i = 1, #KEYS, 3 do
-  local a = 1 + (i - 1) / 3 * 5
+for i = 1, #KEYS, 4 do
+  local a = 1 + (i - 1) / 4 * 7
   local ttl = tonumber(ARGV[a + 4])
   redis.call('RPUSH', KEYS[i + 1], ARGV[a])
   redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
   redis.call('EXPIRE', KEYS[i], ttl)
   redis.call('EXPIRE', KEYS[i + 1], ttl)
   if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
+  local field, value = ARGV[a + 5], ARGV[a + 6]
+  if field ~= '' then
+    local cur = redis.call('HGET', KEYS[i + 3], field)
+    if not cur or tonumber(string.sub(cur, 1, 1)) < tonumber(string.sub(value, 1, 1)) then
+      redis.call('HSET', KEYS[i + 3], field, value)
+      redis.call('EXPIRE', KEYS[i + 3], ttl)
+    end
+  end
 end
-return #KEYS / 3
+return #KEYS / 4
+`;
+
+/**
+ * Before a queued attempt: ends a pending or retrying record `superseded` when its message's mark
+ * says a later status was delivered to its destination (a record in another state — a job run
+ * again after its attempt succeeded, a failed one retried from the board — is left as it is).
+ * Returns the superseding delivery's id, or nil.
+ * KEYS: rec, mark. ARGV: mark field, stale rank, updatedAt.
+ */
+const SUPERSEDE_IF_STALE = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'pending' and status ~= 'retrying' then return false end
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if not cur or tonumber(string.sub(cur, 1, 1)) <= tonumber(ARGV[2]) then return false end
+local by = string.sub(cur, 3)
+redis.call('HSET', KEYS[1], 'status', 'superseded', 'supersededBy', by, 'updatedAt', ARGV[3], 'nextAttemptAt', '')
+return by
 `;
 
 /** Keeps existing keys at least ARGV[1] seconds (never shortens). KEYS: any. */
@@ -191,6 +242,7 @@ interface StoreCommands {
   hlGetEvents(numKeys: number, ...args: (string | number)[]): Promise<(string | null)[]>;
   hlEventDeliveries(numKeys: number, ...args: string[]): Promise<string[]>;
   hlSetStatus(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  hlSupersedeIfStale(numKeys: number, ...args: (string | number)[]): Promise<string | null>;
 }
 
 /** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
@@ -214,6 +266,16 @@ export interface PendingBatchItem {
 export interface PendingStatuses {
   (replies: unknown[]): DeliveryStatus[];
   fresh(replies: unknown[]): boolean[];
+  /** How many records this write created already `superseded`. */
+  dropped(replies: unknown[]): number;
+}
+
+/** A succeeded status delivery's mark on its message (see MARK). */
+export interface StatusMark {
+  tenantId: string;
+  messageId: string;
+  field: string;
+  level: number;
 }
 
 interface AttemptWrite {
@@ -222,6 +284,7 @@ interface AttemptWrite {
   attempt: Attempt;
   status: DeliveryStatus;
   nextAttemptAt: number | null;
+  mark?: StatusMark;
 }
 
 export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
@@ -233,6 +296,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
   redis.defineCommand('hlEventDeliveries', { lua: EVENT_DELIVERIES });
   redis.defineCommand('hlKeepAlive', { lua: KEEP_ALIVE });
   redis.defineCommand('hlSetStatus', { lua: SET_STATUS });
+  redis.defineCommand('hlSupersedeIfStale', { lua: SUPERSEDE_IF_STALE });
   const commands = redis as unknown as StoreCommands;
 
   // Attempts finishing in the same event-loop turn are written by one command.
@@ -242,7 +306,13 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
     const now = Date.now();
     const updatedAt = new Date(now).toISOString();
     for (const w of batch) {
-      keyArgs.push(keys.delivery(w.id), keys.deliveryAttempts(w.id), eventKey(w.event));
+      const m = w.mark;
+      keyArgs.push(
+        keys.delivery(w.id),
+        keys.deliveryAttempts(w.id),
+        eventKey(w.event),
+        m ? keys.messageStatus(m.tenantId, m.messageId) : keys.delivery(w.id),
+      );
       const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
       args.push(
         JSON.stringify(w.attempt),
@@ -250,6 +320,8 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
         updatedAt,
         w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
         ttlSeconds + wait,
+        m ? m.field : '',
+        m ? `${m.level}:${w.id}` : '',
       );
     }
     await commands.hlRecordAttempts(keyArgs.length, ...keyArgs, ...args);
@@ -269,8 +341,10 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       batch.length,
     ];
     for (const { event, deliveries } of batch) {
-      keyArgs.push(keys.event(event.tenantId, event.id));
-      args.push(event.id, JSON.stringify(event), deliveries.length);
+      const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
+      const evt = keys.event(event.tenantId, event.id);
+      keyArgs.push(evt, rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt);
+      args.push(event.id, JSON.stringify(event), deliveries.length, rank);
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
         args.push(
@@ -280,6 +354,7 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
           d.target ?? 'subscription',
           d.series ?? 0,
           d.retryOf ?? '',
+          d.markField ?? '',
         );
       }
     }
@@ -335,19 +410,49 @@ export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number
       if (chunk.length > 0) flush();
       const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
       const read = (replies: unknown[]) =>
-        raw(replies).map((s) => (s === 'new' ? 'pending' : s) as DeliveryStatus);
-      return Object.assign(read, { fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new') });
+        raw(replies).map(
+          (s) => (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus,
+        );
+      return Object.assign(read, {
+        fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new'),
+        dropped: (replies: unknown[]) => raw(replies).filter((s) => s === 'dropped').length,
+      });
     },
 
-    /** Appends an attempt and sets the new status (batched with the attempts of the same turn). */
+    /**
+     * Appends an attempt and sets the new status (batched with the attempts of the same turn);
+     * `mark` raises the message's status mark (a succeeded status delivery).
+     */
     async recordAttempt(
       id: string,
       event: EventRef,
       attempt: Attempt,
       status: DeliveryStatus,
       nextAttemptAt: number | null,
+      mark?: StatusMark,
     ): Promise<void> {
-      await writeAttempt({ id, event, attempt, status, nextAttemptAt });
+      await writeAttempt({ id, event, attempt, status, nextAttemptAt, mark });
+    },
+
+    /**
+     * Ends a delivery `superseded` when its message's mark says a later status was delivered to
+     * its destination (`field`); answers the superseding delivery's id, or undefined to go ahead.
+     */
+    async supersedeIfStale(
+      id: string,
+      event: Pick<HooklineEvent, 'tenantId' | 'messageId'>,
+      field: string,
+      rank: number,
+    ): Promise<string | undefined> {
+      const by = await commands.hlSupersedeIfStale(
+        2,
+        keys.delivery(id),
+        keys.messageStatus(event.tenantId, event.messageId!),
+        field,
+        rank,
+        new Date().toISOString(),
+      );
+      return by ?? undefined;
     },
 
     /** Keeps a waiting delivery's record and event at least the retention plus `waitMs`. */
@@ -573,5 +678,6 @@ function toRecord(id: string, h: Record<string, string>, atts: string[]): Delive
     ...(h.series ? { series: Number(h.series) } : {}),
     ...(h.retryOf ? { retryOf: h.retryOf } : {}),
     ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
+    ...(h.supersededBy ? { supersededBy: h.supersededBy } : {}),
   };
 }

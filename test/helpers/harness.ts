@@ -2,6 +2,7 @@
 // prefix that is deleted afterwards. Tests talk to it with app.inject or over loopback.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { SCOPES } from '../../src/api/plugins/auth.js';
 import { testConfig, type Config } from '../../src/config.js';
 import { createHookline, type Hookline, type StartOptions } from '../../src/hookline.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
@@ -88,6 +89,25 @@ export function withHarnessAndReceiver(set: (started: { h: Harness; rx: Receiver
     await h?.close();
     await rx?.close();
   });
+}
+
+/** Authorization headers of a new API client of `tenantId` holding `scopes` (every scope by default). */
+export async function tenantAuth(
+  h: Harness,
+  tenantId: string,
+  scopes: readonly string[] = SCOPES,
+): Promise<Record<string, string>> {
+  const client = await h.request<{ clientId: string; clientSecret: string }>({
+    method: 'POST',
+    url: '/v1/clients',
+    body: { tenantId, name: tenantId, scopes: [...scopes] },
+  });
+  const token = await h.request<{ access_token: string }>({
+    method: 'POST',
+    url: '/v1/auth/token',
+    body: { client_id: client.body.clientId, client_secret: client.body.clientSecret },
+  });
+  return { authorization: `Bearer ${token.body.access_token}` };
 }
 
 /** Every key under a prefix, a page at a time (SCAN, never KEYS). */

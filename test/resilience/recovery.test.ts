@@ -186,7 +186,7 @@ describe('retry and replay', () => {
 
     const event = await h.request<{ deliveries: Record<string, unknown>[] }>({
       method: 'GET',
-      url: `/v1/events/${first!.eventId}`,
+      url: `/v1/events/${first!.eventId}?tenantId=${tenant}`,
     });
     expect(event.body.deliveries.find((d) => d.id === retried.id)).toMatchObject({
       series: retried.series,

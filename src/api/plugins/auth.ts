@@ -58,6 +58,9 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * The tenant a request acts on: a tenant client's own; for the admin and platform clients the
  * one they name (`?tenantId=` or the body's tenantId). `required` makes naming one mandatory.
  */
+/** True for the admin token and platform clients (no tenant of their own). */
+export const isPlatformCaller = (request: FastifyRequest): boolean => !request.principal?.tenantId;
+
 export function tenantScope(request: FastifyRequest, named?: string, required = false): string | undefined {
   const p = request.principal!;
   if (p.tenantId) return p.tenantId;

@@ -4,7 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Context } from '../../context.js';
 import { notFound } from '../../domain/errors.js';
-import { tenantScope } from '../plugins/auth.js';
+import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
@@ -26,7 +27,8 @@ export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: 
     async (request) => {
       const record = await ctx.deliveries.get(request.params.id);
       const tenant = tenantScope(request);
-      if (!record || (tenant !== undefined && record.tenantId !== tenant)) throw notFound('delivery');
+      if (!record || !deliveryVisibleTo(record, tenant, isPlatformCaller(request)))
+        throw notFound('delivery');
       return record;
     },
   );

@@ -13,8 +13,9 @@ import { deliveryState } from '../../domain/delivery-record.js';
 import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
 import { deliveryReportUrlErrors } from '../../delivery/security.js';
 import type { Context } from '../../context.js';
-import { tenantScope } from '../plugins/auth.js';
+import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
 import { presentEvent } from '../present.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export const MAX_BATCH = 500;
@@ -139,7 +140,9 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       return {
         // The deliveryReport secret is shown like every other secret (SPEC §3): 4 characters then ****.
         event: presentEvent(event, ctx.box),
-        deliveries: records.map(deliveryState),
+        deliveries: records
+          .filter((r) => deliveryVisibleTo(r, tenant, isPlatformCaller(request)))
+          .map(deliveryState),
       };
     },
   );

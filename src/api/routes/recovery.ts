@@ -8,14 +8,22 @@ import Type from 'typebox';
 import type { Context } from '../../context.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import { HooklineError, notFound, validationError } from '../../domain/errors.js';
-import { redrive, REPORT_MAX_RETRIES, REPORT_TARGET, type Destination } from '../../queue/fanout.js';
+import {
+  OPS_MAX_RETRIES,
+  OPS_TARGET,
+  redrive,
+  REPORT_MAX_RETRIES,
+  REPORT_TARGET,
+  type Destination,
+} from '../../queue/fanout.js';
 import {
   DeliveryStatusSchema,
   FINAL_STATUSES,
   type DeliveryRecord,
   type DeliveryStatus,
 } from '../../domain/delivery-record.js';
-import { tenantScope } from '../plugins/auth.js';
+import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
+import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 /** Deliveries re-driven concurrently by one recover call. */
@@ -50,7 +58,13 @@ function toMs(v: string | number, path: string): number {
 export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { deliveries, subscriptionStore: subs } = ctx;
-  const deps = { redis: ctx.redis, keys: ctx.keys, deliveries, queue: ctx.deliveriesQueue };
+  const deps = {
+    redis: ctx.redis,
+    keys: ctx.keys,
+    deliveries,
+    queue: ctx.deliveriesQueue,
+    onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
+  };
 
   /** A tenant's event by id (event ids are per tenant); 404 when the tenant has none. */
   async function loadEvent(tenant: string, id: string): Promise<HooklineEvent> {
@@ -59,16 +73,28 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     return event;
   }
 
-  /** Where a re-drive goes; undefined when the subscription is gone (or not the event's tenant's). */
-  async function destination(subscriptionId: string, event: HooklineEvent): Promise<Destination | undefined> {
+  /**
+   * Where a re-drive goes; undefined when the subscription is gone (or not the event's tenant's).
+   * The platform's ops URL is re-driven by the admin only (and while it is configured).
+   */
+  async function destination(
+    subscriptionId: string,
+    event: HooklineEvent,
+    platform: boolean,
+  ): Promise<Destination | undefined> {
     if (subscriptionId === REPORT_TARGET) {
       return event.deliveryReport
         ? { subscriptionId, maxRetries: REPORT_MAX_RETRIES, target: 'deliveryReport' }
         : undefined;
     }
+    if (subscriptionId === OPS_TARGET) {
+      return platform && ctx.config.OPS_WEBHOOK_URL
+        ? { subscriptionId, maxRetries: OPS_MAX_RETRIES, target: OPS_TARGET }
+        : undefined;
+    }
     const sub = await subs.get(subscriptionId);
     if (!sub || sub.deletedAt || sub.tenantId !== event.tenantId) return undefined;
-    return { subscriptionId, maxRetries: sub.maxRetries };
+    return { subscriptionId, maxRetries: sub.maxRetries, dropStaleStatuses: sub.dropStaleStatuses };
   }
 
   /**
@@ -169,7 +195,11 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       const until = request.body.until === undefined ? Date.now() : toMs(request.body.until, '/until');
       if (until < since) throw validationError([{ path: '/until', message: 'must not be before since' }]);
       const index = [ctx.keys.subDeliveries(sub.id)];
-      const to = { subscriptionId: sub.id, maxRetries: sub.maxRetries };
+      const to = {
+        subscriptionId: sub.id,
+        maxRetries: sub.maxRetries,
+        dropStaleStatuses: sub.dropStaleStatuses,
+      };
       let queued = 0;
       let cursor: string | undefined;
       do {
@@ -246,10 +276,16 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       const named = request.body.subscriptionIds;
       const targets: [string, Destination | undefined][] = await Promise.all(
         (named ?? [...heads.keys()]).map(
-          async (id) => [id, await destination(id, event)] as [string, Destination | undefined],
+          async (id) =>
+            [id, await destination(id, event, isPlatformCaller(request))] as [
+              string,
+              Destination | undefined,
+            ],
         ),
       );
-      const missing = named ? targets.findIndex(([id, to]) => !to || id === REPORT_TARGET) : -1;
+      const missing = named
+        ? targets.findIndex(([id, to]) => !to || id === REPORT_TARGET || id === OPS_TARGET)
+        : -1;
       if (missing >= 0) throw notFound(`subscription ${named![missing]}`);
       const out: { subscriptionId: string; deliveryId: string; queued: boolean }[] = [];
       for (const [subscriptionId, to] of targets) {
@@ -284,7 +320,8 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     async (request, reply) => {
       const tenant = tenantScope(request);
       let record = await deliveries.get(request.params.id);
-      if (!record || (tenant !== undefined && record.tenantId !== tenant)) throw notFound('delivery');
+      if (!record || !deliveryVisibleTo(record, tenant, isPlatformCaller(request)))
+        throw notFound('delivery');
       for (let hops = 0; record.redrivenTo && hops < 1_000; hops++) {
         const next = await deliveries.get(record.redrivenTo);
         if (!next) break; // its re-drive never got written: re-driving again completes it
@@ -301,7 +338,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
         );
       }
       const event = await loadEvent(record.tenantId, record.eventId);
-      const to = await destination(record.subscriptionId, event);
+      const to = await destination(record.subscriptionId, event, isPlatformCaller(request));
       if (!to) throw new HooklineError('conflict', 'the subscription of this delivery was deleted');
       const { id } = await redrive(deps, event, to, record);
       return reply.status(202).send((await deliveries.get(id))!);

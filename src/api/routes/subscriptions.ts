@@ -8,10 +8,9 @@ import { isUnreadable } from '../../crypto.js';
 import { attempt } from '../../delivery/attempt.js';
 import { SubProductSchema } from '../../domain/event.js';
 import { HooklineError, validationError } from '../../domain/errors.js';
-import { filterErrors } from '../../domain/matching.js';
+import { coversEvent, filterErrors } from '../../domain/matching.js';
 import { sampleEvent } from '../../domain/sample-event.js';
 import {
-  coversType,
   EVENT_PATTERNS,
   SubscriptionInputSchema,
   subscriptionRuleErrors,
@@ -218,7 +217,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
         cursor: q.cursor,
         includeDeleted: q.includeDeleted,
         filter: (s) =>
-          (!event || s.events.includes(event) || (!event.includes('*') && coversType(s.events, event))) &&
+          (!event || s.events.includes(event) || (!event.includes('*') && coversEvent(s.events, event))) &&
           (!q.status || s.status === q.status) &&
           (!q.subProduct || s.subProduct === q.subProduct),
       });

@@ -9,11 +9,12 @@
  *   verify against the raw query string as received (before any decoding), minus their own
  *   URL's static parameters and the "&" that follows them, if any.
  */
-import type { HooklineEvent } from '../../domain/event.js';
+import { isOperational, type HooklineEvent } from '../../domain/event.js';
 import type { Format } from '../../domain/subscription.js';
 import { encode } from './encode.js';
 import { metaPayload } from './meta.js';
 import { nativePayload } from './native.js';
+import { operationalPayload } from './operational.js';
 import { otpiqPayload } from './otpiq.js';
 import { otplessPayload } from './otpless.js';
 import { paramsPayload } from './params.js';
@@ -30,6 +31,6 @@ const builders: Record<Format, PayloadBuilder> = {
 };
 
 export function encodePayload(event: HooklineEvent, sub: FormatSubscription): EncodedPayload {
-  const build = builders[sub.format] ?? nativePayload;
+  const build = isOperational(event.type) ? operationalPayload : (builders[sub.format] ?? nativePayload);
   return encode(build(event, sub), sub);
 }
