@@ -99,12 +99,6 @@ function listConditions(alias: string, q: KeyedDeliveryQuery | KeyedEventQuery, 
   return { where, param };
 }
 
-/** The events of a tenant with one message id: their id hashes and ids, as arrays (one InitPlan each). */
-const eventsOfMessage = (what: string, tenant: string, message: string) =>
-  `ARRAY(SELECT ${what} FROM events m WHERE m.tenant_key = ${tenant}
-    AND hashtextextended(m.message_id, m.tenant_key) = hashtextextended(${message}, ${tenant})
-    AND m.message_id = ${message})`;
-
 export function deliveryListSql(q: KeyedDeliveryQuery): QueryConfig {
   const values: unknown[] = [];
   const { where, param } = listConditions('d', q, values);
@@ -118,16 +112,19 @@ export function deliveryListSql(q: KeyedDeliveryQuery): QueryConfig {
     where.push(`hashtextextended(d.event_id, d.tenant_key) = hashtextextended(${id}, ${tenant})`);
     where.push(`d.event_id = ${id}`);
   }
+  // The message's events (a handful) first, once; then their deliveries by event id hash.
+  let messageEvents = '';
   if (q.messageId !== undefined) {
     const m = `${param(q.messageId)}::text`;
-    where.push(
-      `hashtextextended(d.event_id, d.tenant_key) = ANY (${eventsOfMessage('hashtextextended(m.id, m.tenant_key)', tenant, m)})`,
-    );
-    where.push(`d.event_id = ANY (${eventsOfMessage('m.id', tenant, m)})`);
+    messageEvents = `WITH m AS MATERIALIZED (SELECT e.id, hashtextextended(e.id, e.tenant_key) AS h FROM events e
+      WHERE hashtextextended(e.message_id, e.tenant_key) = hashtextextended(${m}, ${tenant})
+        AND e.message_id = ${m} AND e.tenant_key = ${tenant}) `;
+    where.push(`hashtextextended(d.event_id, d.tenant_key) = ANY (ARRAY(SELECT h FROM m))`);
+    where.push(`d.event_id = ANY (ARRAY(SELECT id FROM m))`);
   }
   const limit = param(limitOf(q.limit) + 1);
   return {
-    text: `SELECT ${DELIVERY_COLUMNS(q.withAttempts ?? true)} FROM deliveries d WHERE ${where.join(' AND ')}
+    text: `${messageEvents}SELECT ${DELIVERY_COLUMNS(q.withAttempts ?? true)} FROM deliveries d WHERE ${where.join(' AND ')}
       ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit}`,
     values,
   };
