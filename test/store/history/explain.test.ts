@@ -11,7 +11,7 @@ import {
   eventListSql,
   type KeyedDeliveryQuery,
   type KeyedEventQuery,
-} from '../../../src/store/history/pg-history-store.js';
+} from '../../../src/store/history/pg-queries.js';
 import { migratedSchema, type TestSchema } from '../../helpers/pg.js';
 
 let db: TestSchema;
