@@ -25,9 +25,10 @@ import {
 } from './history-store.js';
 import { createNameKeys, type NameKind } from './pg-names.js';
 import {
-  DELIVERY_COLUMNS,
+  deliveryByIdSql,
   deliveryListSql,
-  EVENT_COLUMNS,
+  eventByIdSql,
+  eventDeliveriesSql,
   eventListSql,
   limitOf,
   WRITE,
@@ -174,19 +175,12 @@ export function createPgHistoryStore(pool: Pool, opts: PgHistoryStoreOptions) {
     },
 
     async getDelivery(id, tenantId) {
-      const values: unknown[] = [id];
-      let tenant = '';
+      let tenantKey: number | undefined;
       if (tenantId !== undefined) {
-        const key = await names.lookup('t', tenantId);
-        if (key === undefined) return undefined;
-        tenant = `AND d.tenant_key = $${values.push(key)}`;
+        tenantKey = await names.lookup('t', tenantId);
+        if (tenantKey === undefined) return undefined;
       }
-      const { rows } = await pool.query<DeliveryResultRow>(
-        `SELECT ${DELIVERY_COLUMNS(true)} FROM deliveries d
-         WHERE hashtextextended(d.id, 0) = hashtextextended($1, 0) AND d.id = $1 ${tenant}
-         ORDER BY d.created_at DESC LIMIT 1`,
-        values,
-      );
+      const { rows } = await pool.query<DeliveryResultRow>(deliveryByIdSql(id, tenantKey));
       return rows[0] ? rowToDelivery(rows[0]) : undefined;
     },
 
@@ -211,22 +205,11 @@ export function createPgHistoryStore(pool: Pool, opts: PgHistoryStoreOptions) {
     async getEvent(tenantId, eventId) {
       const tenantKey = await names.lookup('t', tenantId);
       if (tenantKey === undefined) return undefined;
-      const match = (alias: string, column: string) =>
-        `hashtextextended(${alias}.${column}, ${alias}.tenant_key) = hashtextextended($1, $2::int)
-         AND ${alias}.${column} = $1 AND ${alias}.tenant_key = $2`;
-      const found = await pool.query<EventResultRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events e WHERE ${match('e', 'id')} ORDER BY e.created_at DESC LIMIT 1`,
-        [eventId, tenantKey],
-      );
+      const found = await pool.query<EventResultRow>(eventByIdSql(eventId, tenantKey));
       const row = found.rows[0];
       if (!row) return undefined;
-      // An id published again after its idempotency window is a new event: only the deliveries
-      // of this one (an hour's margin for clocks of other machines).
       const { rows } = await pool.query<DeliveryResultRow>(
-        `SELECT ${DELIVERY_COLUMNS(true)} FROM deliveries d
-         WHERE ${match('d', 'event_id')} AND d.created_at >= $3::timestamptz - interval '1 hour'
-         ORDER BY d.created_at, d.id`,
-        [eventId, tenantKey, row.created_at],
+        eventDeliveriesSql(eventId, tenantKey, row.created_at),
       );
       return { event: rowToEvent(row), deliveries: rows.map((r) => rowToDelivery(r)) };
     },

@@ -44,6 +44,8 @@ export function createHistoryPool(opts: PgHistoryOptions): Pool {
     connectionString: opts.databaseUrl,
     max: opts.poolMax ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+    // A connection keeps its planned statements: closing idle ones after a minute, not 10 s.
+    idleTimeoutMillis: 60_000,
     application_name: 'hookline-history',
     options: `-c search_path=${schema} -c statement_timeout=${opts.statementTimeoutMs ?? 30_000}`,
   });
