@@ -28,6 +28,12 @@ export interface HistoryWriterOptions {
   registry?: Registry;
   /** Consumer name in the outbox's group. Default: host, pid and a random tag. */
   consumer?: string;
+  /**
+   * Runs after each successful write, before its entries leave the outbox: where the pipeline
+   * drops the Redis copies of records now in PostgreSQL (so a record is readable in one place or
+   * the other at every moment). If it fails, the entries are written again later.
+   */
+  onWritten?: (batch: HistoryBatch) => Promise<void>;
 }
 
 /** SQLSTATE classes that mean the data itself is refused: data exception, integrity violation. */
@@ -43,7 +49,7 @@ export function isDataError(err: unknown): boolean {
   return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError;
 }
 
-function toBatch(entries: OutboxEntry[]): HistoryBatch {
+function toBatch(entries: OutboxEntry[]): Required<HistoryBatch> {
   const batch: Required<HistoryBatch> = { events: [], deliveries: [] };
   for (const { item } of entries) {
     if (item && 'event' in item) batch.events.push(item.event);
@@ -102,8 +108,9 @@ export function createHistoryWriter(opts: HistoryWriterOptions) {
     dead.inc(unreadable.length);
     const readable = entries.filter((e) => e.item);
     if (readable.length === 0) return;
+    const batch = toBatch(readable);
     try {
-      await store.write(toBatch(readable));
+      await store.write(batch);
     } catch (err) {
       if (!isDataError(err)) throw err;
       if (readable.length === 1) {
@@ -118,7 +125,9 @@ export function createHistoryWriter(opts: HistoryWriterOptions) {
       await writeOrIsolate(readable.slice(half));
       return;
     }
-    for (const { item } of readable) written.inc({ kind: item && 'event' in item ? 'event' : 'delivery' });
+    await opts.onWritten?.(batch);
+    written.inc({ kind: 'event' }, batch.events.length);
+    written.inc({ kind: 'delivery' }, batch.deliveries.length);
   }
 
   async function take(): Promise<OutboxEntry[]> {
@@ -191,8 +200,11 @@ export function createHistoryWriter(opts: HistoryWriterOptions) {
         moved = await drainOnce();
         backoff = intervalMs;
       } catch (err) {
-        if (failingSince === undefined)
-          logger?.error({ err: (err as Error).message }, 'history: outbox read failed; retrying');
+        // PostgreSQL failures are logged by drainOnce; this is Redis (the outbox) failing.
+        if (failingSince === undefined && Date.now() - lastLog >= logEveryMs) {
+          lastLog = Date.now();
+          logger?.error({ err: (err as Error).message }, 'history: outbox unreachable; retrying');
+        }
         backoff = Math.min(backoff * 2, maxBackoffMs);
         await pause(backoff);
         continue;

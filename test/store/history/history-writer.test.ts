@@ -105,6 +105,26 @@ describe('history writer', () => {
     expect(await outbox.length()).toBe(0);
   });
 
+  it('hands each written batch to onWritten before its entries leave the outbox', async () => {
+    const outbox = outboxFor();
+    const { items } = records(5);
+    await outbox.push(items);
+    const seen: number[] = [];
+    let fail = true;
+    const w = writer(outbox, {
+      onWritten: async (batch) => {
+        seen.push(batch.deliveries!.length);
+        if (fail) throw new Error('redis hiccup');
+      },
+    });
+    await expect(w.drainOnce()).rejects.toThrow('redis hiccup');
+    expect(await outbox.length()).toBe(10);
+    fail = false;
+    expect(await w.drainOnce()).toBe(10);
+    expect(seen).toEqual([5, 5]);
+    expect(await outbox.length()).toBe(0);
+  });
+
   it('refuses a push that would overfill the buffer, whole', async () => {
     const outbox = outboxFor(10);
     expect(await outbox.push(records(4).items)).toBe(true);
