@@ -87,6 +87,30 @@ function distinct(batch: HistoryBatch) {
   return { events: [...events.values()], deliveries: [...deliveries.values()] };
 }
 
+/** The parameters of WRITE: one array per column, names as their keys. */
+function writeValues(events: EventRow[], deliveries: DeliveryRow[], key: (k: NameKind, n: string) => number) {
+  return [
+    events.map((e) => key('t', e.tenantId)),
+    events.map((e) => key('e', e.type)),
+    events.map((e) => e.createdAt),
+    events.map((e) => e.occurredAt),
+    events.map((e) => e.id),
+    events.map((e) => e.messageId),
+    events.map((e) => e.body),
+    deliveries.map((d) => key('t', d.tenantId)),
+    deliveries.map((d) => key('s', d.subscriptionId)),
+    deliveries.map((d) => key('e', d.eventType)),
+    deliveries.map((d) => d.status),
+    deliveries.map((d) => d.createdAt),
+    deliveries.map((d) => d.updatedAt),
+    deliveries.map((d) => d.id),
+    deliveries.map((d) => d.eventId),
+    deliveries.map((d) => d.redrivenTo),
+    deliveries.map((d) => d.extra),
+    deliveries.map((d) => d.attempts),
+  ];
+}
+
 /** PostgreSQL's "no partition of relation … found for row". */
 const isMissingPartition = (err: unknown) =>
   (err as { code?: string }).code === '23514' && /no partition/.test(String((err as Error).message));
@@ -101,34 +125,6 @@ export function createPgHistoryStore(pool: Pool, opts: PgHistoryStoreOptions) {
     if (missing.length === 0) return;
     await ensurePartitions(pool, missing);
     for (const d of missing) knownDays.add(d);
-  }
-
-  function writeValues(
-    events: EventRow[],
-    deliveries: DeliveryRow[],
-    key: (k: NameKind, n: string) => number,
-  ) {
-    const col = <R, V>(rows: R[], f: (r: R) => V) => rows.map(f);
-    return [
-      col(events, (e) => key('t', e.tenantId)),
-      col(events, (e) => key('e', e.type)),
-      col(events, (e) => e.createdAt),
-      col(events, (e) => e.occurredAt),
-      col(events, (e) => e.id),
-      col(events, (e) => e.messageId),
-      col(events, (e) => e.body),
-      col(deliveries, (d) => key('t', d.tenantId)),
-      col(deliveries, (d) => key('s', d.subscriptionId)),
-      col(deliveries, (d) => key('e', d.eventType)),
-      col(deliveries, (d) => d.status),
-      col(deliveries, (d) => d.createdAt),
-      col(deliveries, (d) => d.updatedAt),
-      col(deliveries, (d) => d.id),
-      col(deliveries, (d) => d.eventId),
-      col(deliveries, (d) => d.redrivenTo),
-      col(deliveries, (d) => d.extra),
-      col(deliveries, (d) => d.attempts),
-    ];
   }
 
   const store: HistoryStore & { knownDays: Set<number> } = {
