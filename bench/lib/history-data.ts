@@ -24,7 +24,7 @@ export function acceptedBenchEvent(i: number, tenants: number, at: number): Hook
 export function deliveredOnce(event: HooklineEvent, subscriptionId: string): HistoryDelivery {
   const created = event.acceptedAt + 2;
   return {
-    id: deliveryId(event.id, subscriptionId),
+    id: deliveryId(event.tenantId, event.id, subscriptionId),
     eventId: event.id,
     subscriptionId,
     tenantId: event.tenantId,

@@ -12,6 +12,7 @@ export const STATUS_CODE: Record<DeliveryStatus, string> = {
   succeeded: 's',
   failed: 'f',
   cancelled: 'c',
+  superseded: 'x',
 };
 const STATUS_OF_CODE = new Map(Object.entries(STATUS_CODE).map(([s, c]) => [c, s as DeliveryStatus]));
 

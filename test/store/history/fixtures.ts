@@ -44,7 +44,7 @@ export function makeDelivery(
 ): HistoryDelivery {
   const created = event.acceptedAt + 3;
   return {
-    id: deliveryId(event.id, subscriptionId, over.series ?? 0),
+    id: deliveryId(event.tenantId, event.id, subscriptionId, over.series ?? 0),
     eventId: event.id,
     subscriptionId,
     tenantId: event.tenantId,
