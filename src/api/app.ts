@@ -69,8 +69,10 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
         version: VERSION,
         description:
           'Outbound webhook dispatcher: subscriptions, events, deliveries. Errors are application/problem+json.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
-      ...(ctx.config.PUBLIC_URL ? { servers: [{ url: ctx.config.PUBLIC_URL }] } : {}),
+      // PUBLIC_URL when set; else the server that serves this document (a relative URL).
+      servers: [{ url: ctx.config.PUBLIC_URL || '/' }],
       components: {
         securitySchemes: {
           bearerAuth: {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fp from 'fastify-plugin';
 import { safeEqual } from '../../crypto.js';
 import { HooklineError, validationError } from '../../domain/errors.js';
+import { withProblemResponses } from '../schemas.js';
 
 export const SCOPES = [
   'webhooks:read',
@@ -124,7 +125,8 @@ export default fp(
 
     // SPEC §9: a /v1 route answers 401 and 403 before it parses or validates anything, so its
     // first onRequest hook (before the body is read) must be one of the above. A route that
-    // forgets stops the app at start; the scope it needs is written into its OpenAPI operation.
+    // forgets stops the app at start; the scope it needs is written into its OpenAPI operation,
+    // with the 401 and 403 problems its hook answers.
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/v1/') || route.config?.authenticatesItself) return;
       const first = [route.onRequest ?? []].flat()[0];
@@ -133,7 +135,11 @@ export default fp(
         throw new Error(
           `${String(route.method)} ${route.url}: a /v1 route authenticates first, in onRequest (onRequest: app.requireScope(...))`,
         );
-      if (route.schema) route.schema = { ...route.schema, security: [{ bearerAuth: [requires] }] };
+      if (route.schema)
+        route.schema = withProblemResponses(
+          { ...route.schema, security: [{ bearerAuth: [requires] }] },
+          [401, 403],
+        );
     });
   },
   { name: 'auth', dependencies: ['rate-limits'] },

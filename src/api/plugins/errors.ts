@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HooklineError, type FieldError } from '../../domain/errors.js';
+import { withProblemResponses } from '../schemas.js';
 
 interface AjvLikeError {
   instancePath?: string;
@@ -83,8 +84,17 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
     .send(problem(status, code, title, err.message));
 }
 
+/** Methods whose routes read a body: any of them may answer 400 (not JSON), 413 and 415. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
 export default fp(
   async function errorsPlugin(app: FastifyInstance) {
+    // The OpenAPI document lists the problems this handler sends for any route that takes a body.
+    app.addHook('onRoute', (route) => {
+      if (!route.schema || !route.url.startsWith('/v1/')) return;
+      if ([route.method].flat().some((m) => BODY_METHODS.has(m)))
+        route.schema = withProblemResponses(route.schema, [400, 413, 415]);
+    });
     app.setErrorHandler((err: FastifyError & { validationContext?: string }, request, reply) => {
       let body: ReturnType<typeof problem>;
       if (err instanceof HooklineError) {

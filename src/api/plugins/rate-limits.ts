@@ -10,8 +10,11 @@ import ipaddr from 'ipaddr.js';
 import type { Context } from '../../context.js';
 import { HooklineError } from '../../domain/errors.js';
 import { execAll } from '../../store/delivery-store.js';
+import { withProblemResponses } from '../schemas.js';
 
 const WINDOW_MS = 60_000;
+/** Operations endpoints, probed by machines: never rate limited. */
+const UNLIMITED = /^\/(healthz|readyz|metrics)\b/;
 
 export interface AuthFailureLimiter {
   /** 429 `rate_limited` (with Retry-After) when the request's source failed too often this minute. */
@@ -58,13 +61,19 @@ export default fp(
       redis,
       nameSpace: `${config.REDIS_PREFIX}:ratelimit:`,
       skipOnError: true,
-      allowList: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url),
+      allowList: (request) => UNLIMITED.test(request.url),
       keyGenerator: callerKey,
       errorResponseBuilder: (_request, context) =>
         Object.assign(
           new Error(`rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
           { statusCode: 429 },
         ),
+    });
+
+    // Every limited route may answer 429: its OpenAPI operation says so.
+    app.addHook('onRoute', (route) => {
+      if (route.schema && !UNLIMITED.test(route.url))
+        route.schema = withProblemResponses(route.schema, [429]);
     });
 
     const max = config.AUTH_FAILURES_PER_MINUTE;

@@ -6,7 +6,7 @@ import Type from 'typebox';
 import type { Context } from '../../context.js';
 import { createClientStore } from '../../store/client-store.js';
 import { SCOPES, type Scope } from '../plugins/auth.js';
-import { bearerSecurity, problemResponses } from '../schemas.js';
+import { bearerSecurity, noSecurity, problemResponses } from '../schemas.js';
 
 const ScopeSchema = Type.Unsafe<Scope>({ type: 'string', enum: [...SCOPES] });
 
@@ -105,6 +105,7 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
       onRequest: app.requireAdmin(),
       schema: {
         tags: ['auth'],
+        operationId: 'createClient',
         summary: 'Create an API client (admin); its secret is shown once',
         security: bearerSecurity,
         body: ClientInput,
@@ -136,10 +137,28 @@ export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: {
       },
       schema: {
         tags: ['auth'],
+        operationId: 'issueToken',
         summary: 'Exchange client credentials for an access token (JSON or RFC 6749 form)',
+        security: noSecurity,
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenRequest,
-        response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError, ...problemResponses(429) },
+        response: {
+          200: TokenResponse,
+          // RFC 6749 §5.2 errors are plain JSON; a body that does not parse is a problem as anywhere.
+          400: {
+            description:
+              'RFC 6749 error (`invalid_request`, `unsupported_grant_type`, `invalid_scope`), or a body that does not parse',
+            content: {
+              'application/json': { schema: OAuthError },
+              'application/problem+json': { schema: Type.Ref('Problem') },
+            },
+          },
+          401: {
+            description: 'RFC 6749 `invalid_client`: unknown client or wrong secret',
+            content: { 'application/json': { schema: OAuthError } },
+          },
+          ...problemResponses(413, 415, 429),
+        },
       },
     },
     async (request, reply) => {

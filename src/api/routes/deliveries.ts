@@ -17,6 +17,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: 
       onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['deliveries'],
+        operationId: 'getDelivery',
         summary: 'A delivery record with every attempt',
         security: bearerSecurity,
         params: IdParams,

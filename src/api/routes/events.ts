@@ -67,6 +67,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       bodyLimit: MAX_EVENT_BYTES,
       schema: {
         tags: ['events'],
+        operationId: 'publishEvent',
         summary: 'Publish one event',
         security: bearerSecurity,
         body: EventInputSchema,
@@ -92,6 +93,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       },
       schema: {
         tags: ['events'],
+        operationId: 'publishEventBatch',
         summary: `Publish up to ${MAX_BATCH} events; nothing is queued if any is invalid`,
         security: bearerSecurity,
         body: Type.Object(
@@ -117,6 +119,7 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['events'],
+        operationId: 'getEvent',
         summary: 'An event and the state of each of its deliveries',
         description: 'Event ids are per tenant: admin and platform callers name it with ?tenantId=.',
         security: bearerSecurity,

@@ -6,6 +6,7 @@ import Type from 'typebox';
 import type { Context } from '../../context.js';
 import type { StallState } from '../../delivery/stall.js';
 import { VERSION } from '../../version.js';
+import { noSecurity } from '../schemas.js';
 
 export interface Readiness {
   /** Reports whether this process's workers run (when it runs any). */
@@ -55,7 +56,15 @@ export default async function healthRoutes(
 ) {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness: the process runs', response: { 200: Liveness } } },
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'health',
+        summary: 'Liveness: the process runs',
+        security: noSecurity,
+        response: { 200: Liveness },
+      },
+    },
     async () => ({ status: 'ok', version: VERSION }),
   );
   app.get(
@@ -63,7 +72,9 @@ export default async function healthRoutes(
     {
       schema: {
         tags: ['operations'],
+        operationId: 'ready',
         summary: 'Readiness: Redis answers and, where this process runs workers, they run and deliver',
+        security: noSecurity,
         response: { 200: ReadinessReport, 503: ReadinessReport },
       },
     },

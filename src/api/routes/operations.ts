@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../context.js';
 import bullBoardPlugin from '../plugins/bull-board.js';
+import { noSecurity } from '../schemas.js';
 
 export default async function operationsRoutes(app: FastifyInstance, { ctx }: { ctx: Context }) {
   app.get(
@@ -9,7 +10,9 @@ export default async function operationsRoutes(app: FastifyInstance, { ctx }: { 
     {
       schema: {
         tags: ['operations'],
+        operationId: 'metrics',
         summary: 'Prometheus metrics (text exposition format)',
+        security: noSecurity,
         response: {
           200: {
             description: 'Prometheus text format 0.0.4',

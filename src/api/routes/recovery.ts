@@ -129,6 +129,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
     onRequest: app.requireScope('deliveries:read'),
     schema: {
       tags: ['deliveries'],
+      operationId: 'listSubscriptionDeliveries',
       summary: 'A subscription’s deliveries, newest first, optionally of one status',
       security: bearerSecurity,
       params: IdParams,
@@ -148,6 +149,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       onRequest: app.requireScope('deliveries:read'),
       schema: {
         tags: ['deliveries'],
+        operationId: 'listDeliveries',
         summary: 'A tenant’s deliveries across its subscriptions, newest first, optionally of one status',
         security: bearerSecurity,
         querystring: Type.Object(
@@ -179,6 +181,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       onRequest: app.requireScope('deliveries:write'),
       schema: {
         tags: ['deliveries'],
+        operationId: 'recoverSubscriptionDeliveries',
         summary: 'Re-drive the subscription’s failed deliveries created in a time window',
         description:
           'Each failed delivery created between since and until (default: now) gets a new attempt series.',
@@ -229,6 +232,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       },
       schema: {
         tags: ['events'],
+        operationId: 'replayEvent',
         summary: 'Deliver an event again (a new attempt series per destination)',
         description:
           'Without subscriptionIds: every destination it was delivered to. A destination whose delivery is still under way is left alone. Event ids are per tenant: admin and platform callers name it with ?tenantId=.',
@@ -308,6 +312,7 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { ctx }: 
       onRequest: app.requireScope('deliveries:write'),
       schema: {
         tags: ['deliveries'],
+        operationId: 'retryDelivery',
         summary: 'Retry a finished delivery as a new attempt series (202 with the new delivery)',
         description:
           'Retrying one that was re-driven already retries its latest re-drive. 409 while it is under way.',

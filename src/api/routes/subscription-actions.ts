@@ -33,10 +33,11 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
     return next;
   }
 
-  const stateRoute = (summary: string) => ({
+  const stateRoute = (operationId: string, summary: string) => ({
     onRequest: app.requireScope('webhooks:update'),
     schema: {
       tags,
+      operationId,
       summary,
       security: bearerSecurity,
       params: IdParams,
@@ -47,7 +48,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
 
   app.post(
     '/v1/subscriptions/:id/pause',
-    stateRoute('Pause: deliveries wait (no attempt spent) until resume'),
+    stateRoute('pauseSubscription', 'Pause: deliveries wait (no attempt spent) until resume'),
     async (request) => {
       const next = await setState(await visible(request), (s) => {
         const { disabledReason: _reason, ...rest } = s;
@@ -59,7 +60,10 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
 
   app.post(
     '/v1/subscriptions/:id/resume',
-    stateRoute('Resume a paused or disabled subscription; held deliveries are sent at once'),
+    stateRoute(
+      'resumeSubscription',
+      'Resume a paused or disabled subscription; held deliveries are sent at once',
+    ),
     async (request) => {
       const next = await setState(await visible(request), (s) => {
         const { disabledReason: _reason, ...rest } = s;
@@ -79,6 +83,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
       },
       schema: {
         tags,
+        operationId: 'testSubscription',
         summary: 'Send one sample event now, with the subscription’s format, auth and signature',
         security: bearerSecurity,
         params: IdParams,
@@ -112,6 +117,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
       },
       schema: {
         tags,
+        operationId: 'rotateSubscriptionSecret',
         summary: 'New signing secret; the previous one keeps signing beside it for the grace period',
         security: bearerSecurity,
         params: IdParams,

@@ -168,6 +168,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
+        operationId: 'createSubscription',
         summary: 'Create a subscription (201 with its signing secret, shown once)',
         security: bearerSecurity,
         querystring: Type.Object({
@@ -199,6 +200,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
+        operationId: 'listSubscriptions',
         summary: 'List subscriptions, oldest first, with cursor pagination and filters',
         security: bearerSecurity,
         querystring: ListQuery,
@@ -231,6 +233,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
+        operationId: 'getSubscription',
         summary: 'A subscription (secrets masked)',
         security: bearerSecurity,
         params: IdParams,
@@ -248,6 +251,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:read'),
       schema: {
         tags,
+        operationId: 'getSubscriptionSecret',
         summary: 'The current signing secret (whsec_…)',
         security: bearerSecurity,
         params: IdParams,
@@ -276,6 +280,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
+        operationId: 'replaceSubscription',
         summary: 'Replace every writable field (masked secrets sent back unchanged are kept)',
         security: bearerSecurity,
         params: IdParams,
@@ -297,6 +302,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:update'),
       schema: {
         tags,
+        operationId: 'patchSubscription',
         summary: 'Change some fields (JSON Merge Patch); the result is validated like a PUT',
         security: bearerSecurity,
         params: IdParams,
@@ -323,6 +329,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:delete'),
       schema: {
         tags,
+        operationId: 'deleteSubscription',
         summary: 'Soft delete: kept with deletedAt, never matched again, unfinished deliveries cancelled',
         security: bearerSecurity,
         params: IdParams,
@@ -347,6 +354,7 @@ export default async function subscriptionRoutes(fastify: FastifyInstance, { ctx
       onRequest: app.requireScope('webhooks:create'),
       schema: {
         tags,
+        operationId: 'restoreSubscription',
         summary: 'Undo a soft delete (409 if its URL was registered again meanwhile)',
         security: bearerSecurity,
         params: IdParams,
