@@ -94,16 +94,7 @@ export const statusOf = (type: EventType): MessageStatus | undefined => STATUS_O
 export const isFinal = (type: EventType): boolean =>
   type === 'message.delivered' || type === 'message.failed';
 
-/** Status precedence: sent < delivered < read (used to drop stale statuses). */
-export const STATUS_RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3 };
-
 const compiled = Compile(EventInputSchema);
-
-/** Turns a typebox/ajv style instancePath (`/a/0/b`) plus a missing property into a field path. */
-export function fieldPath(instancePath: string, missing?: string): string {
-  const base = instancePath || '';
-  return missing ? `${base}/${missing}` : base || '/';
-}
 
 /** Rules beyond the schema (SPEC §2): required-when, parsable dates. */
 export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
@@ -130,11 +121,14 @@ export function schemaErrors(input: unknown, base = ''): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const err of compiled.Errors(input)) {
+    // TypeBox reports an unknown field twice: as `additionalProperties: false` failing at the
+    // field ("schema is false") and as the object's additionalProperties error, which names it.
+    if (err.keyword === 'boolean' && err.schemaPath.endsWith('/additionalProperties')) continue;
     const params = err.params as { requiredProperties?: string[]; additionalProperties?: string[] };
     const props = params.requiredProperties ?? params.additionalProperties;
     const paths = props?.length
       ? props.map((p) => `${base}${err.instancePath}/${p}`)
-      : [`${base}${err.instancePath || '/'}`];
+      : [`${base}${err.instancePath}` || '/'];
     for (const path of paths) {
       if (seen.has(path)) continue;
       seen.add(path);
