@@ -94,6 +94,9 @@ export const statusOf = (type: EventType): MessageStatus | undefined => STATUS_O
 export const isFinal = (type: EventType): boolean =>
   type === 'message.delivered' || type === 'message.failed';
 
+/** Status precedence: sent < delivered < read (used to drop stale statuses). */
+export const STATUS_RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3 };
+
 const compiled = Compile(EventInputSchema);
 
 /** Rules beyond the schema (SPEC §2): required-when, parsable dates. */

@@ -10,6 +10,7 @@ import {
   normalizeEvent,
   parseEvent,
   schemaErrors,
+  STATUS_RANK,
   statusOf,
   SUB_PRODUCTS,
   type EventInput,
@@ -109,6 +110,10 @@ describe('status types', () => {
   it('only delivered and failed are final', () => {
     expect(EVENT_TYPES.filter(isFinal)).toEqual(['message.delivered', 'message.failed']);
   });
+
+  it('ranks sent < delivered < read', () => {
+    expect(STATUS_RANK).toStrictEqual({ sent: 1, delivered: 2, read: 3 });
+  });
 });
 
 describe('the event schema', () => {
@@ -163,7 +168,7 @@ describe('the event schema', () => {
   });
 
   it('is published as EventInput', () => {
-    expect(EventInputSchema.$id).toBe('EventInput');
+    expect(EventInputSchema).toHaveProperty('$id', 'EventInput');
   });
 });
 
