@@ -165,6 +165,26 @@ describe('the subscription schema', () => {
     expect(refusedAt({ ...base, ...fields })).toContain(path);
   });
 
+  it('limits customParams and customHeaders names to 1-128 characters', () => {
+    for (const key of ['customParams', 'customHeaders']) {
+      expect(schema.Check({ ...base, [key]: { ['k'.repeat(128)]: 'v' } }), key).toBe(true);
+      expect(schema.Check({ ...base, [key]: { ['k'.repeat(129)]: 'v' } }), key).toBe(false);
+      expect(schema.Check({ ...base, [key]: { '': 'v' } }), key).toBe(false);
+    }
+  });
+
+  it('publishes its enums as strings and documents the free-form fields', () => {
+    const props = SubscriptionInputSchema.properties;
+    for (const key of ['reportType', 'format', 'method', 'encoding', 'authType', 'subProduct'] as const) {
+      expect(props[key], key).toMatchObject({ type: 'string' });
+    }
+    expect(props.events.items).toMatchObject({ type: 'string' });
+    expect(props.oauth2.properties.grantType).toMatchObject({ type: 'string' });
+    expect(props.filter).toHaveProperty('description', expect.stringMatching(/filter/));
+    expect(props.customParams).toHaveProperty('description', expect.stringMatching(/params/));
+    expect(props.customHeaders).toHaveProperty('description', expect.stringMatching(/headers/));
+  });
+
   it('needs webhookUrl and events', () => {
     expect(schema.Check({ events: ['*'] })).toBe(false);
     expect(schema.Check({ webhookUrl: 'https://x.example/' })).toBe(false);
