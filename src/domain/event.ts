@@ -125,8 +125,9 @@ export function schemaErrors(input: unknown, base = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const err of compiled.Errors(input)) {
     // TypeBox reports an unknown field twice: as `additionalProperties: false` failing at the
-    // field ("schema is false") and as the object's additionalProperties error, which names it.
-    if (err.keyword === 'boolean' && err.schemaPath.endsWith('/additionalProperties')) continue;
+    // field ("schema is false", schemaPath …/additionalProperties) and as the object's
+    // additionalProperties error (schemaPath of the object), which names it.
+    if (err.schemaPath.endsWith('/additionalProperties')) continue;
     const params = err.params as { requiredProperties?: string[]; additionalProperties?: string[] };
     const props = params.requiredProperties ?? params.additionalProperties;
     const paths = props?.length
@@ -155,10 +156,8 @@ export function parseEvent(input: unknown, base = '', now = Date.now()): Hooklin
 }
 
 export function normalizeEvent(e: EventInput, now = Date.now()): HooklineEvent {
-  const occurredAt =
-    e.occurredAt === undefined
-      ? new Date(now).toISOString()
-      : new Date(typeof e.occurredAt === 'number' ? e.occurredAt : Date.parse(e.occurredAt)).toISOString();
+  // new Date() reads epoch milliseconds and date strings alike (the string as Date.parse does).
+  const occurredAt = new Date(e.occurredAt ?? now).toISOString();
   // Object.assign, not spread: ten times cheaper on these objects (0.3 vs 3 µs), and safe here
   // because the input is validated (no `__proto__`: the JSON parser and the schema refuse it).
   return Object.assign(

@@ -8,7 +8,6 @@ let pool = Buffer.alloc(0);
 let offset = POOL_SIZE;
 
 export function newId(prefix: string): string {
-  // Stryker disable next-line EqualityOperator: offset is a multiple of 12 and 4096 is not, so `>=` never differs
   if (offset + 12 > pool.length) {
     pool = randomBytes(POOL_SIZE);
     offset = 0;

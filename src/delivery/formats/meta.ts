@@ -80,7 +80,7 @@ export function metaPayload(event: HooklineEvent): Payload {
 }
 
 function metaError(error: NonNullable<HooklineEvent['error']>) {
-  const code = typeof error.code === 'string' && INTEGER.test(error.code) ? Number(error.code) : error.code;
+  const code = INTEGER.test(String(error.code)) ? Number(error.code) : error.code;
   const withDetails = error.title !== undefined && error.reason !== undefined;
   return {
     code,
@@ -118,7 +118,7 @@ function replyMessage(
     };
   const media = recordOf(data.media);
   if (media) {
-    const type = stringOf(media.type) ?? '';
+    const type = String(media.type);
     if (!MEDIA_TYPES.has(type)) return { ...head, type: 'unsupported' };
     return { ...head, type, [type]: mediaObject(media, text) };
   }

@@ -37,10 +37,8 @@ export function paramsPayload(event: HooklineEvent, sub: FormatSubscription): Re
   set('channel', event.channel);
   set('eventType', event.type);
   const custom = sub.customParams ?? {};
-  if (event.data) {
-    for (const [key, value] of flatten(event.data)) {
-      if (!(key in out) && !Object.hasOwn(custom, key)) out[key] = value;
-    }
+  for (const [key, value] of flatten(event.data)) {
+    if (!(key in out) && !Object.hasOwn(custom, key)) out[key] = value;
   }
   for (const key of Object.keys(custom)) {
     if (!(key in out)) out[key] = custom[key]!;
