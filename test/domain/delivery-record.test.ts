@@ -2,8 +2,10 @@
 import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
 import {
+  AttemptSchema,
   DELIVERY_STATUSES,
   DeliveryRecordSchema,
+  DeliveryStatusSchema,
   deliveryState,
   DeliveryStateSchema,
   FINAL_STATUSES,
@@ -60,9 +62,30 @@ describe('DeliveryRecordSchema', () => {
     );
   });
 
-  it('is published as Delivery and DeliveryState', () => {
+  it('is published as Delivery and DeliveryState, statuses as strings', () => {
     expect(DeliveryRecordSchema).toHaveProperty('$id', 'Delivery');
     expect(DeliveryStateSchema).toHaveProperty('$id', 'DeliveryState');
+    expect(DeliveryStatusSchema).toStrictEqual({ type: 'string', enum: [...DELIVERY_STATUSES] });
+  });
+
+  it('documents the fields a reader cannot guess (OpenAPI descriptions)', () => {
+    const r = DeliveryRecordSchema.properties;
+    const a = AttemptSchema.properties;
+    const s = DeliveryStateSchema.properties;
+    const described = {
+      'attempt n': a.n,
+      'attempt statusCode': a.statusCode,
+      'attempt responseBody': a.responseBody,
+      target: r.target,
+      series: r.series,
+      retryOf: r.retryOf,
+      redrivenTo: r.redrivenTo,
+      'state attempts': s.attempts,
+      'state lastStatusCode': s.lastStatusCode,
+    };
+    for (const [name, schema] of Object.entries(described)) {
+      expect((schema as { description?: string }).description, name).toMatch(/\w{3}/);
+    }
   });
 });
 
@@ -80,6 +103,17 @@ describe('deliveryState', () => {
       updatedAt: '2025-01-01T00:01:00.000Z',
     });
     expect(Compile(DeliveryStateSchema).Check(state)).toBe(true);
+  });
+
+  it('takes the status code of the last attempt of many', () => {
+    const three = [attempt(1, 500), attempt(2, 502), attempt(3, 200)];
+    expect(deliveryState(record({ attempts: three }))).toMatchObject({ attempts: 3, lastStatusCode: 200 });
+  });
+
+  it('the state schema refuses what is not a state', () => {
+    const check = Compile(DeliveryStateSchema);
+    expect(check.Check({ ...deliveryState(record()), attempts: 'two' })).toBe(false);
+    expect(check.Check({ ...deliveryState(record()), status: 'lost' })).toBe(false);
   });
 
   it('is null without attempts or without an answer', () => {

@@ -167,8 +167,12 @@ describe('the event schema', () => {
     ]);
   });
 
-  it('is published as EventInput', () => {
+  it('is published as EventInput, its enums as strings', () => {
     expect(EventInputSchema).toHaveProperty('$id', 'EventInput');
+    const p = EventInputSchema.properties;
+    expect([p.type, p.channel, p.subProduct, p.deliveryReport.properties.reportType]).toEqual(
+      Array(4).fill(expect.objectContaining({ type: 'string' })),
+    );
   });
 });
 
@@ -210,6 +214,11 @@ describe('the rules beyond the schema', () => {
     expect(problem({ tenantId: 't', type: 'message.sent', messageId: 'm' })).toBe(
       '/channel: is required for message.sent',
     );
+  });
+
+  it('parseEvent paths start at the root by default (the publisher)', () => {
+    expect(() => parseEvent({ type: 'auth.success' })).toThrow('/tenantId: is required');
+    expect(parseEvent(auth).tenantId).toBe('tnt_a');
   });
 
   it('parseEvent throws a validation_error with the base in every path', () => {

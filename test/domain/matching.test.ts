@@ -219,6 +219,8 @@ describe('evaluateFilter: the ten operators', () => {
       expect(check(leaf('$.data.price', op, wide))).toBe(true);
       expect(check(leaf('$.recipient', op, wide))).toBe(false);
       expect(check(leaf('$.data.missing', op, wide))).toBe(false);
+      // null compares as 0 in JavaScript, never here.
+      expect(check(leaf('$.data.nothing', op, wide))).toBe(false);
     },
   );
 

@@ -37,6 +37,9 @@ describe('defaultSampleType', () => {
     [['message.reply'], 'message.reply'],
     [['auth.*'], 'auth.success'],
     [['message.read', 'auth.fallback'], 'message.read'],
+    // Preferred over types that come first in EVENT_TYPES.
+    [['message.read', 'message.reply'], 'message.reply'],
+    [['message.read', 'auth.success'], 'auth.success'],
     [['auth.approval'], 'auth.approval'],
     [[], 'message.delivered'],
   ])('for %j is %s', (events, type) => {
