@@ -311,6 +311,10 @@ describe('otpless', () => {
       phone: {},
       email: { channel: ['SMS'], email: 'a@b.example' },
     });
+    expect(details({ channel: 'email', recipient: 'ana' })).toEqual({
+      phone: {},
+      email: { channel: ['EMAIL'], email: 'ana' },
+    });
     expect(details({ channel: undefined, recipient: 'a@b.example' })).toEqual({
       phone: {},
       email: { channel: ['EMAIL'], email: 'a@b.example' },

@@ -217,7 +217,7 @@ describe('the rules beyond the schema', () => {
   });
 
   it('parseEvent paths start at the root by default (the publisher)', () => {
-    expect(() => parseEvent({ type: 'auth.success' })).toThrow('/tenantId: is required');
+    expect(() => parseEvent({ type: 'auth.success' })).toThrow(/^\/tenantId: is required$/);
     expect(parseEvent(auth).tenantId).toBe('tnt_a');
   });
 

@@ -75,11 +75,10 @@ function rawHost(url: string): string | null {
   const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
   try {
     return decodeURIComponent(host).toLowerCase();
-    // Stryker disable all: unreachable, new URL() has already failed on a host with a malformed escape
   } catch {
+    // Unreachable so far: new URL() has already failed on a host with a malformed escape.
     return host.toLowerCase();
   }
-  // Stryker restore all
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
