@@ -116,12 +116,6 @@ export const isFinal = (type: string): boolean => type === 'message.delivered' |
 
 const compiled = Compile(EventInputSchema);
 
-/** Turns a typebox/ajv style instancePath (`/a/0/b`) plus a missing property into a field path. */
-export function fieldPath(instancePath: string, missing?: string): string {
-  const base = instancePath || '';
-  return missing ? `${base}/${missing}` : base || '/';
-}
-
 /** Rules beyond the schema (SPEC §2): required-when, reply data, parsable dates. */
 export function eventRuleErrors(e: EventInput, base = ''): FieldError[] {
   const errors: FieldError[] = [];

@@ -12,11 +12,15 @@ export function schemaErrorsOf(
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const err of validator.Errors(input)) {
+    // TypeBox reports an unknown field twice: as `additionalProperties: false` failing at the
+    // field ("schema is false", schemaPath …/additionalProperties) and as the object's
+    // additionalProperties error (schemaPath of the object), which names it.
+    if (err.schemaPath.endsWith('/additionalProperties')) continue;
     const params = err.params as { requiredProperties?: string[]; additionalProperties?: string[] };
     const props = params.requiredProperties ?? params.additionalProperties;
     const paths = props?.length
       ? props.map((p) => `${base}${err.instancePath}/${p}`)
-      : [`${base}${err.instancePath || '/'}`];
+      : [`${base}${err.instancePath}` || '/'];
     for (const path of paths) {
       if (seen.has(path)) continue;
       seen.add(path);

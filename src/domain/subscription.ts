@@ -47,9 +47,11 @@ const enumOf = <T extends string>(values: readonly T[], extra: Record<string, un
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...extra });
 
 const Secret = (maxLength = 4096) => Type.String({ minLength: 1, maxLength });
+// Key limits go in propertyNames: a Record compiles its key schema to `^.*$`, dropping them.
 const StringMap = (description: string) =>
-  Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 2048 }), {
+  Type.Record(Type.String(), Type.String({ maxLength: 2048 }), {
     maxProperties: 20,
+    propertyNames: { minLength: 1, maxLength: 128 },
     description,
   });
 
@@ -233,11 +235,10 @@ export function subscriptionRuleErrors(input: SubscriptionInput, opts: RuleOptio
   if (input.subProduct === 'conversational' && !coversType(input.events, 'message.reply')) {
     errors.push({ path: '/events', message: 'a conversational subscription must cover message.reply' });
   }
-  const authType = input.authType ?? 'none';
   for (const kind of ['secret', 'bearer', 'basic', 'oauth2'] as const) {
-    if (authType === kind && !input[kind])
+    if (input.authType === kind && !input[kind])
       errors.push({ path: `/${kind}`, message: `is required when authType is ${kind}` });
-    if (authType !== kind && input[kind])
+    if (input.authType !== kind && input[kind])
       errors.push({ path: `/${kind}`, message: `is only allowed when authType is ${kind}` });
   }
   if (input.oauth2) {

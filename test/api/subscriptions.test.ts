@@ -97,6 +97,23 @@ describe('create', () => {
     expectProblem(await create({ format: 'soap' }), 400, 'validation_error', '/format');
   });
 
+  it('refuses customParams and customHeaders names outside 1-128 characters, naming the key', async () => {
+    const long = 'k'.repeat(129);
+    const res = await create({ customParams: { [long]: 'v' } });
+    expectProblem(res, 400, 'validation_error', `/customParams/${long}`);
+    expect(res.body.errors).toEqual([
+      { path: `/customParams/${long}`, message: 'name must NOT have more than 128 characters' },
+    ]);
+    expectProblem(await create({ customHeaders: { '': 'v' } }), 400, 'validation_error', '/customHeaders/');
+    const sub = await created({ customParams: { ['k'.repeat(128)]: 'v' } });
+    expectProblem(
+      await patch(sub.id, { customParams: { [long]: 'v' } }),
+      400,
+      'validation_error',
+      `/customParams/${long}`,
+    );
+  });
+
   it('requires message.reply to be covered for conversational', async () => {
     expectProblem(
       await create({ subProduct: 'conversational', events: ['message.delivered'] }),

@@ -63,6 +63,17 @@ describe('parseIpLiteral', () => {
     '[::1',
     '1.2.3.4 ',
     '[not:an:ip]',
+    // Five parts, even when the fifth is 0.
+    '1.2.3.4.0',
+    // A bracket only at the end.
+    'x::1]',
+    // Each part is digits of its own radix, with no sign.
+    '1a.2.3.4',
+    '0x1g1',
+    '018.0.0.1',
+    '0181.0.0.1',
+    '1.2.3.-4',
+    '1.2.3.+4',
   ])('%j is not an IP literal', (host) => expect(parseIpLiteral(host)).toBeNull());
 });
 

@@ -146,3 +146,61 @@ describe('checkUrl on malformed input', () => {
     );
   });
 });
+
+describe('checkUrl names the host as written', () => {
+  const refusal = async (url: string) => {
+    const result = await checkUrl(url, none, { lookup: zoneLookup });
+    return result.ok ? 'accepted' : result.reason;
+  };
+
+  it.each([
+    ['http://0x7f.1/', '0x7f.1 is not an allowed destination: loopback'],
+    ['HTTP://0X7F.1:8080/x', '0x7f.1 is not an allowed destination: loopback'],
+    ['https://user:pw@0x7f.1:8443/', '0x7f.1 is not an allowed destination: loopback'],
+    ['http://a@b@0x7f.1/', '0x7f.1 is not an allowed destination: loopback'],
+    ['  http://0x7f.1/  ', '0x7f.1 is not an allowed destination: loopback'],
+    ['http://0x7f%2e1/', '0x7f.1 is not an allowed destination: loopback'],
+    ['http://[::1]/', '[::1] is not an allowed destination: loopback'],
+    ['http://[::1]:8080/', '[::1] is not an allowed destination: loopback'],
+    ['http:\\\\0x7f.1\\x', '0x7f.1 is not an allowed destination: loopback'],
+    // A control character before the scheme: the URL parser drops it, the raw reading gives up,
+    // and the parsed host is judged instead.
+    ['\u0001http://0x7f.1/', '127.0.0.1 is not an allowed destination: loopback'],
+  ])('%j: %s', async (url, reason) => {
+    expect(await refusal(url)).toBe(reason);
+  });
+
+  it('refuses a URL whose host is missing', async () => {
+    for (const url of ['http:///x', 'https://', 'http://:80/', 'https://@/']) {
+      expect(await refusal(url), url).toMatch(/not a valid URL|does not resolve/);
+    }
+  });
+});
+
+describe('checkUrl DNS outcomes', () => {
+  it('ENODATA means the name has no address: refused, not transient', async () => {
+    const lookup: SsrfLookup = () => Promise.reject(dnsError('ENODATA'));
+    await expect(checkUrl('https://nodata.test/', none, { lookup })).resolves.toEqual({
+      ok: false,
+      reason: 'nodata.test does not resolve',
+      transient: false,
+    });
+  });
+
+  it('waits up to 5 s for DNS by default', async () => {
+    const slow: SsrfLookup = (host) => new Promise((resolve) => setTimeout(() => resolve(ZONE[host]!), 30));
+    await expect(checkUrl('https://public.test/', none, { lookup: slow })).resolves.toEqual({ ok: true });
+  });
+
+  it('leaves no timer behind', async () => {
+    vi.useFakeTimers();
+    try {
+      await expect(checkUrl('https://public.test/', none, { lookup: zoneLookup })).resolves.toEqual({
+        ok: true,
+      });
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

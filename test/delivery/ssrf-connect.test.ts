@@ -1,6 +1,9 @@
 import type { LookupAddress } from 'node:dns';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, fetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +12,7 @@ import {
   createSsrfSafeConnect,
   isSsrfBlockedError,
   SsrfBlockedError,
+  systemLookup,
   type SsrfLookup,
 } from '../../src/delivery/ssrf.js';
 import { DeliveryError } from '../../src/delivery/errors.js';
@@ -222,5 +226,41 @@ describe('the refusal error', () => {
     } finally {
       await agent.close();
     }
+  });
+});
+
+describe('a peer without an address', () => {
+  // A connector given a socketPath dials that Unix socket whatever the host: the peer has no IP
+  // address to judge, so the guard refuses the connection rather than let it through.
+  it('is refused and its socket closed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hookline-ssrf-'));
+    const socketPath = join(dir, 'peer.sock');
+    const server = http.createServer((_req, res) => res.end('must not be reached'));
+    const closed = new Promise<void>((resolve) => {
+      server.on('connection', (socket) => socket.on('close', () => resolve()));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const agent = new Agent({
+      connect: createSsrfSafeConnect(allow127001, { lookup, connector: { socketPath } }),
+    });
+    try {
+      const err: unknown = await get('http://good.test/', agent).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toBe('socket to good.test closed while connecting');
+      expect(isSsrfBlockedError(err)).toBe(false);
+      await closed;
+    } finally {
+      await agent.close();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('systemLookup', () => {
+  it('asks the system resolver for every address of a name', async () => {
+    const all = await systemLookup('localhost');
+    expect(all.length).toBeGreaterThan(0);
+    for (const a of all) expect(['127.0.0.1', '::1']).toContain(a.address);
   });
 });

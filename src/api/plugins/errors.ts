@@ -9,6 +9,8 @@ interface AjvLikeError {
   keyword?: string;
   message?: string;
   params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+  /** Set on the error a `propertyNames` schema raised for this key. */
+  propertyName?: string;
 }
 
 /** Converts Ajv errors to field paths; body fields are plain pointers, others get their part. */
@@ -17,9 +19,14 @@ export function ajvFieldErrors(errors: AjvLikeError[], context?: string): FieldE
   const out: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
+    // Ajv follows a bad key's own error with a summary ("property name must be valid").
+    if (e.keyword === 'propertyNames') continue;
     let path = `${base}${e.instancePath ?? ''}`;
     let message = e.message ?? 'is invalid';
-    if (e.params?.missingProperty) {
+    if (e.propertyName !== undefined) {
+      path += `/${e.propertyName}`;
+      message = `name ${message}`;
+    } else if (e.params?.missingProperty) {
       path += `/${e.params.missingProperty}`;
       message = 'is required';
     } else if (e.params?.additionalProperty) {

@@ -8,10 +8,8 @@ export function flatten(value: unknown, prefix = '', out: [string, string][] = [
   if (value === undefined) return out;
   if (value === null) {
     out.push([prefix, '']);
-  } else if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++)
-      flatten(value[i], prefix === '' ? String(i) : `${prefix}.${i}`, out);
   } else if (typeof value === 'object') {
+    // Arrays too: their keys are their indexes, in order.
     for (const key of Object.keys(value)) {
       flatten((value as Record<string, unknown>)[key], prefix === '' ? key : `${prefix}.${key}`, out);
     }

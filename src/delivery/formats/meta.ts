@@ -88,7 +88,7 @@ function replyValue(event: HooklineEvent, data: Record<string, unknown>, timesta
 }
 
 function metaError(error: NonNullable<HooklineEvent['error']>) {
-  const code = typeof error.code === 'string' && INTEGER.test(error.code) ? Number(error.code) : error.code;
+  const code = INTEGER.test(String(error.code)) ? Number(error.code) : error.code;
   const withDetails = error.title !== undefined && error.reason !== undefined;
   return {
     code,

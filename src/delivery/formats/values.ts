@@ -6,10 +6,10 @@ export const epochMs = (iso: string): number => Date.parse(iso);
 /** Epoch seconds as a decimal string, the way the WhatsApp Cloud API writes timestamps. */
 export const epochSecondsString = (iso: string): string => String(Math.floor(Date.parse(iso) / 1000));
 
-/** A string (numbers are written out) or undefined. */
+/** A string (finite numbers are written out) or undefined. */
 export function stringOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
-  return typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+  return Number.isFinite(v) ? String(v) : undefined;
 }
 
 /** A plain object or undefined. */

@@ -11,7 +11,8 @@ export class SsrfBlockedError extends DeliveryError {
     readonly reason: string,
   ) {
     const what = address === undefined || address === host ? host : `${host} (${address})`;
-    super('ssrf_blocked', `${what} is not an allowed destination: ${reason}`, { retryable: false });
+    // Never retried: DeliveryError decides that for the code, in one place.
+    super('ssrf_blocked', `${what} is not an allowed destination: ${reason}`);
     this.name = 'SsrfBlockedError';
   }
 }

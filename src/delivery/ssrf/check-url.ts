@@ -39,9 +39,9 @@ export async function checkUrl(
   } catch {
     return refuse('not a valid URL');
   }
+  // http(s) URLs always have a host: new URL() fails on an empty one.
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     return refuse(`scheme ${parsed.protocol} is not allowed`);
-  if (parsed.hostname === '') return refuse('the URL has no host');
 
   // The WHATWG parser already rewrites 0x7f.1 and friends to dotted decimal; the host as
   // written is judged too, so a parser disagreement can only make us stricter.
@@ -71,13 +71,12 @@ export async function checkUrl(
 function rawHost(url: string): string | null {
   const authority = /^[a-z][a-z0-9+.-]*:[/\\]*([^/?#\\]*)/i.exec(url.trim())?.[1];
   if (authority === undefined) return null;
-  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
-  const host = hostPort.startsWith('[')
-    ? hostPort.slice(0, hostPort.indexOf(']') + 1)
-    : hostPort.replace(/:\d*$/, '');
+  // The port is what follows the last ":" when only digits do ("[::1]:80", not "[::1]").
+  const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
   try {
     return decodeURIComponent(host).toLowerCase();
   } catch {
+    // Unreachable so far: new URL() has already failed on a host with a malformed escape.
     return host.toLowerCase();
   }
 }

@@ -1,0 +1,10 @@
+// The fast, pure unit tests Stryker runs against each mutant (npm run mutate): no Redis, no
+// receivers, only loopback sockets in the SSRF connector test. Not part of `npm test`'s config.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/domain/**/*.test.ts', 'test/delivery/formats*.test.ts', 'test/delivery/ssrf-*.test.ts'],
+    testTimeout: 10_000,
+  },
+});
