@@ -3,10 +3,7 @@
 // and which headers a subscriber may not set. The decision itself (succeeded / retry / failed /
 // hold) is made inside attempt() and deliverOnce(), next to their HTTP and Redis calls; those
 // paths are covered by test/queue/*.test.ts and test/resilience/*.test.ts against real servers.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSecretBox } from '../../src/crypto.js';
-import type { HooklineEvent } from '../../src/domain/event.js';
 import type { Subscription } from '../../src/domain/subscription.js';
 import { classifyError } from '../../src/delivery/attempt.js';
 import { isProtectedCustomHeader as isProtectedHeader } from '../../src/domain/subscription-headers.js';
