@@ -166,6 +166,8 @@ describe('checkUrl names the host as written', () => {
     // A control character before the scheme: the URL parser drops it, the raw reading gives up,
     // and the parsed host is judged instead.
     ['\u0001http://0x7f.1/', '127.0.0.1 is not an allowed destination: loopback'],
+    // A newline inside an escape: the parser drops it (%2e, a dot), the raw reading cannot decode.
+    ['http://0x7f%2\ne1/', '127.0.0.1 is not an allowed destination: loopback'],
   ])('%j: %s', async (url, reason) => {
     expect(await refusal(url)).toBe(reason);
   });

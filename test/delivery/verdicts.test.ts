@@ -8,7 +8,17 @@ import type { Subscription } from '../../src/domain/subscription.js';
 import { classifyError } from '../../src/delivery/attempt.js';
 import { isProtectedCustomHeader as isProtectedHeader } from '../../src/domain/subscription-headers.js';
 import { DeliveryError, type DeliveryErrorCode } from '../../src/delivery/errors.js';
-import { backoffStrategy, parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/queue/backoff.js';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox } from '../../src/crypto.js';
+import { sealReportSecret, type HooklineEvent } from '../../src/domain/event.js';
+import { reportTarget } from '../../src/delivery/process-delivery.js';
+import {
+  BACKOFF_TYPE,
+  backoffStrategy,
+  parseRetryAfter,
+  retryAfterDelay,
+  retryDelay,
+} from '../../src/queue/backoff.js';
 
 describe('DeliveryError.retryable', () => {
   it.each([
@@ -66,15 +76,14 @@ describe('classifyError', () => {
   });
 
   it('a token endpoint failure is oauth_token_error and retried', () => {
-    const err = classifyError(
-      Object.assign(new Error('token endpoint answered 500'), { code: 'oauth_token_error' }),
-      1000,
-    );
+    const cause = Object.assign(new Error('token endpoint answered 500'), { code: 'oauth_token_error' });
+    const err = classifyError(cause, 1000);
     expect(err).toMatchObject({
       code: 'oauth_token_error',
       message: 'token endpoint answered 500',
       retryable: true,
     });
+    expect(err.cause).toBe(cause);
     expect(classifyError({ code: 'oauth_token_error' }, 1000).message).toBe('token endpoint failed');
   });
 
@@ -84,8 +93,10 @@ describe('classifyError', () => {
     [{ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' }],
     [{ code: 'UND_ERR_BODY_TIMEOUT', message: 'Body Timeout Error' }],
   ])('%j is a timeout, retried', (raw) => {
-    const err = classifyError(Object.assign(new Error(raw.message), raw), 2500);
+    const cause = Object.assign(new Error(raw.message), raw);
+    const err = classifyError(cause, 2500);
     expect(err).toMatchObject({ code: 'timeout', message: 'no response within 2500 ms', retryable: true });
+    expect(err.cause).toBe(cause);
   });
 
   it('anything else is a retried connection_error naming its code', () => {
@@ -94,6 +105,7 @@ describe('classifyError', () => {
       code: 'connection_error',
       message: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
       retryable: true,
+      cause: refused,
     });
     expect(classifyError(new TypeError('fetch failed'), 1000).message).toBe('TypeError: fetch failed');
     expect(classifyError('boom', 1000).message).toBe('error: boom');
@@ -106,6 +118,10 @@ describe('classifyError', () => {
 
 describe('retry delays (SPEC §5)', () => {
   const s = { baseMs: 1000, maxMs: 60_000 };
+
+  it('are the BullMQ backoff strategy named "hookline" (stored in every delivery job)', () => {
+    expect(BACKOFF_TYPE).toBe('hookline');
+  });
 
   it('the first retry waits the base; attempt numbers below 1 count as 1', () => {
     expect(retryDelay(1, s, () => 0.5)).toBe(1000);
@@ -166,6 +182,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('', now)).toBeUndefined();
     expect(parseRetryAfter([], now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    // Digits with anything else are not delta-seconds (and not dates either).
+    expect(parseRetryAfter('5s', now)).toBeUndefined();
+    expect(parseRetryAfter('1e3', now)).toBeUndefined();
+    expect(parseRetryAfter('x5', now)).toBeUndefined();
+  });
+
+  it('never answers a negative delay', () => {
+    // "-5" is not delta-seconds; Date.parse reads it as a year-2001 date, long past.
+    expect(parseRetryAfter('-5', now)).toBe(0);
   });
 });
 
@@ -197,5 +222,56 @@ describe('isProtectedHeader (what customHeaders can never set)', () => {
   it('leaves other headers to the subscriber', () => {
     expect(isProtectedHeader('x-tenant', none)).toBe(false);
     expect(isProtectedHeader('accept', none)).toBe(false);
+  });
+});
+
+describe('reportTarget (an event’s own deliveryReport destination)', () => {
+  const event: HooklineEvent = {
+    id: 'evt_1',
+    tenantId: 'tnt_a',
+    type: 'message.delivered',
+    channel: 'sms',
+    messageId: 'msg_1',
+    occurredAt: '2025-03-01T12:00:00.000Z',
+    acceptedAt: 0,
+    deliveryReport: { webhookUrl: 'https://dlr.example.com/r' },
+  };
+
+  const box = createSecretBox(randomBytes(32).toString('base64'));
+
+  it('is an otpiq POST without auth, ten retries, reportType all by default', () => {
+    expect(reportTarget(event, box)).toMatchObject({
+      tenantId: 'tnt_a',
+      webhookUrl: 'https://dlr.example.com/r',
+      events: ['*'],
+      channels: [],
+      senders: [],
+      reportType: 'all',
+      format: 'otpiq',
+      method: 'POST',
+      encoding: 'json',
+      authType: 'none',
+      timeoutMs: 10_000,
+      maxRetries: 10,
+      status: 'active',
+      signingSecrets: [],
+    });
+    expect(reportTarget(event, box)).not.toHaveProperty('secret');
+  });
+
+  it('sends the webhookSecret as X-Webhook-Secret, decrypted from the stored event', () => {
+    const withSecret = sealReportSecret(
+      {
+        ...event,
+        deliveryReport: { webhookUrl: 'https://x/', reportType: 'final' as const, webhookSecret: 's3' },
+      },
+      box,
+    );
+    expect(withSecret.deliveryReport!.webhookSecret).toMatch(/^enc:v2:/);
+    expect(reportTarget(withSecret, box)).toMatchObject({
+      reportType: 'final',
+      authType: 'secret',
+      secret: { headerName: 'X-Webhook-Secret', value: 's3' },
+    });
   });
 });

@@ -76,7 +76,8 @@ function rawHost(url: string): string | null {
   try {
     return decodeURIComponent(host).toLowerCase();
   } catch {
-    // Unreachable so far: new URL() has already failed on a host with a malformed escape.
+    // A malformed escape: the URL parser read it differently (it drops tabs and newlines, so
+    // "%2<LF>e" is "%2e" to it). The parsed host is judged in any case.
     return host.toLowerCase();
   }
 }
