@@ -1,16 +1,12 @@
-// Assembles a running Hookline (API, workers or both) from a config. Used by src/main.ts,
-// workers/main.ts and the integration tests, so they all run the same wiring.
+// Assembles a running Hookline (API, workers or both) from a config. Used by src/main.ts and the
+// integration tests, so they all run the same wiring: compose the service graph, then start.
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './api/app.js';
-import { ConfigError, type Config } from './config.js';
-import { createContext, type Context, type ContextOptions } from './context.js';
+import type { Config } from './config.js';
+import { compose, type ComposeOptions, type Context } from './compose.js';
 import { createLogger, type Logger } from './logger.js';
-import { startWorkers, type RunningWorkers } from '../workers/index.js';
-import { installOAuth } from './delivery/auth/install.js';
-import { installResilience } from './delivery/resilience.js';
-import { installSecurity, opsUrlProblems } from './delivery/security.js';
-import { installMetrics } from './metrics.js';
-import { redisSettingWarnings } from './redis.js';
+import { startWorkers, type RunningWorkers } from './pipeline/workers/index.js';
+import { redisSettingWarnings } from './redis/client.js';
 
 export interface Hookline {
   ctx: Context;
@@ -20,7 +16,7 @@ export interface Hookline {
   close(): Promise<void>;
 }
 
-export interface StartOptions extends ContextOptions {
+export interface StartOptions extends ComposeOptions {
   logger?: Logger;
   /** Defaults to config.ROLE. */
   api?: boolean;
@@ -30,17 +26,7 @@ export interface StartOptions extends ContextOptions {
 
 export async function createHookline(config: Config, opts: StartOptions = {}): Promise<Hookline> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const ctx = await createContext(config, logger, opts);
-  // Features plug into the shared context before anything starts.
-  installSecurity(ctx, opts.security);
-  const problems = await opsUrlProblems(ctx);
-  if (problems.length > 0) {
-    await ctx.close();
-    throw new ConfigError(problems);
-  }
-  installOAuth(ctx, opts.security);
-  installResilience(ctx);
-  installMetrics(ctx);
+  const ctx = await compose(config, logger, opts);
   // Advice only: nothing waits for it, and a server that refuses CONFIG says nothing.
   void redisSettingWarnings(ctx.redis).then((warnings) => warnings.forEach((w) => logger.warn(w)));
   const runApi = opts.api ?? config.ROLE !== 'worker';

@@ -4,7 +4,7 @@ export {
   type Publisher,
   type PublisherOptions,
   type PublishResult,
-} from './queue/publisher.js';
+} from './pipeline/publisher.js';
 export { createHookline, type Hookline, type StartOptions } from './hookline.js';
 export { loadConfig, type Config } from './config.js';
 export {

@@ -5,7 +5,7 @@ import { publishStream, received } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import { startHookline, subscribeTenants, type BenchContext } from '../lib/context.js';
 import { deadPort } from '../lib/receiver.js';
-import { keyspace, RECOMMENDED_REDIS_SETTINGS } from '../../src/redis.js';
+import { keyspace, RECOMMENDED_REDIS_SETTINGS } from '../../src/redis/client.js';
 import { prefixMemory, usedMemory, type PrefixMemory } from '../lib/redis-tools.js';
 import { rate, round } from '../lib/stats.js';
 

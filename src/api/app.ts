@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import type { TrustProxy } from '../config.js';
-import type { Context } from '../context.js';
+import type { Context } from '../pipeline/context.js';
 import { VERSION } from '../version.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';

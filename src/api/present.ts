@@ -4,7 +4,7 @@ import Type, { type Static } from 'typebox';
 import { mask, type SecretBox } from '../crypto.js';
 import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
 import { openReportSecret, type HooklineEvent } from '../domain/event.js';
-import { OPS_TARGET } from '../queue/fanout.js';
+import { OPS_TARGET } from '../pipeline/fanout.js';
 import type { DeliveryRecord } from '../store/delivery-store.js';
 import {
   subscriptionWritableProperties,

@@ -12,7 +12,7 @@ import {
 import type { Subscription } from '../domain/subscription.js';
 import { isProtectedCustomHeader } from '../domain/subscription-headers.js';
 import { boundedMemo } from '../memo.js';
-import { parseRetryAfter } from '../queue/backoff.js';
+import { parseRetryAfter } from '../domain/backoff.js';
 import { USER_AGENT } from '../version.js';
 import { authHeaders, type AuthDeps } from './auth/index.js';
 import { DeliveryError } from './errors.js';

@@ -1,8 +1,7 @@
-// SSRF guard wiring (SPEC §7): the save-time URL check behind ctx.urlGuard, and the shared
+// SSRF guard wiring (SPEC §7): the save-time URL check (ctx.urlGuard), and the shared
 // Agent whose connector re-checks every resolved address (DNS rebinding fails at connect).
 import type { Dispatcher } from 'undici';
-import type { Config } from '../config.js';
-import type { Context } from '../context.js';
+import type { Logger } from '../logger.js';
 import { HooklineError, type FieldError } from '../domain/errors.js';
 import type { EventInput } from '../domain/event.js';
 import { parseWebhookUrl } from '../domain/subscription.js';
@@ -20,11 +19,17 @@ export interface SecurityOptions {
   lookup?: SsrfLookup;
 }
 
-export const policyFor = (config: Config): SsrfPolicy =>
+/** The settings this module reads (src/config.ts owns them). */
+export interface SecuritySettings {
+  ALLOWED_PRIVATE_CIDRS: readonly string[];
+  MAX_CONNECTIONS_PER_ORIGIN: number;
+}
+
+export const policyFor = (config: Pick<SecuritySettings, 'ALLOWED_PRIVATE_CIDRS'>): SsrfPolicy =>
   createSsrfPolicy({ allowedCidrs: config.ALLOWED_PRIVATE_CIDRS });
 
 /** The process's one delivery Agent, SSRF-checked at connect time. */
-export function createGuardedAgent(config: Config, opts: SecurityOptions = {}): Dispatcher {
+export function createGuardedAgent(config: SecuritySettings, opts: SecurityOptions = {}): Dispatcher {
   return createAgent({
     connectionsPerOrigin: config.MAX_CONNECTIONS_PER_ORIGIN,
     connect: createSsrfSafeConnect(policyFor(config), {
@@ -70,19 +75,17 @@ export async function deliveryReportUrlErrors(
   return errors;
 }
 
-export function installSecurity(ctx: Context, opts: SecurityOptions = {}): void {
-  ctx.urlGuard = createUrlGuard(policyFor(ctx.config), opts);
-}
-
 /**
  * OPS_WEBHOOK_URL checked at start as a subscription's URL is at save time: what refuses it. A DNS
  * outage only warns (the connect-time guard still checks every address dialled).
  */
-export async function opsUrlProblems(
-  ctx: Pick<Context, 'config' | 'logger' | 'urlGuard'>,
-): Promise<string[]> {
+export async function opsUrlProblems(ctx: {
+  config: { OPS_WEBHOOK_URL?: string | undefined };
+  logger: Logger;
+  urlGuard: UrlGuard;
+}): Promise<string[]> {
   const url = ctx.config.OPS_WEBHOOK_URL;
-  if (!url || !ctx.urlGuard) return [];
+  if (!url) return [];
   try {
     return (await ctx.urlGuard(url, 'OPS_WEBHOOK_URL')).map((e) => `${e.path} ${e.message}`);
   } catch (err) {

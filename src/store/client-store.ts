@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { safeEqual } from '../crypto.js';
 import { limitExceeded } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 
 /** Access tokens live one hour unless the store is built with another TTL. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;

@@ -8,7 +8,7 @@ import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery
 import { validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import { staleRank } from '../domain/stale-status.js';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 import { tickBatcher } from './batcher.js';
 
 // The record's shape is the domain's (one schema for the store and every API answer).

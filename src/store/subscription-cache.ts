@@ -3,7 +3,7 @@
 // everywhere within a round trip. A reconnect clears everything (messages may have been missed).
 import type { Redis } from 'ioredis';
 import type { Subscription } from '../domain/subscription.js';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 import type { SubscriptionStore } from './subscription-store.js';
 
 export interface SubscriptionCache {

@@ -6,7 +6,7 @@ import { isSealed, isUnreadable, newSigningSecret, secretContext, type SecretBox
 import { conflict, limitExceeded, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 import { execAll } from './delivery-store.js';
 
 export interface ListOptions {

@@ -439,9 +439,7 @@ describe('PATCH (merge, then validate the result)', () => {
 
   it('bumps authVersion and drops the cached OAuth token when auth settings change', async () => {
     const ctx = h.hookline.ctx;
-    const tokens = ctx.tokens;
-    const invalidate = vi.fn(async () => undefined);
-    ctx.tokens = { getToken: async () => 'unused', invalidate };
+    const invalidate = vi.spyOn(ctx.tokens, 'invalidate');
     try {
       const sub = await created({ authType: 'bearer', bearer: { token: 'bearer-token-one' } });
       await patch(sub.id, { description: 'not auth' });
@@ -451,7 +449,7 @@ describe('PATCH (merge, then validate the result)', () => {
       expect(invalidate).toHaveBeenCalledWith(sub.id);
       expect((await ctx.subscriptionStore.get(sub.id))?.authVersion).toBe(2);
     } finally {
-      ctx.tokens = tokens;
+      invalidate.mockRestore();
     }
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '../../src/delivery/auth/oauth2.js';
 import type { Subscription } from '../../src/domain/subscription.js';
 import { createLogger } from '../../src/logger.js';
-import type { Keys, Redis } from '../../src/redis.js';
+import type { Keys, Redis } from '../../src/redis/client.js';
 import { oauth2Subscription as makeSub, useProviderScope } from '../helpers/oauth2-provider.js';
 
 const box = createSecretBox(randomBytes(32).toString('base64'));

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSecretBox, secretContext } from '../../src/crypto.js';
 import { createOAuthTokenProvider, type OAuthTokenProviderDeps } from '../../src/delivery/auth/oauth2.js';
 import { createLogger } from '../../src/logger.js';
-import type { Keys, Redis } from '../../src/redis.js';
+import type { Keys, Redis } from '../../src/redis/client.js';
 import { oauth2Subscription as makeSub, useProviderScope } from '../helpers/oauth2-provider.js';
 
 const box = createSecretBox(randomBytes(32).toString('base64'));

@@ -2,7 +2,7 @@
 // attempts, wait: jobs), the lanes taking turns; a cancelled waiter is skipped; thousands of
 // waiters (past queue compaction) each get one grant.
 import { describe, expect, it, vi } from 'vitest';
-import { Slots } from '../../src/delivery/slots.js';
+import { Slots } from '../../src/pipeline/slots.js';
 
 /** Lets pending promise callbacks run. */
 const flush = () => new Promise<void>((r) => setImmediate(r));

@@ -11,14 +11,9 @@ import { DeliveryError, type DeliveryErrorCode } from '../../src/delivery/errors
 import { randomBytes } from 'node:crypto';
 import { createSecretBox } from '../../src/crypto.js';
 import { sealReportSecret, type HooklineEvent } from '../../src/domain/event.js';
-import { reportTarget } from '../../src/delivery/process-delivery.js';
-import {
-  BACKOFF_TYPE,
-  backoffStrategy,
-  parseRetryAfter,
-  retryAfterDelay,
-  retryDelay,
-} from '../../src/queue/backoff.js';
+import { reportTarget } from '../../src/pipeline/runner.js';
+import { parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/domain/backoff.js';
+import { BACKOFF_TYPE, backoffStrategy } from '../../src/pipeline/jobs.js';
 
 describe('DeliveryError.retryable', () => {
   it.each([

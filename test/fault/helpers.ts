@@ -28,9 +28,9 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** Starts `workers/main.ts` (ROLE=worker) as a child process; resolves once its workers run. */
+/** Starts `src/main-worker.ts` (ROLE=worker) as a child process; resolves once its workers run. */
 export async function startWorker(env: Record<string, string>, timeoutMs = 30_000): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main-worker.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

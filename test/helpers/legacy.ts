@@ -3,7 +3,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { HooklineEvent } from '../../src/domain/event.js';
-import type { Keys } from '../../src/redis.js';
+import type { Keys } from '../../src/redis/client.js';
 import { execAll } from '../../src/store/delivery-store.js';
 
 /** A secret sealed as 0.3 sealed it: AES-256-GCM, no additional data. */

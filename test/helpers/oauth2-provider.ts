@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach } from 'vitest';
 import type { Subscription } from '../../src/domain/subscription.js';
-import { createRedis, keyspace, type Keys, type Redis } from '../../src/redis.js';
+import { createRedis, keyspace, type Keys, type Redis } from '../../src/redis/client.js';
 import { oauth2Settings, startTokenServer, type OAuth2Settings, type TokenServer } from './token-server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { createMetrics, serveMetrics } from '../../src/metrics.js';
+import { createMetrics, serveMetrics } from '../../src/pipeline/metrics.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { metricTypes, parseProm, sampleSum, type Sample } from './prom-text.js';

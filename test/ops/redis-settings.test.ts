@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import { redisSettingWarnings } from '../../src/redis.js';
+import { redisSettingWarnings } from '../../src/redis/client.js';
 
 describe('Redis setting warnings', () => {
   let redis: Redis;

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
-import { keyspace } from '../../src/redis.js';
+import { keyspace } from '../../src/redis/client.js';
 import { createDeliveryStore } from '../../src/store/delivery-store.js';
 import { deleteKeys, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { startCountingReceiver, type CountingReceiver } from '../fault/helpers.js';

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { keyspace } from '../../src/redis.js';
+import { keyspace } from '../../src/redis/client.js';
 import { createClientStore, type ClientStore } from '../../src/store/client-store.js';
 import { deleteKeys } from '../helpers/harness.js';
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
-import { destinationKey, REPORT_TARGET } from '../../src/queue/fanout.js';
-import { keyspace } from '../../src/redis.js';
+import { destinationKey, REPORT_TARGET } from '../../src/pipeline/fanout.js';
+import { keyspace } from '../../src/redis/client.js';
 import {
   createDeliveryStore,
   execAll,

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
-import { keyspace } from '../../src/redis.js';
+import { keyspace } from '../../src/redis/client.js';
 import {
   createDeliveryStore,
   execAll,

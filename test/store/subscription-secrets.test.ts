@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretBox, isUnreadable } from '../../src/crypto.js';
 import type { Subscription } from '../../src/domain/subscription.js';
-import { keyspace } from '../../src/redis.js';
+import { keyspace } from '../../src/redis/client.js';
 import {
   createSubscriptionStore,
   mapSecrets,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../src/crypto.js';
-import { keyspace } from '../../src/redis.js';
+import { keyspace } from '../../src/redis/client.js';
 import { createSubscriptionStore, type SubscriptionStore } from '../../src/store/subscription-store.js';
 import { deleteKeys } from '../helpers/harness.js';
 

@@ -4,12 +4,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { safeEqual } from '../../crypto.js';
 import { HooklineError } from '../../domain/errors.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import { presentEvent } from '../present.js';
-import type { DeliveryJobData, EventJobData } from '../../queue/names.js';
+import type { DeliveryJobData, EventJobData } from '../../pipeline/jobs.js';
 import { ADMIN } from './auth.js';
 import { sendProblem } from './errors.js';
 

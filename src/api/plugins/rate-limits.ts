@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import ipaddr from 'ipaddr.js';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { HooklineError } from '../../domain/errors.js';
 import { execAll } from '../../store/delivery-store.js';
 import { withProblemResponses } from '../schemas.js';

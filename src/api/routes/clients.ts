@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { createClientStore } from '../../store/client-store.js';
 import { SCOPES, type Scope } from '../plugins/auth.js';
 import { bearerSecurity, noSecurity, problemResponses } from '../schemas.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { notFound } from '../../domain/errors.js';
 import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
 import { deliveryVisibleTo } from '../present.js';

@@ -12,7 +12,7 @@ import {
 import { deliveryState } from '../../domain/delivery-record.js';
 import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
 import { deliveryReportUrlErrors } from '../../delivery/security.js';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
 import { presentEvent } from '../present.js';
 import { deliveryVisibleTo } from '../present.js';

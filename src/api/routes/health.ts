@@ -3,8 +3,8 @@
 // stalled (src/delivery/stall.ts). Both JSON, no auth.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
-import type { StallState } from '../../delivery/stall.js';
+import type { Context } from '../../pipeline/context.js';
+import type { StallState } from '../../pipeline/stall.js';
 import { VERSION } from '../../version.js';
 import { noSecurity } from '../schemas.js';
 

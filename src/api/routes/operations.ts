@@ -1,6 +1,6 @@
 // Routes: operations (SPEC §4): Prometheus metrics and the Bull Board mount.
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import bullBoardPlugin from '../plugins/bull-board.js';
 import { noSecurity } from '../schemas.js';
 

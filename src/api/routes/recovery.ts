@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import { HooklineError, notFound, validationError } from '../../domain/errors.js';
 import {
@@ -15,7 +15,7 @@ import {
   REPORT_MAX_RETRIES,
   REPORT_TARGET,
   type Destination,
-} from '../../queue/fanout.js';
+} from '../../pipeline/fanout.js';
 import {
   DeliveryStatusSchema,
   FINAL_STATUSES,

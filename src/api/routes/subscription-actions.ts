@@ -3,13 +3,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { attempt } from '../../delivery/attempt.js';
 import { notFound } from '../../domain/errors.js';
 import { EventTypeSchema } from '../../domain/event.js';
 import { sampleEvent } from '../../domain/sample-event.js';
 import type { Subscription } from '../../domain/subscription.js';
-import { releaseHeld } from '../../queue/held.js';
+import { releaseHeld } from '../../pipeline/held.js';
 import { tenantScope } from '../plugins/auth.js';
 import { presentSubscription, presentTestOutcome, SubscriptionSchema, TestResultSchema } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../context.js';
+import type { Context } from '../../pipeline/context.js';
 import { isUnreadable } from '../../crypto.js';
 import { attempt } from '../../delivery/attempt.js';
 import { SubProductSchema } from '../../domain/event.js';
@@ -23,7 +23,7 @@ import {
   SubscriptionPatchSchema,
   type SubscriptionPatch,
 } from '../../domain/subscription-patch.js';
-import { cancelPending } from '../../queue/cancel.js';
+import { cancelPending } from '../../pipeline/cancel.js';
 import { tenantScope } from '../plugins/auth.js';
 import { ajvFieldErrors } from '../plugins/errors.js';
 import {

@@ -4,7 +4,7 @@
 import { secretContext, type SecretBox } from '../../crypto.js';
 import type { Subscription } from '../../domain/subscription.js';
 import type { Logger } from '../../logger.js';
-import type { Keys, Redis } from '../../redis.js';
+import type { Keys, Redis } from '../../redis/client.js';
 
 /** A rotated refresh token is also saved on the subscription; this copy only bridges stale caches. */
 const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;

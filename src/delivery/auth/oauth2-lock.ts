@@ -1,6 +1,6 @@
 // A short Redis lock so one process at a time asks a subscription's token endpoint.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '../../redis.js';
+import type { Redis } from '../../redis/client.js';
 
 // Deletes the lock only while it is still ours: an expired lock may already belong to someone else.
 const RELEASE =

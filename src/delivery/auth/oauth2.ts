@@ -6,7 +6,7 @@ import type { SecretBox } from '../../crypto.js';
 import { headerValueProblem } from '../../domain/http-header.js';
 import type { Subscription } from '../../domain/subscription.js';
 import { safeUrl, type Logger } from '../../logger.js';
-import type { Keys, Redis } from '../../redis.js';
+import type { Keys, Redis } from '../../redis/client.js';
 import { createTokenCache, type CachedToken } from './oauth2-cache.js';
 import { OAuthTokenError } from './oauth2-error.js';
 import { tryLock, unlock } from './oauth2-lock.js';

@@ -3,8 +3,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import { createPublisher, ID_CHUNK, IDEMPOTENCY_SECONDS, type Publisher } from '../../src/queue/publisher.js';
-import { keyspace } from '../../src/redis.js';
+import {
+  createPublisher,
+  ID_CHUNK,
+  IDEMPOTENCY_SECONDS,
+  type Publisher,
+} from '../../src/pipeline/publisher.js';
+import { keyspace } from '../../src/redis/client.js';
 import { deleteKeys, scanKeys } from '../helpers/harness.js';
 
 const config = testConfig();

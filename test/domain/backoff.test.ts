@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/queue/backoff.js';
+import { parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/domain/backoff.js';
 
 const s = { baseMs: 10_000, maxMs: 3_600_000 };
 

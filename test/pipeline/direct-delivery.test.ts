@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
-import { DIRECT_RETRY_MIN_DELAY_MS } from '../../src/delivery/direct.js';
-import { redrive } from '../../src/queue/fanout.js';
-import { WATCH_JOB, watchJobId } from '../../src/queue/names.js';
+import { DIRECT_RETRY_MIN_DELAY_MS } from '../../src/pipeline/direct.js';
+import { redrive } from '../../src/pipeline/fanout.js';
+import { WATCH_JOB, watchJobId } from '../../src/pipeline/jobs.js';
 import { addPendingDelivery, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Reply } from '../helpers/receiver.js';
 import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from '../resilience/support.js';

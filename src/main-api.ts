@@ -1,3 +1,3 @@
 // API-only process entry point (`npm run start:api`).
 process.env.ROLE = 'api';
-await import('../main.js');
+await import('./main.js');

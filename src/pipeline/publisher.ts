@@ -8,8 +8,8 @@ import { createSecretBox, type SecretBox } from '../crypto.js';
 import { bool, DEV_ENCRYPTION_KEY } from '../config.js';
 import { createUrlGuard, deliveryReportUrlErrors, type UrlGuard } from '../delivery/security.js';
 import { createSsrfPolicy } from '../delivery/ssrf.js';
-import { createRedis, keyspace, type Keys } from '../redis.js';
-import { EVENTS_QUEUE, type EventJobData } from './names.js';
+import { createRedis, keyspace, type Keys } from '../redis/client.js';
+import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */

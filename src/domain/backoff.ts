@@ -1,8 +1,5 @@
 // Retry delays (SPEC §5): the n-th retry waits min(base·2^(n-1), max) ± 20 % jitter;
-// Retry-After (429/503) is honoured, capped at max. Registered as BullMQ strategy `hookline`.
-import type { BackoffStrategy } from 'bullmq';
-
-export const BACKOFF_TYPE = 'hookline';
+// Retry-After (429/503) is honoured, capped at max. src/pipeline/jobs.ts registers it with BullMQ.
 
 export interface BackoffSettings {
   baseMs: number;
@@ -31,9 +28,4 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 /** Errors thrown by the delivery processor carry the delay they computed (and recorded). */
 export interface DelayCarrier {
   retryDelayMs?: number;
-}
-
-export function backoffStrategy(s: BackoffSettings): BackoffStrategy {
-  return (attemptsMade, _type, err) =>
-    (err as DelayCarrier | undefined)?.retryDelayMs ?? retryDelay(attemptsMade, s);
 }

@@ -1,11 +1,10 @@
 // Wires the deliveries queue to one attempt per job (src/delivery/process-delivery.ts).
 import { Worker } from 'bullmq';
-import type { Context } from '../src/context.js';
-import { processDelivery, type DeliveryDeps } from '../src/delivery/process-delivery.js';
-import type { Slots } from '../src/delivery/slots.js';
-import { backoffStrategy } from '../src/queue/backoff.js';
-import { DELIVERIES_QUEUE, type DeliveryJobData } from '../src/queue/names.js';
-import { opsTarget } from '../src/queue/ops-events.js';
+import type { Context } from '../context.js';
+import { processDelivery, type DeliveryDeps } from '../runner.js';
+import type { Slots } from '../slots.js';
+import { backoffStrategy, DELIVERIES_QUEUE, type DeliveryJobData } from '../jobs.js';
+import { opsTarget } from '../ops-events.js';
 
 /**
  * Jobs of a worker that died are found by the others' stalled-job check once their lock expired:

@@ -4,7 +4,7 @@
 // What this process learns of a breaker's phase goes to `onState` (the hookline_breaker_state gauge).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 
 export interface BreakerOptions {
   /** Consecutive failed attempts that open the breaker (BREAKER_FAILURES, default 20). */

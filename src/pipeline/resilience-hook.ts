@@ -1,14 +1,14 @@
 // Circuit breaker, auto-disable, per-subscription rate limits and in-flight caps, as one delivery
 // hook (SPEC §5). Nothing here fails a delivery: it is held (no attempt spent) or let through.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Context } from '../context.js';
+import type { Context } from './context.js';
 import { isOperational, type HooklineEvent } from '../domain/event.js';
-import { isSubscriptionTarget } from '../queue/fanout.js';
-import { releaseHeld } from '../queue/held.js';
+import { isSubscriptionTarget } from './fanout.js';
+import { releaseHeld } from './held.js';
 import type { Subscription } from '../domain/subscription.js';
-import { createBreaker, type Breaker } from './breaker.js';
-import type { DeliveryHooks } from './process-delivery.js';
-import { createInFlightLimiter, createRateLimiter } from './rate-limit.js';
+import { createBreaker, type Breaker } from '../resilience/breaker.js';
+import type { DeliveryHooks } from './runner.js';
+import { createInFlightLimiter, createRateLimiter } from '../resilience/rate-limit.js';
 
 /** In-flight cap per slow subscription and process: a quarter of the worker's concurrency. */
 export function inFlightLimit(config: Context['config']): number {
@@ -23,7 +23,8 @@ export interface Resilience {
   hook: DeliveryHooks;
 }
 
-export function installResilience(ctx: Context): Resilience {
+/** The breaker, rate-limit and in-flight hook; compose puts it first in `ctx.deliveryHooks`. */
+export function createResilience(ctx: Context): Resilience {
   const { config, logger } = ctx;
   const disableAfterMs = config.disableAfterMs;
   const breaker = createBreaker(ctx.redis, ctx.keys, {
@@ -111,6 +112,5 @@ export function installResilience(ctx: Context): Resilience {
       }
     },
   };
-  ctx.deliveryHooks.push(hook);
   return { breaker, hook };
 }

@@ -2,11 +2,10 @@
 // breaker and a delivery hook; queue depths read at scrape time. One Registry per Hookline instance.
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Context } from './context.js';
-import type { BreakerPhase } from './delivery/breaker.js';
-import type { DeliveryHooks } from './delivery/process-delivery.js';
-import type { StallState } from './delivery/stall.js';
-import type { Logger } from './logger.js';
+import type { BreakerPhase } from '../resilience/breaker.js';
+import type { Logger } from '../logger.js';
+import type { DeliveryHooks } from './runner.js';
+import type { StallState } from './stall.js';
 
 /** Outcome of one request to a subscriber's OAuth2 token endpoint. */
 export type OAuthTokenOutcome = 'success' | 'error';
@@ -268,25 +267,6 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Wires metrics into a context: the delivery hook, queue gauges and, with METRICS_PORT, a listener. */
-export function installMetrics(ctx: Context): void {
-  ctx.deliveryHooks.push(ctx.metrics.deliveryHook);
-  ctx.metrics.trackQueues([ctx.eventsQueue, ctx.deliveriesQueue], ctx.logger);
-  const port = ctx.config.METRICS_PORT;
-  if (port !== undefined) {
-    const server = serveMetrics(ctx.metrics, ctx.logger);
-    server.listen(port, ctx.config.HOST, () =>
-      ctx.logger.info({ address: server.address() }, 'metrics listening'),
-    );
-    ctx.closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-  }
-}
-
 /** A bare listener for processes without the API (workers): GET /metrics and /healthz. */
 export function serveMetrics(metrics: Metrics, logger: Logger): Server {
   const server = createServer((req, res) => {

@@ -5,8 +5,8 @@
 import type { Config } from '../config.js';
 import { TIMEOUT_MS_MAX } from '../domain/subscription.js';
 import type { Logger } from '../logger.js';
-import { DEADLINE_MARGIN_MS } from './attempt.js';
-import { TOKEN_WAIT_MAX_MS } from './auth/oauth2.js';
+import { DEADLINE_MARGIN_MS } from '../delivery/attempt.js';
+import { TOKEN_WAIT_MAX_MS } from '../delivery/auth/oauth2.js';
 import type { Slots } from './slots.js';
 
 /**

@@ -3,7 +3,7 @@
 // finishes its attempt and the worker cancels its next run, as it sees the deletion. A pending
 // delivery with no job is a fan-out's direct attempt (src/delivery/direct.ts), or one whose job is
 // about to be added: whatever runs it next sees the deletion and cancels it the same way.
-import type { Context } from '../context.js';
+import type { Context } from './context.js';
 
 const BATCH = 500;
 const PARALLEL = 20;

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeEvent, type HooklineEvent } from '../../src/domain/event.js';
 import { createLogger } from '../../src/logger.js';
-import { deliveryJobOptions } from '../../src/queue/fanout.js';
-import type { DeliveryJobData } from '../../src/queue/names.js';
+import { deliveryJobOptions } from '../../src/pipeline/fanout.js';
+import type { DeliveryJobData } from '../../src/pipeline/jobs.js';
 import { execAll } from '../../src/store/delivery-store.js';
 import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { deliveryIdV03 } from '../helpers/legacy.js';

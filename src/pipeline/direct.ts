@@ -17,10 +17,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { HooklineEvent } from '../domain/event.js';
-import { BACKOFF_TYPE } from '../queue/backoff.js';
-import { deliveryJobOptions } from '../queue/fanout.js';
-import { deliveryOf, WATCH_JOB, watchJobId, type DeliveryJobData } from '../queue/names.js';
-import { deliverOnce, prepareHold, requeueUnfinished, type DeliveryDeps } from './process-delivery.js';
+import { deliveryJobOptions } from './fanout.js';
+import { BACKOFF_TYPE, deliveryOf, WATCH_JOB, watchJobId, type DeliveryJobData } from './jobs.js';
+import { deliverOnce, prepareHold, requeueUnfinished, type DeliveryDeps } from './runner.js';
 import type { SlotWait, Slots } from './slots.js';
 
 /** One delivery a fan-out attempts itself. */

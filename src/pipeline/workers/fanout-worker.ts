@@ -1,10 +1,10 @@
 // Wires the events queue to the fan-out (src/queue/fanout.ts), which makes the first attempts of
 // new deliveries itself through `direct` (src/delivery/direct.ts).
 import { Worker } from 'bullmq';
-import type { Context } from '../src/context.js';
-import type { DirectDelivery } from '../src/delivery/direct.js';
-import { fanOut } from '../src/queue/fanout.js';
-import { EVENTS_QUEUE, jobEvents, type EventJobData } from '../src/queue/names.js';
+import type { Context } from '../context.js';
+import type { DirectDelivery } from '../direct.js';
+import { fanOut } from '../fanout.js';
+import { EVENTS_QUEUE, jobEvents, type EventJobData } from '../jobs.js';
 import { STALL_RECOVERY } from './delivery-worker.js';
 
 export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker<EventJobData, number> {

@@ -1,3 +1,3 @@
 // Worker-only process entry point (`npm run start:worker`): ROLE=worker, scale out freely.
 process.env.ROLE = 'worker';
-await import('../src/main.js');
+await import('./main.js');

@@ -1,6 +1,6 @@
 // Deliveries held while their subscription is paused, disabled or breaker-open wait as delayed
 // jobs listed in a per-subscription set; releasing promotes them so they run at once.
-import type { Context } from '../context.js';
+import type { Context } from './context.js';
 
 /** Promotes every held delivery of a subscription; returns how many were released. */
 export async function releaseHeld(

@@ -9,7 +9,7 @@ import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
 import { reportMarkField, takesPart } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 import {
   execAll,
   type DeliveryStore,
@@ -17,9 +17,8 @@ import {
   type PendingBatchItem,
 } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
-import { BACKOFF_TYPE } from './backoff.js';
-import type { DeliveryJobData } from './names.js';
-import type { DirectItem } from '../delivery/direct.js';
+import { BACKOFF_TYPE, type DeliveryJobData } from './jobs.js';
+import type { DirectItem } from './direct.js';
 
 export const REPORT_TARGET = 'report';
 /** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */

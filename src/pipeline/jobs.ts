@@ -1,5 +1,8 @@
-// Queue names and the job payloads that travel through them.
+// Queue names, the job payloads that travel through them and the retry strategy BullMQ runs.
+import { Queue, type BackoffStrategy } from 'bullmq';
+import { retryDelay, type BackoffSettings, type DelayCarrier } from '../domain/backoff.js';
 import type { HooklineEvent } from '../domain/event.js';
+import type { Redis } from '../redis/client.js';
 import type { EventRef } from '../store/delivery-store.js';
 
 export const EVENTS_QUEUE = 'hookline-events';
@@ -58,3 +61,20 @@ export const deliveryOf = ({ d, s, e, t }: DeliveryJobData): DeliveryJobData =>
 /** The job that watches over a delivery's direct first attempt (see DeliveryJobData.w). */
 export const watchJobId = (deliveryId: string) => `${deliveryId}.w`;
 export const WATCH_JOB = 'hookline.watch';
+
+/** The two queues a process produces into, on one connection. */
+export function createQueues(connection: Redis, prefix: string) {
+  return {
+    events: new Queue<EventJobData>(EVENTS_QUEUE, { connection, prefix }),
+    deliveries: new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection, prefix }),
+  };
+}
+
+/** BullMQ backoff type of every delivery job (SPEC §5 delays, src/domain/backoff.ts). */
+export const BACKOFF_TYPE = 'hookline';
+
+/** Errors thrown by the runner carry the delay they computed (and recorded); else the formula. */
+export function backoffStrategy(s: BackoffSettings): BackoffStrategy {
+  return (attemptsMade, _type, err) =>
+    (err as DelayCarrier | undefined)?.retryDelayMs ?? retryDelay(attemptsMade, s);
+}

@@ -2,7 +2,7 @@
 // in Redis that reserves each delivery its own send slot, so a backlog is spread out rather than
 // retried in bursts), and a per-process cap on requests in flight to one subscription.
 import type { Redis } from 'ioredis';
-import type { Keys } from '../redis.js';
+import type { Keys } from '../redis/client.js';
 import { luaScript } from './breaker.js';
 
 /** Sends a little ahead of schedule that are still allowed (absorbs timer and clock jitter). */

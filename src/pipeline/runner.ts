@@ -11,21 +11,15 @@ import { staleRank, supersedeLevel } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
-import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../queue/backoff.js';
-import {
-  deliveryJobOptions,
-  isSubscriptionTarget,
-  markField,
-  OPS_TARGET,
-  REPORT_TARGET,
-} from '../queue/fanout.js';
-import { deliveryOf, eventRefOf, type DeliveryJobData } from '../queue/names.js';
-import type { OpsEvents } from '../queue/ops-events.js';
-import type { Keys } from '../redis.js';
+import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../domain/backoff.js';
+import { deliveryJobOptions, isSubscriptionTarget, markField, OPS_TARGET, REPORT_TARGET } from './fanout.js';
+import { deliveryOf, eventRefOf, type DeliveryJobData } from './jobs.js';
+import type { OpsEvents } from './ops-events.js';
+import type { Keys } from '../redis/client.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
-import { attempt, type AttemptDeps, type AttemptOutcome } from './attempt.js';
+import { attempt, type AttemptDeps, type AttemptOutcome } from '../delivery/attempt.js';
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;

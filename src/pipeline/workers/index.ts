@@ -1,10 +1,10 @@
 // Starts every worker of this process and stops them gracefully: no new jobs, in-flight
 // deliveries finish (or, past the shutdown timeout, go back to the queue as stalled jobs).
 import type { Worker } from 'bullmq';
-import type { Context } from '../src/context.js';
-import { createDirectDelivery, WATCH_DELAY_MS } from '../src/delivery/direct.js';
-import { Slots } from '../src/delivery/slots.js';
-import { stallThresholdMs, watchStall, type StallState } from '../src/delivery/stall.js';
+import type { Context } from '../context.js';
+import { createDirectDelivery, WATCH_DELAY_MS } from '../direct.js';
+import { Slots } from '../slots.js';
+import { stallThresholdMs, watchStall, type StallState } from '../stall.js';
 import { deliveryDeps, startDeliveryWorker } from './delivery-worker.js';
 import { startFanoutWorker } from './fanout-worker.js';
 
