@@ -1,5 +1,6 @@
 // Shared route schemas (TypeBox): serve validation, types and the OpenAPI document.
 import Type from 'typebox';
+import { codesWithStatus, ERROR_CODES } from '../domain/errors.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -12,19 +13,11 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true, description: 'application/problem+json' },
 );
 
-/** What each 4xx means in the OpenAPI document (the `code`s are SPEC §4's). */
-const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (`validation_error`, with a field path per error)',
-  401: 'No valid bearer token (`unauthorized`)',
-  403: 'The token lacks the scope this route needs (`insufficient_scope`)',
-  404: 'No such resource for this tenant (`not_found`)',
-  409: 'Conflicts with the current state (`conflict`)',
-  413: 'The body is larger than the API accepts (`payload_too_large`)',
-  415: 'The body is not in a media type this route accepts (`unsupported_media_type`)',
-  422: 'The receiver did not accept the verification request (`verification_failed`)',
-  429: 'Too many requests or failed authentications; see Retry-After (`rate_limited`)',
-  503: 'A store Hookline needs is unavailable; retry later',
-};
+/** What a problem status means in the OpenAPI document: its codes from the one table. */
+const problemDescription = (status: number): string =>
+  codesWithStatus(status)
+    .map((c) => `\`${c}\`: ${ERROR_CODES[c].about}`)
+    .join('; ') || 'Problem';
 
 /**
  * Response declarations for `statuses`, each an application/problem+json body with the Problem
@@ -36,7 +29,7 @@ export const problemResponses = (...statuses: number[]) =>
     statuses.map((s) => [
       s,
       {
-        description: PROBLEM_DESCRIPTIONS[s] ?? 'Problem',
+        description: problemDescription(s),
         content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
       },
     ]),

@@ -10,49 +10,75 @@ export interface FieldError {
 export const fieldPath = (...tokens: string[]): string =>
   tokens.map((t) => `/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 
-export type ErrorCode =
-  | 'validation_error'
-  | 'not_found'
-  | 'conflict'
-  | 'limit_exceeded'
-  | 'unauthorized'
-  | 'insufficient_scope'
-  | 'verification_failed'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'ssrf_blocked'
-  | 'unavailable'
-  | 'internal_error';
+/**
+ * Every `code` the API answers with, and its HTTP status, title and meaning: the one table the
+ * error classes, the problem+json handler and the OpenAPI document read. For a status several
+ * codes share, the first listed is what a bare status (from Fastify itself) maps to.
+ */
+export const ERROR_CODES = {
+  validation_error: { status: 400, title: 'Invalid request', about: 'with a field path per error' },
+  ssrf_blocked: { status: 400, title: 'Address not allowed', about: 'a URL resolves to a blocked address' },
+  unsupported_filter: {
+    status: 400,
+    title: 'Filter not supported',
+    about: 'the history store cannot serve this filter (the Redis store; set DATABASE_URL)',
+  },
+  bad_request: { status: 400, title: 'Bad request', about: 'a malformed request line or path' },
+  unauthorized: { status: 401, title: 'Unauthorized', about: 'no valid bearer token' },
+  insufficient_scope: {
+    status: 403,
+    title: 'Insufficient scope',
+    about: 'the token lacks the scope this route needs',
+  },
+  not_found: { status: 404, title: 'Not found', about: 'no such resource for this tenant' },
+  method_not_allowed: { status: 405, title: 'Method not allowed', about: 'the route has no such method' },
+  not_acceptable: { status: 406, title: 'Not acceptable', about: 'no answer in an accepted media type' },
+  request_timeout: { status: 408, title: 'Request timeout', about: 'the request took too long to arrive' },
+  conflict: { status: 409, title: 'Conflict', about: 'conflicts with the current state' },
+  limit_exceeded: {
+    status: 409,
+    title: 'Limit exceeded',
+    about: 'a per-tenant cap is reached; it holds until something is deleted',
+  },
+  payload_too_large: {
+    status: 413,
+    title: 'Payload too large',
+    about: 'the body is larger than the API accepts',
+  },
+  uri_too_long: { status: 414, title: 'URI too long', about: 'the URL is longer than the API accepts' },
+  unsupported_media_type: {
+    status: 415,
+    title: 'Unsupported media type',
+    about: 'the body is not in a media type this route accepts',
+  },
+  verification_failed: {
+    status: 422,
+    title: 'Endpoint verification failed',
+    about: 'the receiver did not accept the verification request',
+  },
+  rate_limited: {
+    status: 429,
+    title: 'Too many requests',
+    about: 'too many requests or failed authentications; see Retry-After',
+  },
+  internal_error: { status: 500, title: 'Internal error', about: 'a bug; it has been logged' },
+  unavailable: {
+    status: 503,
+    title: 'Service unavailable',
+    about: 'a store Hookline needs is down; retry later',
+  },
+} as const satisfies Record<string, { status: number; title: string; about: string }>;
 
-const STATUS: Record<ErrorCode, number> = {
-  validation_error: 400,
-  ssrf_blocked: 400,
-  unauthorized: 401,
-  insufficient_scope: 403,
-  not_found: 404,
-  conflict: 409,
-  limit_exceeded: 409,
-  payload_too_large: 413,
-  verification_failed: 422,
-  rate_limited: 429,
-  internal_error: 500,
-  unavailable: 503,
-};
+export type ErrorCode = keyof typeof ERROR_CODES;
 
-const TITLE: Record<ErrorCode, string> = {
-  validation_error: 'Invalid request',
-  ssrf_blocked: 'Address not allowed',
-  unauthorized: 'Unauthorized',
-  insufficient_scope: 'Insufficient scope',
-  not_found: 'Not found',
-  conflict: 'Conflict',
-  limit_exceeded: 'Limit exceeded',
-  payload_too_large: 'Payload too large',
-  verification_failed: 'Endpoint verification failed',
-  rate_limited: 'Too many requests',
-  internal_error: 'Internal error',
-  unavailable: 'Service unavailable',
-};
+/** The code a bare HTTP status stands for (the first listed with it), if any. */
+export function codeForStatus(status: number): ErrorCode | undefined {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === status);
+}
+
+/** The codes answered with `status`, in table order. */
+export const codesWithStatus = (status: number): ErrorCode[] =>
+  (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].status === status);
 
 export class HooklineError extends Error {
   readonly status: number;
@@ -65,8 +91,8 @@ export class HooklineError extends Error {
   ) {
     super(detail);
     this.name = 'HooklineError';
-    this.status = STATUS[code];
-    this.title = TITLE[code];
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
   }
 }
 

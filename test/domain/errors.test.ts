@@ -1,7 +1,10 @@
 // Errors as values (src/domain/errors.ts): every code's HTTP status and title, and the helpers.
 import { describe, expect, it } from 'vitest';
 import {
+  codeForStatus,
+  codesWithStatus,
   conflict,
+  ERROR_CODES,
   HooklineError,
   notFound,
   validationError,
@@ -72,5 +75,31 @@ describe('helpers', () => {
     expect(c).toMatchObject({ code: 'conflict', status: 409, message: 'already exists' });
     expect(c.errors).toEqual([{ path: '/id', message: 'taken' }]);
     expect(conflict('plain').errors).toBeUndefined();
+  });
+});
+
+describe('the one code table', () => {
+  it('maps a bare status to the first code listed with it', () => {
+    expect(codeForStatus(400)).toBe('validation_error');
+    expect(codeForStatus(409)).toBe('conflict');
+    expect(codeForStatus(405)).toBe('method_not_allowed');
+    expect(codeForStatus(418)).toBeUndefined();
+  });
+
+  it('lists every code of a status in table order', () => {
+    expect(codesWithStatus(409)).toEqual(['conflict', 'limit_exceeded']);
+    expect(codesWithStatus(400)).toEqual([
+      'validation_error',
+      'ssrf_blocked',
+      'unsupported_filter',
+      'bad_request',
+    ]);
+  });
+
+  it('gives only 4xx to codes about the request and 5xx to the service', () => {
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+      const serverSide = code === 'internal_error' || code === 'unavailable';
+      expect(status >= 500, code).toBe(serverSide);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The one place errors become application/problem+json (SPEC §4). Bad input is always 4xx.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { HooklineError, type FieldError } from '../../domain/errors.js';
+import { codeForStatus, ERROR_CODES, HooklineError, type FieldError } from '../../domain/errors.js';
 import { withProblemResponses } from '../schemas.js';
 
 interface AjvLikeError {
@@ -55,20 +55,11 @@ function problem(
   return { status, title, detail, code, ...(errors?.length ? { errors } : {}), ...extra };
 }
 
-const CODE_BY_STATUS: Record<number, [string, string]> = {
-  400: ['validation_error', 'Invalid request'],
-  401: ['unauthorized', 'Unauthorized'],
-  403: ['insufficient_scope', 'Forbidden'],
-  404: ['not_found', 'Not found'],
-  405: ['method_not_allowed', 'Method not allowed'],
-  406: ['not_acceptable', 'Not acceptable'],
-  408: ['request_timeout', 'Request timeout'],
-  409: ['conflict', 'Conflict'],
-  413: ['payload_too_large', 'Payload too large'],
-  414: ['uri_too_long', 'URI too long'],
-  415: ['unsupported_media_type', 'Unsupported media type'],
-  429: ['rate_limited', 'Too many requests'],
-};
+/** The code and title of a bare status from Fastify (the table in src/domain/errors.ts). */
+function byStatus(status: number): [string, string] {
+  const code = codeForStatus(status);
+  return code ? [code, ERROR_CODES[code].title] : ['bad_request', 'Bad request'];
+}
 
 /** Answers with `err` as problem+json, for the places the central error handler does not reach. */
 export function sendProblem(reply: FastifyReply, err: HooklineError): FastifyReply {
@@ -84,7 +75,7 @@ export function sendProblem(reply: FastifyReply, err: HooklineError): FastifyRep
  */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
-  const [code, title] = CODE_BY_STATUS[status] ?? ['bad_request', 'Bad request'];
+  const [code, title] = byStatus(status);
   void reply
     .status(status)
     .type('application/problem+json')
@@ -124,7 +115,7 @@ export default fp(
           { path: '/', message: 'is not valid JSON' },
         ]);
       } else if (err.statusCode && err.statusCode < 500) {
-        const [code, title] = CODE_BY_STATUS[err.statusCode] ?? ['bad_request', 'Bad request'];
+        const [code, title] = byStatus(err.statusCode);
         body = problem(err.statusCode, code, title, err.message);
         if (err.statusCode === 429 && reply.getHeader('retry-after') === undefined)
           reply.header('retry-after', '1');
