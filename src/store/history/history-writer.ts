@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { HistoryBatch, HistoryStore } from './history-store.js';
+import type { HistoryMover, MoveRef } from './mover.js';
 import type { HistoryOutbox, OutboxEntry } from './outbox.js';
 
 export interface HistoryWriterOptions {
@@ -34,6 +35,11 @@ export interface HistoryWriterOptions {
    * the other at every moment). If it fails, the entries are written again later.
    */
   onWritten?: (batch: HistoryBatch) => Promise<void>;
+  /**
+   * Resolves reference entries (`x`, `v`: records that ended in Redis) into records before the
+   * write, and drops their Redis copies after it. Without it such entries are dead letters.
+   */
+  mover?: Pick<HistoryMover, 'resolve' | 'drop'>;
 }
 
 /** SQLSTATE classes that mean the data itself is refused: data exception, integrity violation. */
@@ -49,11 +55,13 @@ export function isDataError(err: unknown): boolean {
   return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError;
 }
 
-function toBatch(entries: OutboxEntry[]): Required<HistoryBatch> {
-  const batch: Required<HistoryBatch> = { events: [], deliveries: [] };
+function toBatch(entries: OutboxEntry[]): Required<HistoryBatch> & { moved: MoveRef[] } {
+  const batch: Required<HistoryBatch> & { moved: MoveRef[] } = { events: [], deliveries: [], moved: [] };
   for (const { item } of entries) {
-    if (item && 'event' in item) batch.events.push(item.event);
-    else if (item) batch.deliveries.push(item.delivery);
+    if (!item) continue;
+    if ('event' in item) batch.events.push(item.event);
+    else if ('delivery' in item) batch.deliveries.push(item.delivery);
+    else batch.moved.push(item.moved);
   }
   return batch;
 }
@@ -103,12 +111,20 @@ export function createHistoryWriter(opts: HistoryWriterOptions) {
   /** Writes entries; data errors are narrowed down to the entries at fault, which are set aside. */
   async function writeOrIsolate(entries: OutboxEntry[]): Promise<void> {
     // An entry with no fields was removed meanwhile (written by a writer that took it over).
-    const unreadable = entries.filter((e) => !e.item && e.raw.length > 0);
+    const unreadable = entries.filter(
+      (e) => (!e.item || (!opts.mover && 'moved' in e.item)) && e.raw.length > 0,
+    );
     await outbox.deadLetter(unreadable, 'not a history record');
     dead.inc(unreadable.length);
-    const readable = entries.filter((e) => e.item);
+    const readable = entries.filter((e) => e.item && (opts.mover || !('moved' in e.item)));
     if (readable.length === 0) return;
-    const batch = toBatch(readable);
+    const { moved: refs, ...batch } = toBatch(readable);
+    // Read from Redis before the write (an outage of Redis here is retried like one of PostgreSQL).
+    const moved = refs.length > 0 && opts.mover ? await opts.mover.resolve(refs) : undefined;
+    if (moved) {
+      batch.events.push(...(moved.batch.events ?? []));
+      batch.deliveries.push(...(moved.batch.deliveries ?? []));
+    }
     try {
       await store.write(batch);
     } catch (err) {
@@ -125,6 +141,7 @@ export function createHistoryWriter(opts: HistoryWriterOptions) {
       await writeOrIsolate(readable.slice(half));
       return;
     }
+    if (moved) await opts.mover!.drop(moved);
     await opts.onWritten?.(batch);
     written.inc({ kind: 'event' }, batch.events.length);
     written.inc({ kind: 'delivery' }, batch.deliveries.length);

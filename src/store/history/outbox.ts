@@ -7,8 +7,13 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { HooklineEvent } from '../../domain/event.js';
 import { execAll } from '../delivery-store.js';
 import type { HistoryDelivery } from './history-store.js';
+import type { MoveRef } from './mover.js';
 
-export type OutboxItem = { event: HooklineEvent } | { delivery: HistoryDelivery };
+/**
+ * A whole record (`e`, `d`), or a reference to one still in Redis that has ended (`x`: a delivery
+ * id; `v`: an event without deliveries, `<tenant>|<id>`), resolved by the writer (mover.ts).
+ */
+export type OutboxItem = { event: HooklineEvent } | { delivery: HistoryDelivery } | { moved: MoveRef };
 
 export interface OutboxEntry {
   /** Stream entry id. */
@@ -44,9 +49,12 @@ interface OutboxPipeline {
 type StreamEntries = [id: string, fields: string[] | null][];
 
 function encode(items: OutboxItem[]): string[] {
-  return items.flatMap((it) =>
-    'event' in it ? ['e', JSON.stringify(it.event)] : ['d', JSON.stringify(it.delivery)],
-  );
+  return items.flatMap((it) => {
+    if ('event' in it) return ['e', JSON.stringify(it.event)];
+    if ('delivery' in it) return ['d', JSON.stringify(it.delivery)];
+    const m = it.moved;
+    return 'delivery' in m ? ['x', m.delivery] : ['v', `${m.event.tenantId}|${m.event.id}`];
+  });
 }
 
 function decode([id, fields]: [string, string[] | null]): OutboxEntry {
@@ -56,6 +64,10 @@ function decode([id, fields]: [string, string[] | null]): OutboxEntry {
   try {
     if (field === 'e' && value) item = { event: JSON.parse(value) as HooklineEvent };
     if (field === 'd' && value) item = { delivery: JSON.parse(value) as HistoryDelivery };
+    if (field === 'x' && value) item = { moved: { delivery: value } };
+    const bar = value?.indexOf('|') ?? -1;
+    if (field === 'v' && value && bar > 0)
+      item = { moved: { event: { tenantId: value.slice(0, bar), id: value.slice(bar + 1) } } };
   } catch {
     item = undefined;
   }
