@@ -13,6 +13,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# SQL migrations of the PostgreSQL history, applied at start (and by `npm run migrate`).
+COPY migrations ./migrations
 USER node
 EXPOSE 3000
 # ROLE (all | api | worker) picks what the process runs; SIGTERM drains gracefully.

@@ -23,6 +23,11 @@ import { createResilience } from './pipeline/resilience-hook.js';
 import type { DeliveryHooks } from './pipeline/runner.js';
 import { createRedis, keyspace, type Redis } from './redis/client.js';
 import { createDeliveryStore } from './store/delivery-store.js';
+import { createHistoryWriter } from './store/history/history-writer.js';
+import { createHistoryMover } from './store/history/mover.js';
+import { createHistoryOutbox } from './store/history/outbox.js';
+import { connectPgHistory } from './store/history/pg-history.js';
+import { createHistoryReader } from './store/history/reader.js';
 import { createSubscriptionCache } from './store/subscription-cache.js';
 import { createSubscriptionStore } from './store/subscription-store.js';
 
@@ -109,6 +114,34 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   });
   const workerConns: Redis[] = [];
   const closers: (() => Promise<void>)[] = [];
+  // With DATABASE_URL, ended records move to PostgreSQL: every process runs a history writer
+  // (they share the outbox through a consumer group). docs/history-postgres.md.
+  let historyStore: Context['historyStore'];
+  if (config.DATABASE_URL) {
+    const pg = connectPgHistory({
+      databaseUrl: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      retentionDays: config.DELIVERY_LOG_TTL_DAYS,
+      aheadDays: config.HISTORY_PARTITIONS_AHEAD_DAYS,
+      poolMax: config.DATABASE_POOL_MAX,
+      logger,
+    });
+    historyStore = pg.store;
+    const writer = createHistoryWriter({
+      store: pg.store,
+      outbox: createHistoryOutbox(redis, keys.history(), { maxEntries: config.HISTORY_BUFFER_MAX }),
+      mover: createHistoryMover(redis, keys, deliveries),
+      batchSize: config.HISTORY_BATCH_SIZE,
+      intervalMs: config.HISTORY_FLUSH_INTERVAL_MS,
+      logger,
+      registry: metrics.registry,
+    });
+    writer.start();
+    closers.push(async () => {
+      await writer.stop();
+      await pg.close();
+    });
+  }
   const deliveryHooks: DeliveryHooks[] = [];
 
   const ctx: Context = {
@@ -120,6 +153,8 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     subscriptionStore,
     subscriptions,
     deliveries,
+    history: createHistoryReader({ live: deliveries, history: historyStore }),
+    historyStore,
     eventsQueue,
     deliveriesQueue,
     publisher,

@@ -122,6 +122,24 @@ const signingSecret: Parser<string> = (raw) => {
   return raw;
 };
 
+const postgresUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidValue('must be a postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new InvalidValue('must be a postgres:// or postgresql:// URL');
+  return raw;
+};
+
+const sqlIdentifier: Parser<string> = (raw) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(raw))
+    throw new InvalidValue('must be a plain SQL identifier (letters, digits, _; at most 63)');
+  return raw;
+};
+
 export const configSpec = {
   PORT: { default: 3000, doc: 'HTTP port of the API.', parse: int(0, 65535) },
   HOST: { default: '0.0.0.0', doc: 'Interface the API listens on.', parse: str },
@@ -268,6 +286,36 @@ export const configSpec = {
     parse: int(0, 65535),
   },
   PUBLIC_URL: { doc: 'Base URL the API is reached at (used in the OpenAPI servers list).', parse: str },
+  DATABASE_URL: {
+    doc: 'PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). Set: events, delivery records and attempts live in PostgreSQL and Redis keeps only what is pending (docs/history-postgres.md). Unset: Redis keeps the history.',
+    parse: postgresUrl,
+  },
+  DATABASE_SCHEMA: {
+    default: 'public',
+    doc: 'PostgreSQL schema of the history tables (created if missing; migrations run at start).',
+    parse: sqlIdentifier,
+  },
+  DATABASE_POOL_MAX: { default: 10, doc: 'PostgreSQL connections per process.', parse: int(1, 200) },
+  HISTORY_BATCH_SIZE: {
+    default: 500,
+    doc: 'History records written to PostgreSQL per statement.',
+    parse: int(1, 10_000),
+  },
+  HISTORY_FLUSH_INTERVAL_MS: {
+    default: 200,
+    doc: 'Longest a history record waits in Redis for a fuller batch before it is written.',
+    parse: int(1, 60_000),
+  },
+  HISTORY_BUFFER_MAX: {
+    default: 5_000_000,
+    doc: 'History records Redis holds at most while PostgreSQL is unreachable (about 1 KB each); past it, ended deliveries keep their records in Redis until the buffer drains.',
+    parse: int(1_000, 1_000_000_000),
+  },
+  HISTORY_PARTITIONS_AHEAD_DAYS: {
+    default: 2,
+    doc: 'Days ahead with history partitions made in advance.',
+    parse: int(1, 30),
+  },
   OPS_WEBHOOK_URL: {
     doc: 'The platform’s URL for operational events (`subscription.disabled`, `delivery.exhausted`) of every tenant; https unless ALLOW_HTTP_WEBHOOKS, SSRF-checked at start. Unset: none are sent there.',
     parse: absoluteUrl,

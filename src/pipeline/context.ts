@@ -10,6 +10,8 @@ import type { UrlGuard } from '../delivery/security.js';
 import type { Logger } from '../logger.js';
 import type { Keys, Redis } from '../redis/client.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
+import type { HistoryStore } from '../store/history/history-store.js';
+import type { HistoryReader } from '../store/history/reader.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import type { DeliveryJobData, EventJobData } from './jobs.js';
@@ -27,7 +29,12 @@ export interface Context {
   readonly box: SecretBox;
   readonly subscriptionStore: SubscriptionStore;
   readonly subscriptions: SubscriptionCache;
+  /** Deliveries and events in Redis: all of them, or (with DATABASE_URL) those under way. */
   readonly deliveries: DeliveryStore;
+  /** Reads records wherever they are now (Redis, else PostgreSQL): what the API shows. */
+  readonly history: HistoryReader;
+  /** The PostgreSQL history when DATABASE_URL is set (ended records move there). */
+  readonly historyStore?: HistoryStore;
   readonly eventsQueue: Queue<EventJobData>;
   readonly deliveriesQueue: Queue<DeliveryJobData>;
   readonly publisher: Publisher;

@@ -75,6 +75,8 @@ export function keyspace(prefix: string) {
     subDeliveries: (id: string) => `${prefix}:sub:${id}:dlv`,
     subHeld: (id: string) => `${prefix}:sub:${id}:held`,
     subChanges: () => `${prefix}:sub-changes`,
+    /** The history outbox: a stream of records (or references) waiting for PostgreSQL. */
+    history: () => `${prefix}:history`,
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
     /**

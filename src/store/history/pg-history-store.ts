@@ -115,6 +115,12 @@ function writeValues(events: EventRow[], deliveries: DeliveryRow[], key: (k: Nam
 const isMissingPartition = (err: unknown) =>
   (err as { code?: string }).code === '23514' && /no partition/.test(String((err as Error).message));
 
+/** PostgreSQL serves every filter of both lists. */
+export const PG_HISTORY_FILTERS: HistoryStore['filters'] = {
+  deliveries: new Set(ALL_DELIVERY_FILTERS),
+  events: new Set(ALL_EVENT_FILTERS),
+};
+
 export function createPgHistoryStore(pool: Pool, opts: PgHistoryStoreOptions) {
   const names = createNameKeys(pool);
   /** Days whose partitions this process has seen exist (maintenance may seed it). */
@@ -128,7 +134,7 @@ export function createPgHistoryStore(pool: Pool, opts: PgHistoryStoreOptions) {
   }
 
   const store: HistoryStore & { knownDays: Set<number> } = {
-    filters: { deliveries: new Set(ALL_DELIVERY_FILTERS), events: new Set(ALL_EVENT_FILTERS) },
+    filters: PG_HISTORY_FILTERS,
     knownDays,
 
     async write(batch) {

@@ -4,7 +4,9 @@ import { Pool } from 'pg';
 import type { Logger } from '../../logger.js';
 import { migrateHistory } from './migrate.js';
 import { maintainPartitions, type MaintenanceResult } from './partitions.js';
-import { createPgHistoryStore, type PgHistoryStore } from './pg-history-store.js';
+import { HooklineError } from '../../domain/errors.js';
+import type { HistoryStore } from './history-store.js';
+import { createPgHistoryStore, PG_HISTORY_FILTERS, type PgHistoryStore } from './pg-history-store.js';
 
 export interface PgHistoryOptions {
   /** DATABASE_URL. */
@@ -96,6 +98,67 @@ export async function openPgHistory(opts: PgHistoryOptions): Promise<PgHistory> 
     async close() {
       clearInterval(timer);
       await pool.end();
+    },
+  };
+}
+
+export interface PgHistoryConnection {
+  /** The store; until PostgreSQL has answered once, every call fails as an outage (503). */
+  store: HistoryStore;
+  /** Resolves once the history is open (migrations applied, partitions made). */
+  ready(): Promise<PgHistory>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the history without making the process wait for PostgreSQL: a process starting while it
+ * is down runs (deliveries go on, records wait in Redis) and keeps trying every `retryMs`.
+ */
+export function connectPgHistory(opts: PgHistoryOptions & { retryMs?: number }): PgHistoryConnection {
+  let opened: PgHistory | undefined;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (h: PgHistory) => void = () => undefined;
+  const whenOpen = new Promise<PgHistory>((resolve) => (wake = resolve));
+  const attempt = async (): Promise<void> => {
+    try {
+      const h = await openPgHistory(opts);
+      if (closed) return void (await h.close());
+      opened = h;
+      wake(h);
+    } catch (err) {
+      if (closed) return;
+      opts.logger?.warn(
+        { err: (err as Error).message },
+        'history: PostgreSQL unreachable at start; records wait in Redis, retrying',
+      );
+      timer = setTimeout(() => void attempt(), opts.retryMs ?? 5_000);
+      timer.unref();
+    }
+  };
+  void attempt();
+  const current = (): HistoryStore => {
+    if (!opened)
+      throw new HooklineError('unavailable', 'the history database is not reachable yet; retry later');
+    return opened.store;
+  };
+  const store: HistoryStore = {
+    filters: PG_HISTORY_FILTERS,
+    write: async (batch) => current().write(batch),
+    getDelivery: async (id, tenantId) => current().getDelivery(id, tenantId),
+    listDeliveries: async (query) => current().listDeliveries(query),
+    getEvent: async (tenantId, eventId) => current().getEvent(tenantId, eventId),
+    listEvents: async (query) => current().listEvents(query),
+    markRedriven: async (id, successorId) => current().markRedriven(id, successorId),
+  };
+  return {
+    store,
+    ready: () => whenOpen,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      if (!opened) wake = () => undefined;
+      await opened?.close();
     },
   };
 }
