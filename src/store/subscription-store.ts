@@ -8,7 +8,7 @@ import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
 import { luaScript } from '../redis/scripts.js';
-import { execAll } from './delivery-store.js';
+import { execAll } from '../redis/exec-all.js';
 
 export interface ListOptions {
   tenantId?: string;
