@@ -2,6 +2,10 @@
 // loader by the build) whose header names its KEYS and ARGV, as BullMQ keeps src/commands/*.lua.
 // A script is registered on a connection with ioredis `defineCommand`, which sends EVALSHA and
 // falls back to EVAL on NOSCRIPT (a restarted Redis), in single commands and pipelines alike.
+// To add one: write src/redis/lua/<name>.lua with its header, declare it where it is used,
+//   const CLAIM = luaScript<[key: string], [ttl: number], number>('<name>');
+// then `await CLAIM.run(redis, [key], [ttl])`, or `CLAIM.queue(pipe, …)` after `CLAIM.define(redis)`.
+// A script should touch only the keys it is given (Redis Cluster routes by them).
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
 
