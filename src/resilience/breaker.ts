@@ -2,9 +2,9 @@
 // failed attempts open it, an open breaker holds deliveries for a cool-down, then exactly one
 // probe (a SET NX lease) decides. Each process reads the state at most once per `viewTtlMs`.
 // What this process learns of a breaker's phase goes to `onState` (the hookline_breaker_state gauge).
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/client.js';
+import { luaScript } from '../redis/scripts.js';
 
 export interface BreakerOptions {
   /** Consecutive failed attempts that open the breaker (BREAKER_FAILURES, default 20). */
@@ -50,62 +50,25 @@ export interface Recorded extends BreakerState {
   closed: boolean;
 }
 
-/** A Lua script run by SHA, loaded again after a Redis restart dropped the script cache. */
-export function luaScript(lua: string) {
-  const sha = createHash('sha1').update(lua).digest('hex');
-  return async (redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return redis.eval(lua, keys.length, ...keys, ...args);
-    }
-  };
-}
-
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
-// KEYS: state hash, probe lease. ARGV: threshold, cooldownMs, stateTtlMs, probe token ('' = not a probe).
-const FAIL = luaScript(`${NOW}
-local f = redis.call('HINCRBY', KEYS[1], 'f', 1)
-local so = redis.call('HMGET', KEYS[1], 's', 'o')
-local s = tonumber(so[1])
-if not s then s = now; redis.call('HSET', KEYS[1], 's', s) end
-local o = tonumber(so[2]) or 0
-local opened = 0
-if f >= tonumber(ARGV[1]) and (ARGV[4] ~= '' or o <= now) then
-  if o == 0 then opened = 1 end
-  o = now + tonumber(ARGV[2])
-  redis.call('HSET', KEYS[1], 'o', o)
-end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {f, s, o, now, opened}`);
-
-// KEYS: state hash, probe lease. ARGV: probe token. Returns the failures it cleared.
-const SUCCEED = luaScript(`${NOW}
-local f = tonumber(redis.call('HGET', KEYS[1], 'f')) or 0
-local o = tonumber(redis.call('HGET', KEYS[1], 'o')) or 0
-redis.call('DEL', KEYS[1])
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return {f, o, now}`);
-
-// KEYS: state hash, probe lease. ARGV: threshold, leaseMs, token. Decided in Redis, so a process
-// with a stale view cannot take a second probe: {1} probe, {2} closed meanwhile, {0, openUntil} hold.
-const PROBE = luaScript(`${NOW}
-local fo = redis.call('HMGET', KEYS[1], 'f', 'o')
-if (tonumber(fo[1]) or 0) < tonumber(ARGV[1]) then return {2, 0, now} end
-local o = tonumber(fo[2]) or 0
-if o > now then return {0, o, now} end
-if redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2], 'NX') then return {1, o, now} end
-return {0, o, now}`);
-
-// KEYS: probe lease. ARGV: token. Compare-and-delete.
-const DROP_LEASE = luaScript(
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-);
+type BreakerKeys = [state: string, lease: string];
+// Scripts in src/redis/lua/breaker-*.lua; each answers Redis time (ms) as `now`.
+const FAIL = luaScript<
+  BreakerKeys,
+  [threshold: number, cooldownMs: number, stateTtlMs: number, probeToken: string],
+  [failures: number, failingSince: number, openUntil: number, now: number, opened: number]
+>('breaker-fail');
+const SUCCEED = luaScript<
+  BreakerKeys,
+  [probeToken: string],
+  [failures: number, openUntil: number, now: number]
+>('breaker-succeed');
+/** {1} probe, {2} closed meanwhile, {0, openUntil} hold. */
+const PROBE = luaScript<
+  BreakerKeys,
+  [threshold: number, leaseMs: number, token: string],
+  [verdict: 0 | 1 | 2, openUntil: number, now: number]
+>('breaker-probe');
+const DROP_LEASE = luaScript<[lease: string], [token: string], number>('compare-and-delete');
 
 interface View extends BreakerState {
   at: number;
@@ -203,11 +166,11 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
       if (!isOpen(state)) return { go: true, probe: false };
       const t = now();
       if (t < state.openUntil!) return { go: false, holdMs: state.openUntil! - t + jitter() + 1 };
-      const [verdict, openUntil, redisNow] = (await PROBE(
+      const [verdict, openUntil, redisNow] = await PROBE.run(
         redis,
         [keys.breaker(subId), probeKey(subId)],
         [opts.failures, leaseMs, jobId],
-      )) as [number, number, number];
+      );
       skew = redisNow - Date.now();
       if (verdict === 2) {
         remember(subId, CLOSED);
@@ -228,7 +191,7 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
     async cancelProbe(subId: string, jobId: string): Promise<void> {
       if (probes.get(jobId) !== subId) return;
       probes.delete(jobId);
-      await DROP_LEASE(redis, [probeKey(subId)], [jobId]);
+      await DROP_LEASE.run(redis, [probeKey(subId)], [jobId]);
     },
 
     /** After an attempt: one Redis round trip at most (none for a success on a healthy breaker). */
@@ -240,17 +203,16 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
         return recorded(CLOSED, now(), false, false);
       }
       if (ok) {
-        const [f, o, t] = (await SUCCEED(redis, [keys.breaker(subId), probeKey(subId)], [token])) as number[];
-        skew = t! - Date.now();
+        const [f, o, t] = await SUCCEED.run(redis, [keys.breaker(subId), probeKey(subId)], [token]);
+        skew = t - Date.now();
         remember(subId, CLOSED);
-        return recorded(CLOSED, t!, false, f! >= opts.failures && o! > 0);
+        return recorded(CLOSED, t, false, f >= opts.failures && o > 0);
       }
-      const reply = (await FAIL(
+      const [f, s, o, t, opened] = await FAIL.run(
         redis,
         [keys.breaker(subId), probeKey(subId)],
         [opts.failures, opts.cooldownMs, opts.stateTtlMs, token],
-      )) as number[];
-      const [f, s, o, t, opened] = reply as [number, number, number, number, number];
+      );
       skew = t - Date.now();
       const state = { failures: f, failingSince: s, openUntil: o > 0 ? o : null };
       remember(subId, state);

@@ -3,7 +3,7 @@
 // retried in bursts), and a per-process cap on requests in flight to one subscription.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/client.js';
-import { luaScript } from './breaker.js';
+import { luaScript } from '../redis/scripts.js';
 
 /** Sends a little ahead of schedule that are still allowed (absorbs timer and clock jitter). */
 export const RATE_TOLERANCE_MS = 20;
@@ -12,27 +12,12 @@ const MAX_LEAD_MS = 250;
 /** ...as long as at most this many deliveries of one subscription wait so at once. */
 const MAX_WAITING = 5;
 
-// KEYS: theoretical arrival time (TAT), this delivery's reservation.
-// ARGV: interval ms, tolerance ms, lead ms.
-// Returns {0, ms}: send after waiting ms in-process, or {1, ms}: hold ms (its slot is reserved).
-const TAKE = luaScript(`local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local lead = tonumber(ARGV[3])
-local slot = tonumber(redis.call('GET', KEYS[2]))
-if slot then
-  if slot - now > lead then return {1, math.ceil(slot - now - lead)} end
-  redis.call('DEL', KEYS[2])
-  return {0, math.max(0, math.ceil(slot - now))}
-end
-local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1])) or 0
-if tat < now then tat = now end
-local wait = tat - now
-redis.call('SET', KEYS[1], string.format('%.3f', tat + interval), 'PX', math.ceil(wait + interval) + 1000)
-if wait <= tonumber(ARGV[2]) then return {0, 0} end
-if wait <= lead then return {0, math.ceil(wait)} end
-redis.call('SET', KEYS[2], string.format('%.3f', tat), 'PX', math.ceil(wait) + 60000)
-return {1, math.ceil(wait - lead)}`);
+/** src/redis/lua/rate-take.lua: {0, ms} send after waiting ms in-process, {1, ms} hold ms. */
+const TAKE = luaScript<
+  [tat: string, slot: string],
+  [intervalMs: number, toleranceMs: number, leadMs: number],
+  [hold: 0 | 1, ms: number]
+>('rate-take');
 
 export type RateVerdict = { go: true; waitMs: number } | { go: false; holdMs: number };
 
@@ -45,11 +30,11 @@ export function createRateLimiter(redis: Redis, keys: Keys) {
     async take(subId: string, deliveryId: string, perSecond: number): Promise<RateVerdict> {
       const key = keys.rate(subId);
       const lead = Math.min(MAX_LEAD_MS, (MAX_WAITING * 1000) / perSecond);
-      const [hold, ms] = (await TAKE(
+      const [hold, ms] = await TAKE.run(
         redis,
         [key, `${key}:slot:${deliveryId}`],
         [1000 / perSecond, RATE_TOLERANCE_MS, lead],
-      )) as [number, number];
+      );
       return hold === 1 ? { go: false, holdMs: Math.max(1, ms) } : { go: true, waitMs: ms };
     },
   };

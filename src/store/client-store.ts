@@ -6,6 +6,7 @@ import { safeEqual } from '../crypto.js';
 import { limitExceeded } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Keys } from '../redis/client.js';
+import { luaScript } from '../redis/scripts.js';
 
 /** Access tokens live one hour unless the store is built with another TTL. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -40,12 +41,12 @@ const hashSecret = (salt: string, secret: string) => `sha256:${salt}:${sha256(`$
 // Compared against when the client id is unknown, so a miss costs the same as a wrong secret.
 const DUMMY_HASH = hashSecret('0', 'no such client');
 
-/** Saves a client unless its tenant is full; 1 saved, 0 full. KEYS: tenant's client set, client. ARGV: id, cap, JSON. */
-const CREATE_CAPPED = `
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[3])
-return 1`;
+/** Saves a client unless its tenant is full: 1 saved, 0 full (src/redis/lua/client-create-capped.lua). */
+const CREATE_CAPPED = luaScript<
+  [clients: string, client: string],
+  [id: string, cap: number, json: string],
+  0 | 1
+>('client-create-capped');
 
 export interface ClientStoreOptions {
   tokenTtlSeconds?: number;
@@ -81,14 +82,10 @@ export function createClientStore(redis: Redis, keys: Keys, opts: ClientStoreOpt
         createdAt: new Date().toISOString(),
       };
       const stored: StoredClient = { ...client, secretHash: hashSecret(salt, secret) };
-      const saved = await redis.eval(
-        CREATE_CAPPED,
-        2,
-        keys.tenantClients(client.tenantId),
-        keys.client(client.id),
-        client.id,
-        maxPerTenant,
-        JSON.stringify(stored),
+      const saved = await CREATE_CAPPED.run(
+        redis,
+        [keys.tenantClients(client.tenantId), keys.client(client.id)],
+        [client.id, maxPerTenant, JSON.stringify(stored)],
       );
       if (saved !== 1) {
         const whose = client.tenantId === undefined ? 'platform clients have' : 'this tenant has';

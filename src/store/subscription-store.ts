@@ -7,7 +7,8 @@ import { conflict, limitExceeded, notFound, validationError } from '../domain/er
 import { newId } from '../domain/ids.js';
 import { withDefaults, type Subscription, type SubscriptionInput } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
-import { execAll } from './delivery-store.js';
+import { luaScript } from '../redis/scripts.js';
+import { execAll } from '../redis/exec-all.js';
 
 export interface ListOptions {
   tenantId?: string;
@@ -54,25 +55,17 @@ const AUTH_FIELDS = ['authType', 'secret', 'bearer', 'basic', 'oauth2'] as const
 
 /**
  * Takes a slot of the tenant's cap for a subscription, atomically: 1 when it holds one (already
- * or now), 0 when the tenant is full. The set of live ids carries the member `~` once built, so
- * a tenant from before the cap existed has its set built here, once, from its stored records.
- * KEYS: live set, tenant index. ARGV: subscription id, cap, key prefix of a subscription record.
+ * or now), 0 when the tenant is full, -1 when the tenant's live set must first be built from its
+ * stored records (a tenant from before the cap existed): then called again with them.
  */
-const CLAIM_SLOT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SADD', KEYS[1], '~')
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    local raw = redis.call('GET', ARGV[3] .. id)
-    if raw then
-      local deleted = cjson.decode(raw).deletedAt
-      if deleted == nil or deleted == cjson.null then redis.call('SADD', KEYS[1], id) end
-    end
-  end
-end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) - 1 >= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-return 1`;
+const CLAIM_SLOT = luaScript<
+  [live: string, index: string, ...records: string[]],
+  [id: string, cap: number, ...indexIds: string[]],
+  -1 | 0 | 1
+>('subscription-claim-slot');
+const RELEASE_URL = luaScript<[url: string], [holder: string], number>('compare-and-delete');
+/** Tries at building a tenant's live set while its index keeps changing under it. */
+const BUILD_TRIES = 5;
 
 export interface SubscriptionStoreOptions {
   /** Live subscriptions a tenant may have (MAX_SUBSCRIPTIONS_PER_TENANT). Default: no cap. */
@@ -127,25 +120,23 @@ export function createSubscriptionStore(
 
   async function releaseUrl(sub: Subscription): Promise<void> {
     // Compare-and-delete: only the holder releases the URL.
-    await redis.eval(
-      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-      1,
-      uniqueKey(sub),
-      sub.id,
-    );
+    await RELEASE_URL.run(redis, [uniqueKey(sub)], [sub.id]);
   }
 
   /** 409 limit_exceeded when the tenant already has its most live subscriptions. */
   async function claimSlot(sub: Subscription): Promise<void> {
-    const ok = await redis.eval(
-      CLAIM_SLOT,
-      2,
-      keys.tenantLiveSubs(sub.tenantId),
-      keys.tenantSubs(sub.tenantId),
-      sub.id,
-      maxPerTenant,
-      keys.sub(''),
-    );
+    const live = keys.tenantLiveSubs(sub.tenantId);
+    const index = keys.tenantSubs(sub.tenantId);
+    let ok = await CLAIM_SLOT.run(redis, [live, index], [sub.id, maxPerTenant]);
+    for (let i = 0; ok === -1; i++) {
+      if (i === BUILD_TRIES) throw new Error(`tenant ${sub.tenantId}: its subscription index kept changing`);
+      const ids = await redis.zrange(index, '0', '-1');
+      ok = await CLAIM_SLOT.run(
+        redis,
+        [live, index, ...ids.map((id) => keys.sub(id))],
+        [sub.id, maxPerTenant, ...ids],
+      );
+    }
     if (ok !== 1)
       throw limitExceeded(
         `this tenant has reached its limit of ${maxPerTenant} subscriptions; delete one first`,

@@ -5,6 +5,7 @@
 // that dies holding entries has them taken over by another after `claimIdleMs`.
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { HooklineEvent } from '../../domain/event.js';
+import { luaScript } from '../../redis/scripts.js';
 import { execAll } from '../delivery-store.js';
 import type { HistoryDelivery } from './history-store.js';
 import type { MoveRef } from './mover.js';
@@ -31,20 +32,10 @@ export interface HistoryOutboxOptions {
   group?: string;
 }
 
-/** Appends the entries unless the stream would exceed ARGV[1]; returns the new length or -1. */
-const PUSH = `
-local count = (#ARGV - 1) / 2
-if redis.call('XLEN', KEYS[1]) + count > tonumber(ARGV[1]) then return -1 end
-for i = 2, #ARGV, 2 do redis.call('XADD', KEYS[1], '*', ARGV[i], ARGV[i + 1]) end
-return redis.call('XLEN', KEYS[1])
-`;
-
-interface OutboxCommands {
-  hlHistoryPush(key: string, ...args: (string | number)[]): Promise<number>;
-}
-interface OutboxPipeline {
-  hlHistoryPush(key: string, ...args: (string | number)[]): ChainableCommander;
-}
+/** Appends the entries unless the stream would exceed its bound; the new length or -1. */
+const PUSH = luaScript<[stream: string], [maxEntries: number, ...fieldsAndValues: string[]], number>(
+  'history-push',
+);
 
 type StreamEntries = [id: string, fields: string[] | null][];
 
@@ -75,8 +66,7 @@ function decode([id, fields]: [string, string[] | null]): OutboxEntry {
 }
 
 export function createHistoryOutbox(redis: Redis, key: string, opts: HistoryOutboxOptions) {
-  redis.defineCommand('hlHistoryPush', { numberOfKeys: 1, lua: PUSH });
-  const commands = redis as unknown as OutboxCommands;
+  PUSH.define(redis); // before any pipeline of this connection queues it
   const group = opts.group ?? 'history';
   const deadKey = `${key}:dead`;
   let groupReady = false;
@@ -110,7 +100,7 @@ export function createHistoryOutbox(redis: Redis, key: string, opts: HistoryOutb
     /** Appends items; false (nothing appended) when the buffer is full. */
     async push(items: OutboxItem[]): Promise<boolean> {
       if (items.length === 0) return true;
-      return (await commands.hlHistoryPush(key, opts.maxEntries, ...encode(items))) >= 0;
+      return (await PUSH.run(redis, [key], [opts.maxEntries, ...encode(items)])) >= 0;
     },
 
     /**
@@ -118,7 +108,7 @@ export function createHistoryOutbox(redis: Redis, key: string, opts: HistoryOutb
      * or -1 when the buffer was full and nothing was appended.
      */
     pushIn(pipe: ChainableCommander, items: OutboxItem[]): ChainableCommander {
-      return (pipe as unknown as OutboxPipeline).hlHistoryPush(key, opts.maxEntries, ...encode(items));
+      return PUSH.queue(pipe, [key], [opts.maxEntries, ...encode(items)]);
     },
 
     /** Entries waiting (not yet written to PostgreSQL, or written and not yet removed). */

@@ -1,0 +1,59 @@
+--[[
+  One fan-out (or re-drive): per event, its stored copy (a hash: field `e` the event JSON, the
+  other fields its delivery ids) and per delivery a pending record (an existing one, from a re-run
+  fan-out, keeps its status) and its entry in the subscription's index, trimmed to the retention.
+  A delivery whose message already had a later status delivered to its destination (the message's
+  status mark) is created `superseded`.
+
+  KEYS[...] per event: evt (the event hash), mark (its message's status mark; evt when none),
+            then per delivery of that event: rec (record hash), idx (the subscription's index)
+  ARGV[1] ttl (seconds)
+  ARGV[2] created (ISO)
+  ARGV[3] created (epoch ms, the index score)
+  ARGV[4] trim bound (epoch ms): index entries older than this are removed
+  ARGV[5] event count
+  ARGV[...] per event: id, JSON, delivery count, stale rank (0: none),
+            then per delivery: id, subscription, tenant, target, series, retryOf,
+            mark field ('' = keeps stale statuses)
+
+  Returns each delivery's status after the write, in order: `new` for a record created here,
+  `dropped` for one created `superseded`, else the existing record's status.
+]]
+local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
+local k, a, out, trimmed = 1, 6, {}, {}
+for _ = 1, tonumber(ARGV[5]) do
+  local evt, mark = KEYS[k], KEYS[k + 1]
+  local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  k, a = k + 2, a + 4
+  local marked = rank > 0 and redis.call('EXISTS', mark) == 1
+  redis.call('HSET', evt, 'e', json)
+  for _ = 1, n do
+    local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
+    redis.call('HSET', rec, 'eventId', eventId, 'subscriptionId', ARGV[a + 1], 'tenantId', ARGV[a + 2],
+      'createdAt', iso)
+    if ARGV[a + 3] ~= 'subscription' then redis.call('HSET', rec, 'target', ARGV[a + 3]) end
+    if ARGV[a + 4] ~= '0' then redis.call('HSET', rec, 'series', ARGV[a + 4], 'retryOf', ARGV[a + 5]) end
+    local fresh = redis.call('HSETNX', rec, 'status', 'pending')
+    local dropped = false
+    if fresh == 1 and marked and ARGV[a + 6] ~= '' then
+      local by = redis.call('HGET', mark, ARGV[a + 6])
+      if by and tonumber(string.sub(by, 1, 1)) > rank then
+        redis.call('HSET', rec, 'status', 'superseded', 'supersededBy', string.sub(by, 3))
+        dropped = true
+      end
+    end
+    redis.call('HSETNX', rec, 'updatedAt', iso)
+    redis.call('EXPIRE', rec, ttl)
+    redis.call('ZADD', idx, now, id)
+    if not trimmed[idx] then
+      trimmed[idx] = true
+      redis.call('ZREMRANGEBYSCORE', idx, '-inf', trim)
+      redis.call('EXPIRE', idx, ttl)
+    end
+    redis.call('HSET', evt, id, '')
+    out[#out + 1] = dropped and 'dropped' or fresh == 1 and 'new' or redis.call('HGET', rec, 'status')
+    k, a = k + 2, a + 7
+  end
+  redis.call('EXPIRE', evt, ttl)
+end
+return out

@@ -1,0 +1,31 @@
+--[[
+  Appends attempts and sets statuses. Each record, its attempts and its event are kept at least
+  `ttl` seconds from now (the retention plus the wait before its next attempt): an event is never
+  gone before the last delivery that needs it. A succeeded status delivery raises its message's
+  status mark (only ever raised).
+
+  KEYS[...] per record, four each: rec (record hash), att (attempts list), evt (event hash),
+            mark (its message's status mark; rec when none)
+  ARGV[...] per record, seven each: attempt JSON, status, updatedAt (ISO), nextAttemptAt (ISO or
+            ''), ttl (seconds), mark field ('' = none), mark value (`<level>:<delivery id>`)
+
+  Returns the number of records written.
+]]
+for i = 1, #KEYS, 4 do
+  local a = 1 + (i - 1) / 4 * 7
+  local ttl = tonumber(ARGV[a + 4])
+  redis.call('RPUSH', KEYS[i + 1], ARGV[a])
+  redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
+  redis.call('EXPIRE', KEYS[i], ttl)
+  redis.call('EXPIRE', KEYS[i + 1], ttl)
+  if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
+  local field, value = ARGV[a + 5], ARGV[a + 6]
+  if field ~= '' then
+    local cur = redis.call('HGET', KEYS[i + 3], field)
+    if not cur or tonumber(string.sub(cur, 1, 1)) < tonumber(string.sub(value, 1, 1)) then
+      redis.call('HSET', KEYS[i + 3], field, value)
+      redis.call('EXPIRE', KEYS[i + 3], ttl)
+    end
+  end
+end
+return #KEYS / 4

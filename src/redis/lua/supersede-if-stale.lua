@@ -1,0 +1,20 @@
+--[[
+  Before a queued attempt: ends a pending or retrying record `superseded` when its message's
+  status mark says a later status was delivered to its destination (a record in another state, a
+  job run again after its attempt succeeded or a failed one retried from the board, is left as is).
+
+  KEYS[1] rec    the delivery record hash
+  KEYS[2] mark   its message's status mark
+  ARGV[1] the destination's field in the mark
+  ARGV[2] the delivery's stale rank
+  ARGV[3] updatedAt (ISO)
+
+  Returns the superseding delivery's id, or nil.
+]]
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'pending' and status ~= 'retrying' then return false end
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if not cur or tonumber(string.sub(cur, 1, 1)) <= tonumber(ARGV[2]) then return false end
+local by = string.sub(cur, 3)
+redis.call('HSET', KEYS[1], 'status', 'superseded', 'supersededBy', by, 'updatedAt', ARGV[3], 'nextAttemptAt', '')
+return by

@@ -1,0 +1,133 @@
+// What happens to a delivery record after its fan-out: attempts appended (those finishing in the
+// same event-loop turn by one command), statuses set, stale deliveries superseded, and records
+// and events kept alive while a delivery waits.
+//
+// Status marks (stale-status suppression, src/domain/stale-status.ts): a hash per message, one
+// field per destination, valued `<level>:<delivery id>`: the highest status level delivered there
+// and the delivery that did it. A pending delivery whose rank is below the level is superseded by
+// that delivery. Written only by deliveries that raise the level; kept for the retention
+// (DELIVERY_LOG_TTL_DAYS) after its last write, which is as long as a stale delivery can wait.
+import type { ChainableCommander } from 'ioredis';
+import type { Attempt, DeliveryStatus } from '../domain/delivery-record.js';
+import type { HooklineEvent } from '../domain/event.js';
+import { execAll } from '../redis/exec-all.js';
+import { luaScript, type ScriptArg } from '../redis/scripts.js';
+import { tickBatcher } from './batcher.js';
+import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
+import { eventKey } from './legacy-events.js';
+
+/** Per record (four keys, seven arguments): an attempt appended, its status set, a mark raised. */
+const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], number>('record-attempts');
+/** Answers the superseding delivery's id, or null to go ahead. */
+const SUPERSEDE_IF_STALE = luaScript<
+  [rec: string, mark: string],
+  [field: string, rank: number, updatedAt: string],
+  string | null
+>('supersede-if-stale');
+const KEEP_ALIVE = luaScript<string[], [ttlSeconds: number], 1>('keep-alive');
+const SET_STATUS = luaScript<
+  [rec: string],
+  [status: DeliveryStatus, updatedAt: string, nextAttemptAt: string],
+  0 | 1
+>('set-status');
+
+interface AttemptWrite {
+  id: string;
+  event: EventRef;
+  attempt: Attempt;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
+  mark?: StatusMark;
+}
+
+export function createDeliveryAttempts({ redis, keys, ttlSeconds }: DeliveryStoreContext) {
+  KEEP_ALIVE.define(redis); // queued on pipelines of this connection
+
+  // Attempts finishing in the same event-loop turn are written by one command.
+  const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
+    const keyArgs: string[] = [];
+    const args: ScriptArg[] = [];
+    const now = Date.now();
+    const updatedAt = new Date(now).toISOString();
+    for (const w of batch) {
+      const m = w.mark;
+      keyArgs.push(
+        keys.delivery(w.id),
+        keys.deliveryAttempts(w.id),
+        eventKey(keys, w.event),
+        m ? keys.messageStatus(m.tenantId, m.messageId) : keys.delivery(w.id),
+      );
+      const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
+      args.push(
+        JSON.stringify(w.attempt),
+        w.status,
+        updatedAt,
+        w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
+        ttlSeconds + wait,
+        m ? m.field : '',
+        m ? `${m.level}:${w.id}` : '',
+      );
+    }
+    await RECORD_ATTEMPTS.run(redis, keyArgs, args);
+    return batch;
+  });
+
+  const attempts = {
+    /**
+     * Appends an attempt and sets the new status (batched with the attempts of the same turn);
+     * `mark` raises the message's status mark (a succeeded status delivery).
+     */
+    async recordAttempt(
+      id: string,
+      event: EventRef,
+      attempt: Attempt,
+      status: DeliveryStatus,
+      nextAttemptAt: number | null,
+      mark?: StatusMark,
+    ): Promise<void> {
+      await writeAttempt({ id, event, attempt, status, nextAttemptAt, mark });
+    },
+
+    /**
+     * Ends a delivery `superseded` when its message's mark says a later status was delivered to
+     * its destination (`field`); answers the superseding delivery's id, or undefined to go ahead.
+     */
+    async supersedeIfStale(
+      id: string,
+      event: Pick<HooklineEvent, 'tenantId' | 'messageId'>,
+      field: string,
+      rank: number,
+    ): Promise<string | undefined> {
+      const by = await SUPERSEDE_IF_STALE.run(
+        redis,
+        [keys.delivery(id), keys.messageStatus(event.tenantId, event.messageId!)],
+        [field, rank, new Date().toISOString()],
+      );
+      return by ?? undefined;
+    },
+
+    /** Keeps a waiting delivery's record and event at least the retention plus `waitMs`. */
+    async keepAlive(id: string, event: EventRef, waitMs: number): Promise<void> {
+      await execAll(attempts.keepAliveIn(redis.pipeline(), id, event, waitMs));
+    },
+
+    /** keepAlive as one more command of a pipeline (the caller runs it). */
+    keepAliveIn(pipe: ChainableCommander, id: string, event: EventRef, waitMs: number): ChainableCommander {
+      return KEEP_ALIVE.queue(
+        pipe,
+        [keys.delivery(id), keys.deliveryAttempts(id), eventKey(keys, event)],
+        [ttlSeconds + Math.ceil(waitMs / 1000)],
+      );
+    },
+
+    /** Sets the status of an existing record (one that expired stays gone). */
+    async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
+      await SET_STATUS.run(
+        redis,
+        [keys.delivery(id)],
+        [status, new Date().toISOString(), nextAttemptAt ? new Date(nextAttemptAt).toISOString() : ''],
+      );
+    },
+  };
+  return attempts;
+}

@@ -1,0 +1,94 @@
+// A fan-out's writes (the batching half of the delivery store): each event stored, and a pending
+// record per delivery indexed under its subscription, as commands of the caller's pipeline, so a
+// fan-out is one round trip whatever its size.
+import type { ChainableCommander } from 'ioredis';
+import type { DeliveryStatus } from '../domain/delivery-record.js';
+import { staleRank } from '../domain/stale-status.js';
+import { luaScript, type ScriptArg } from '../redis/scripts.js';
+import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
+
+/** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
+export const PENDING_CHUNK = 1_000;
+
+/**
+ * Per event its stored copy and message mark, per delivery its record and index entry; answers
+ * each delivery's status after the write (`new`, `dropped` or the existing record's).
+ */
+const ADD_PENDING = luaScript<string[], ScriptArg[], string[]>('add-pending');
+
+export function createDeliveryFanout({ redis, keys, ttlSeconds }: DeliveryStoreContext) {
+  ADD_PENDING.define(redis); // queued on pipelines of this connection
+
+  /** One add-pending command for a chunk of the fan-out. */
+  function addPendingCommand(pipe: ChainableCommander, batch: PendingBatchItem[], now: number) {
+    const keyArgs: string[] = [];
+    // Index entries older than the records they point to are trimmed, so an index never
+    // outgrows the retention window however long the subscription lives.
+    const args: ScriptArg[] = [
+      ttlSeconds,
+      new Date(now).toISOString(),
+      now,
+      now - ttlSeconds * 1000,
+      batch.length,
+    ];
+    for (const { event, deliveries } of batch) {
+      const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
+      const evt = keys.event(event.tenantId, event.id);
+      keyArgs.push(evt, rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt);
+      args.push(event.id, JSON.stringify(event), deliveries.length, rank);
+      for (const d of deliveries) {
+        keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
+        args.push(
+          d.id,
+          d.subscriptionId,
+          d.tenantId,
+          d.target ?? 'subscription',
+          d.series ?? 0,
+          d.retryOf ?? '',
+          d.markField ?? '',
+        );
+      }
+    }
+    ADD_PENDING.queue(pipe, keyArgs, args);
+  }
+
+  return {
+    /**
+     * Adds commands to a pipeline that store each event and a pending record per delivery (an
+     * existing record, from a re-run fan-out, keeps its status), at most PENDING_CHUNK
+     * deliveries a command. Returns a reader of the deliveries' statuses after the write, in
+     * order, from the pipeline's replies.
+     */
+    addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): PendingStatuses {
+      const at: number[] = [];
+      let chunk: PendingBatchItem[] = [];
+      let size = 0;
+      const flush = () => {
+        addPendingCommand(pipe, chunk, now);
+        at.push(pipe.length - 1);
+        chunk = [];
+        size = 0;
+      };
+      for (const { event, deliveries } of batch) {
+        let from = 0;
+        do {
+          const take = Math.min(deliveries.length - from, PENDING_CHUNK - size);
+          chunk.push({ event, deliveries: deliveries.slice(from, from + take) });
+          from += take;
+          size += take;
+          if (size >= PENDING_CHUNK) flush();
+        } while (from < deliveries.length);
+      }
+      if (chunk.length > 0) flush();
+      const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
+      const read = (replies: unknown[]) =>
+        raw(replies).map(
+          (s) => (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus,
+        );
+      return Object.assign(read, {
+        fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new'),
+        dropped: (replies: unknown[]) => raw(replies).filter((s) => s === 'dropped').length,
+      });
+    },
+  };
+}
