@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { FINAL_STATUSES } from '../../domain/delivery-record.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import type { Keys } from '../../redis/client.js';
+import { luaScript } from '../../redis/scripts.js';
 import { execAll, type DeliveryRecord, type DeliveryStore } from '../delivery-store.js';
 import type { HistoryBatch, HistoryDelivery } from './history-store.js';
 
@@ -17,35 +18,12 @@ export type MoveRef = { delivery: string } | { event: { tenantId: string; id: st
 /** Outbox fields of a move entry. */
 export const MOVE_FIELDS = { delivery: 'x', event: 'v' } as const;
 
-/**
- * Drops a moved delivery's Redis copies, if it is still ended (a re-driven record gets its
- * `redrivenTo` and keeps its status; nothing else revives one), and its event's copy once no
- * delivery of the event is left in Redis.
- * KEYS: rec, att, idx (the subscription's index), evt. ARGV: id, then each final status.
- */
-const DROP_DELIVERY = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 0 end
-local final = false
-for i = 2, #ARGV do if ARGV[i] == status then final = true end end
-if not final then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-if redis.call('HLEN', KEYS[4]) <= 1 then redis.call('DEL', KEYS[4]) end
-return 1
-`;
-
-/** Drops an event's copy when no delivery of it is left. KEYS: evt. */
-const DROP_EVENT = `
-if redis.call('HLEN', KEYS[1]) <= 1 then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-interface MoverCommands {
-  hlDropMovedDelivery(numKeys: number, ...args: string[]): Promise<number>;
-  hlDropMovedEvent(numKeys: number, ...args: string[]): Promise<number>;
-}
+const DROP_DELIVERY = luaScript<
+  [rec: string, att: string, idx: string, evt: string],
+  [id: string, ...finalStatuses: string[]],
+  number
+>('history-drop-delivery');
+const DROP_EVENT = luaScript<[evt: string], [], number>('history-drop-event');
 
 export interface MovedBatch {
   batch: HistoryBatch;
@@ -55,9 +33,8 @@ export interface MovedBatch {
 }
 
 export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStore) {
-  redis.defineCommand('hlDropMovedDelivery', { lua: DROP_DELIVERY });
-  redis.defineCommand('hlDropMovedEvent', { numberOfKeys: 1, lua: DROP_EVENT });
-  const commands = redis as unknown as MoverCommands;
+  DROP_DELIVERY.define(redis);
+  DROP_EVENT.define(redis);
   const finals = [...FINAL_STATUSES];
 
   return {
@@ -101,27 +78,20 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
     async drop(moved: Pick<MovedBatch, 'deliveries' | 'events'>): Promise<void> {
       if (moved.deliveries.length === 0 && moved.events.length === 0) return;
       const pipe = redis.pipeline();
-      for (const r of moved.deliveries) {
-        (
-          pipe as unknown as { hlDropMovedDelivery: (...a: (string | number)[]) => unknown }
-        ).hlDropMovedDelivery(
-          4,
-          keys.delivery(r.id),
-          keys.deliveryAttempts(r.id),
-          keys.subDeliveries(r.subscriptionId),
-          keys.event(r.tenantId, r.eventId),
-          r.id,
-          ...finals,
+      for (const r of moved.deliveries)
+        DROP_DELIVERY.queue(
+          pipe,
+          [
+            keys.delivery(r.id),
+            keys.deliveryAttempts(r.id),
+            keys.subDeliveries(r.subscriptionId),
+            keys.event(r.tenantId, r.eventId),
+          ],
+          [r.id, ...finals],
         );
-      }
-      for (const e of moved.events)
-        (pipe as unknown as { hlDropMovedEvent: (...a: string[]) => unknown }).hlDropMovedEvent(
-          keys.event(e.tenantId, e.id),
-        );
+      for (const e of moved.events) DROP_EVENT.queue(pipe, [keys.event(e.tenantId, e.id)], []);
       await execAll(pipe);
     },
-
-    commands,
   };
 }
 
