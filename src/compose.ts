@@ -18,7 +18,7 @@ import type { Context } from './pipeline/context.js';
 import { createQueues } from './pipeline/jobs.js';
 import { createMetrics, serveMetrics } from './pipeline/metrics.js';
 import { createOpsEvents } from './pipeline/ops-events.js';
-import { createPublisher } from './pipeline/publisher.js';
+import { createPublisher } from './services/publisher.js';
 import { createResilience } from './pipeline/resilience-hook.js';
 import type { DeliveryHooks } from './pipeline/runner.js';
 import { createRedis, keyspace, type Redis } from './redis/client.js';

@@ -1,10 +1,12 @@
 // Public API of the `hookline` package.
 export {
   createPublisher,
+  publisherConfigFromEnv,
   type Publisher,
+  type PublisherConfig,
   type PublisherOptions,
   type PublishResult,
-} from './pipeline/publisher.js';
+} from './services/publisher.js';
 export { createHookline, type Hookline, type StartOptions } from './hookline.js';
 export { loadConfig, type Config } from './config.js';
 export {

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import type { TrustProxy } from '../config.js';
 import type { Context } from '../pipeline/context.js';
+import { createServices } from '../services/index.js';
 import { VERSION } from '../version.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
@@ -99,13 +100,14 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
     reply.header('x-request-id', request.id);
   });
 
-  // Layer 3: routes.
-  await app.register(healthRoutes, { ctx, readiness: opts.readiness ?? {} });
-  await app.register(eventRoutes, { ctx });
-  await app.register(subscriptionRoutes, { ctx });
-  await app.register(deliveryRoutes, { ctx });
-  await app.register(clientRoutes, { ctx });
-  await app.register(recoveryRoutes, { ctx });
+  // Layer 3: routes, thin over the workflows (src/services), built once here.
+  const services = createServices(ctx);
+  await app.register(healthRoutes, { services, readiness: opts.readiness ?? {} });
+  await app.register(eventRoutes, { ctx, services });
+  await app.register(subscriptionRoutes, { services });
+  await app.register(deliveryRoutes, { services });
+  await app.register(clientRoutes, { services });
+  await app.register(recoveryRoutes, { services });
   await app.register(operationsRoutes, { ctx });
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
 

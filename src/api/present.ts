@@ -4,13 +4,7 @@ import Type, { type Static } from 'typebox';
 import { mask, type SecretBox } from '../crypto.js';
 import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
 import { openReportSecret, type HooklineEvent } from '../domain/event.js';
-import { OPS_TARGET } from '../pipeline/fanout.js';
-import type { DeliveryRecord } from '../store/delivery-store.js';
-import {
-  subscriptionWritableProperties,
-  type Subscription,
-  type SubscriptionInput,
-} from '../domain/subscription.js';
+import { subscriptionWritableProperties, type Subscription } from '../domain/subscription.js';
 
 export function presentSubscription(sub: Subscription, opts: { admin?: boolean } = {}): SubscriptionView {
   const {
@@ -49,47 +43,6 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
       : {}),
     ...(opts.admin && deletedAt ? { deletedAt } : {}),
   };
-}
-
-/** True when `given` is what a response showed of `stored`: a masked secret sent back unchanged. */
-export const isMaskedEcho = (given: string | undefined, stored: string | undefined): boolean =>
-  given !== undefined && stored !== undefined && given === mask(stored);
-
-/**
- * Whether a delivery record is shown to a caller of `tenant` (undefined: every tenant, for the
- * admin). Deliveries to the platform's OPS_WEBHOOK_URL (the platform's URL and its answers) are
- * shown to platform callers (admin, platform clients) only.
- */
-export const deliveryVisibleTo = (
-  record: Pick<DeliveryRecord, 'tenantId' | 'target'>,
-  tenant: string | undefined,
-  platform: boolean,
-) => (tenant === undefined || record.tenantId === tenant) && (platform || record.target !== OPS_TARGET);
-
-/**
- * A body that echoes a masked secret back (a GET answer sent again as a PUT or PATCH) keeps
- * the stored secret instead of saving the mask; customHeaders values match by header name.
- */
-export function unmaskSecrets(input: SubscriptionInput, current: Subscription): SubscriptionInput {
-  const keep = (given: string | undefined, stored: string | undefined) =>
-    isMaskedEcho(given, stored) ? stored : given;
-  const out = structuredClone(input);
-  if (out.secret && current.secret) out.secret.value = keep(out.secret.value, current.secret.value)!;
-  if (out.bearer && current.bearer) out.bearer.token = keep(out.bearer.token, current.bearer.token)!;
-  if (out.basic && current.basic) out.basic.password = keep(out.basic.password, current.basic.password)!;
-  if (out.oauth2 && current.oauth2) {
-    out.oauth2.clientSecret = keep(out.oauth2.clientSecret, current.oauth2.clientSecret)!;
-    const refresh = keep(out.oauth2.refreshToken, current.oauth2.refreshToken);
-    if (refresh !== undefined) out.oauth2.refreshToken = refresh;
-  }
-  if (out.customHeaders && current.customHeaders) {
-    for (const [name, value] of Object.entries(out.customHeaders))
-      out.customHeaders[name] = keep(
-        value,
-        Object.hasOwn(current.customHeaders, name) ? current.customHeaders[name] : undefined,
-      )!;
-  }
-  return out;
 }
 
 const VIEW_DOC = 'A subscription; secret fields show at most 4 characters then ****.';

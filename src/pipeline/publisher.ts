@@ -1,13 +1,13 @@
-// Adds validated events to the events queue, once per id within 24 h. Used by the API and
-// exported for any Node process (`import { createPublisher } from 'hookline'`).
+// The enqueue half of publishing: claims each event's id (per tenant, 24 h idempotency) and adds
+// the events to the events queue in one job. Events arrive here validated: every way in (the API
+// and the exported publisher) goes through acceptEvents in src/services/events.ts, and
+// src/services/publisher.ts builds the library's createPublisher on top of this. This file stays
+// in the pipeline because it imports bullmq.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseEvent, sealReportSecret, type HooklineEvent } from '../domain/event.js';
-import { HooklineError, validationError, type FieldError } from '../domain/errors.js';
-import { createSecretBox, type SecretBox } from '../crypto.js';
-import { bool, DEV_ENCRYPTION_KEY } from '../config.js';
-import { createUrlGuard, deliveryReportUrlErrors, type UrlGuard } from '../delivery/security.js';
-import { createSsrfPolicy } from '../delivery/ssrf.js';
+import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
+import { HooklineError } from '../domain/errors.js';
+import type { SecretBox } from '../crypto.js';
 import { createRedis, keyspace, type Keys } from '../redis/client.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
@@ -47,86 +47,54 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-export interface Publisher {
+/** Idempotent enqueueing of events that were validated already. */
+export interface EventEnqueuer {
+  /** Enqueues validated events: a duplicate id (per tenant, 24 h) answers `duplicate: true`. */
+  enqueue(events: HooklineEvent[]): Promise<PublishResult[]>;
+  /** Closes the connection and queue it opened (not those it was given). */
+  close(): Promise<void>;
+}
+
+/**
+ * What `ctx.publisher` and the exported `createPublisher` offer. Declared here, beside the
+ * enqueue it extends, because the service graph (./context.ts) holds one; implemented by
+ * src/services/publisher.ts, whose validation is the API's (acceptEvents).
+ */
+export interface Publisher extends EventEnqueuer {
   /** Validates and enqueues one event; throws a validation_error naming each bad field. */
   publish(input: unknown): Promise<PublishResult>;
   /** Validates all first (nothing is queued if any is bad), then enqueues in one round trip. */
   publishBatch(inputs: unknown[]): Promise<PublishResult[]>;
-  /** Enqueues already-validated events (the API validated them with the route schema). */
-  enqueue(events: HooklineEvent[]): Promise<PublishResult[]>;
-  close(): Promise<void>;
 }
 
-export interface PublisherOptions {
-  /** Defaults to REDIS_URL or redis://127.0.0.1:6379. */
-  redisUrl?: string;
-  /** Defaults to REDIS_PREFIX or {hookline}. */
-  prefix?: string;
-  /** An existing producer connection (not closed by the publisher). */
+export interface EnqueuerOptions {
+  /** Key prefix (REDIS_PREFIX). */
+  prefix: string;
+  /** Encrypts per-event deliveryReport secrets as they are queued (the workers' ENCRYPTION_KEY). */
+  box: SecretBox;
+  /** An existing producer connection (not closed by close()). */
   connection?: Redis;
-  /** An existing events queue (not closed by the publisher). */
+  /** Connects here when no connection is given. */
+  redisUrl?: string;
+  /** An existing events queue (not closed by close()). */
   queue?: Queue<EventJobData>;
+  /** How long a failed events job is kept; default 7 days. */
   removeOnFailAgeSeconds?: number;
   /** Called with the number of events newly queued (metrics). */
   onAccepted?: (count: number) => void;
-  /**
-   * Encrypts per-event deliveryReport secrets (always: a value that looks encrypted is a plain
-   * string too). Defaults to ENCRYPTION_KEY (the development key when unset): producers must use
-   * the same key as the workers.
-   */
-  box?: SecretBox;
-  /**
-   * Events' own deliveryReport URLs are checked as the API checks them: plain http:// only when
-   * allowed (default: ALLOW_HTTP_WEBHOOKS=true), then the SSRF guard, which exempts
-   * `allowedPrivateCidrs` (default: ALLOWED_PRIVATE_CIDRS). `urlGuard` replaces that guard.
-   */
-  allowHttp?: boolean;
-  allowedPrivateCidrs?: string[];
-  urlGuard?: UrlGuard;
 }
 
-/** A boolean variable, read as the server's config reads it. */
-function envBool(name: string): boolean {
-  try {
-    return bool(process.env[name] ?? '');
-  } catch (err) {
-    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-const envList = (v: string | undefined) =>
-  (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-export function createPublisher(opts: PublisherOptions = {}): Publisher {
-  const prefix = opts.prefix ?? process.env.REDIS_PREFIX ?? '{hookline}';
+export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
+  const { prefix, box } = opts;
   const ownsConnection = !opts.connection;
-  const redis =
-    opts.connection ??
-    createRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer');
+  const redis = opts.connection ?? createRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', 'producer');
   const keys: Keys = keyspace(prefix);
   // One scripted command per call for all of its ids, however many events it carries.
   redis.defineCommand('hlClaimIds', { lua: CLAIM });
   redis.defineCommand('hlConfirmIds', { lua: CONFIRM });
   const commands = redis as unknown as PublisherCommands;
-  const box = opts.box ?? createSecretBox(process.env.ENCRYPTION_KEY || DEV_ENCRYPTION_KEY);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
-  const allowHttp = opts.allowHttp ?? envBool('ALLOW_HTTP_WEBHOOKS');
-  const guard =
-    opts.urlGuard ??
-    createUrlGuard(
-      createSsrfPolicy({
-        allowedCidrs: opts.allowedPrivateCidrs ?? envList(process.env.ALLOWED_PRIVATE_CIDRS),
-      }),
-    );
-  /** Throws a validation_error for events whose deliveryReport URL may not be sent to. */
-  async function checkReportUrls(events: HooklineEvent[], base: (i: number) => string): Promise<void> {
-    const errors = await deliveryReportUrlErrors(events, base, { allowHttp, guard });
-    if (errors.length > 0) throw validationError(errors);
-  }
   const jobOpts = {
     attempts: 25,
     backoff: { type: 'exponential', delay: 1000 },
@@ -193,28 +161,6 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
   }
 
   return {
-    async publish(input) {
-      const event = parseEvent(input);
-      await checkReportUrls([event], () => '');
-      const [result] = await enqueue([event]);
-      return result!;
-    },
-    async publishBatch(inputs) {
-      const errors: FieldError[] = [];
-      const events: HooklineEvent[] = [];
-      const now = Date.now();
-      inputs.forEach((input, i) => {
-        try {
-          events.push(parseEvent(input, `/${i}`, now));
-        } catch (err) {
-          if (err instanceof HooklineError && err.errors) errors.push(...err.errors);
-          else throw err;
-        }
-      });
-      if (errors.length > 0) throw validationError(errors);
-      await checkReportUrls(events, (i) => `/${i}`);
-      return enqueue(events);
-    },
     enqueue,
     async close() {
       if (ownsQueue) await queue.close();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { ConfigError, testConfig } from '../../src/config.js';
 import { createHookline } from '../../src/hookline.js';
-import { createPublisher } from '../../src/pipeline/publisher.js';
+import { createPublisher } from '../../src/services/publisher.js';
 import { HooklineError } from '../../src/domain/errors.js';
 import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';

@@ -3,12 +3,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import {
-  createPublisher,
-  ID_CHUNK,
-  IDEMPOTENCY_SECONDS,
-  type Publisher,
-} from '../../src/pipeline/publisher.js';
+import { ID_CHUNK, IDEMPOTENCY_SECONDS } from '../../src/pipeline/publisher.js';
+import { createPublisher, type Publisher } from '../../src/services/publisher.js';
 import { keyspace } from '../../src/redis/client.js';
 import { deleteKeys, scanKeys } from '../helpers/harness.js';
 

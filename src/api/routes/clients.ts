@@ -3,8 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../pipeline/context.js';
-import { createClientStore } from '../../store/client-store.js';
+import type { Services } from '../../services/index.js';
 import { SCOPES, type Scope } from '../plugins/auth.js';
 import { bearerSecurity, noSecurity, problemResponses } from '../schemas.js';
 
@@ -83,9 +82,9 @@ function requestedScopes(body: { scope?: string; scopes?: string | string[] }): 
   return [...new Set(raw.flatMap((s) => s.split(/\s+/)).filter(Boolean))];
 }
 
-export default async function clientsRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
+export default async function clientsRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const clients = createClientStore(ctx.redis, ctx.keys, { maxPerTenant: ctx.config.MAX_CLIENTS_PER_TENANT });
+  const clients = services.clients;
 
   // The auth plugin's array is shared with the root instance, so pushing reaches every route.
   app.tokenResolvers.push(async (token) => {

@@ -1,14 +1,12 @@
-// Delivery records with their attempts (SPEC §4).
+// Routes: delivery records with their attempts (SPEC §4).
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../pipeline/context.js';
-import { notFound } from '../../domain/errors.js';
+import type { Services } from '../../services/index.js';
 import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
-import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
-export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
+export default async function deliveryRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -25,12 +23,9 @@ export default async function deliveryRoutes(fastify: FastifyInstance, { ctx }: 
         response: { 200: Type.Ref('Delivery'), ...problemResponses(401, 403, 404) },
       },
     },
-    async (request) => {
-      const record = await ctx.deliveries.get(request.params.id);
-      const tenant = tenantScope(request);
-      if (!record || !deliveryVisibleTo(record, tenant, isPlatformCaller(request)))
-        throw notFound('delivery');
-      return record;
-    },
+    async (request) =>
+      services.recovery.getDelivery(request.params.id, tenantScope(request), {
+        platform: isPlatformCaller(request),
+      }),
   );
 }

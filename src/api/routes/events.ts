@@ -1,21 +1,15 @@
-// Publishing events and reading what became of them (SPEC §2, §4).
-import type { FastifyInstance } from 'fastify';
+// Routes: publishing events and reading what became of them (SPEC §2, §4). Accepting is
+// src/services/events.ts acceptEvents, the same validation as the exported publisher's.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import {
-  EventInputSchema,
-  eventRuleErrors,
-  normalizeEvent,
-  type EventInput,
-  type HooklineEvent,
-} from '../../domain/event.js';
+import { EventInputSchema } from '../../domain/event.js';
 import { deliveryState } from '../../domain/delivery-record.js';
-import { HooklineError, notFound, validationError, type FieldError } from '../../domain/errors.js';
-import { deliveryReportUrlErrors } from '../../delivery/security.js';
+import { HooklineError } from '../../domain/errors.js';
 import type { Context } from '../../pipeline/context.js';
+import type { Services } from '../../services/index.js';
 import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
 import { presentEvent } from '../present.js';
-import { deliveryVisibleTo } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
 export const MAX_BATCH = 500;
@@ -24,41 +18,28 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 
 const PublishResult = Type.Object({ id: Type.String(), duplicate: Type.Boolean() });
 
-export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+/** SPEC §7: each event of a body is held to MAX_EVENT_BYTES, in a batch as much as alone. */
+function checkSizes(inputs: unknown[], at: (i: number) => string): void {
+  const tooLarge = inputs
+    .map((e, i) => ({ size: Buffer.byteLength(JSON.stringify(e)), path: at(i) || '/' }))
+    .filter((e) => e.size > MAX_EVENT_BYTES)
+    .map((e) => ({
+      path: e.path,
+      message: `is ${e.size} bytes; the limit is ${MAX_EVENT_BYTES} per event`,
+    }));
+  if (tooLarge.length > 0)
+    throw new HooklineError('payload_too_large', 'an event is larger than 256 KB', tooLarge);
+}
 
-  /** A tenant client publishes for its own tenant only; the URL checks run before queueing. */
-  async function accept(
-    request: Parameters<typeof tenantScope>[0],
-    inputs: EventInput[],
-    base: (i: number) => string,
-  ): Promise<HooklineEvent[]> {
-    const tooLarge = inputs
-      .map((e, i) => ({ size: Buffer.byteLength(JSON.stringify(e)), path: base(i) || '/' }))
-      .filter((e) => e.size > MAX_EVENT_BYTES)
-      .map((e) => ({
-        path: e.path,
-        message: `is ${e.size} bytes; the limit is ${MAX_EVENT_BYTES} per event`,
-      }));
-    if (tooLarge.length > 0)
-      throw new HooklineError('payload_too_large', 'an event is larger than 256 KB', tooLarge);
-    const errors: FieldError[] = [];
-    const own = request.principal?.tenantId;
-    const now = Date.now();
-    inputs.forEach((e, i) => {
-      errors.push(...eventRuleErrors(e, base(i)));
-      if (own && e.tenantId !== own)
-        errors.push({ path: `${base(i)}/tenantId`, message: 'must be the tenant of your client' });
-    });
-    errors.push(
-      ...(await deliveryReportUrlErrors(inputs, base, {
-        allowHttp: ctx.config.ALLOW_HTTP_WEBHOOKS,
-        guard: ctx.urlGuard,
-      })),
-    );
-    if (errors.length > 0) throw validationError(errors);
-    return inputs.map((e) => normalizeEvent(e, now));
-  }
+/** A tenant client publishes for its own tenant only; admin and platform clients for any. */
+const ownTenant = (request: FastifyRequest) => request.principal?.tenantId;
+
+export default async function eventRoutes(
+  fastify: FastifyInstance,
+  { ctx, services }: { ctx: Context; services: Services },
+) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const events = services.events;
 
   app.post(
     '/v1/events',
@@ -75,8 +56,9 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       },
     },
     async (request, reply) => {
-      const [event] = await accept(request, [request.body], () => '');
-      const [result] = await ctx.publisher.enqueue([event!]);
+      const at = () => '';
+      checkSizes([request.body], at);
+      const [result] = await events.acceptEvents([request.body], { tenant: ownTenant(request), at });
       return reply.status(202).send(result);
     },
   );
@@ -107,8 +89,9 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       },
     },
     async (request, reply) => {
-      const events = await accept(request, request.body.events, (i) => `/events/${i}`);
-      const results = await ctx.publisher.enqueue(events);
+      const at = (i: number) => `/events/${i}`;
+      checkSizes(request.body.events, at);
+      const results = await events.acceptEvents(request.body.events, { tenant: ownTenant(request), at });
       return reply.status(202).send({ results });
     },
   );
@@ -135,17 +118,15 @@ export default async function eventRoutes(fastify: FastifyInstance, { ctx }: { c
       },
     },
     async (request) => {
-      const tenant = tenantScope(request, undefined, true)!;
-      const event = await ctx.deliveries.getEvent(tenant, request.params.id);
-      if (!event) throw notFound('event');
-      const ids = await ctx.deliveries.idsForEvent(tenant, event.id);
-      const records = (await ctx.deliveries.getMany(ids)).filter((r) => r.tenantId === tenant);
+      const { event, deliveries } = await events.getEvent(
+        tenantScope(request, undefined, true)!,
+        request.params.id,
+        { platform: isPlatformCaller(request) },
+      );
       return {
         // The deliveryReport secret is shown like every other secret (SPEC §3): 4 characters then ****.
         event: presentEvent(event, ctx.box),
-        deliveries: records
-          .filter((r) => deliveryVisibleTo(r, tenant, isPlatformCaller(request)))
-          .map(deliveryState),
+        deliveries: deliveries.map(deliveryState),
       };
     },
   );

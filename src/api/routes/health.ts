@@ -3,8 +3,8 @@
 // stalled (src/delivery/stall.ts). Both JSON, no auth.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { Context } from '../../pipeline/context.js';
 import type { StallState } from '../../pipeline/stall.js';
+import type { Services } from '../../services/index.js';
 import { VERSION } from '../../version.js';
 import { noSecurity } from '../schemas.js';
 
@@ -16,9 +16,6 @@ export interface Readiness {
 }
 
 type WorkersCheck = 'ok' | 'not running' | 'stalled';
-
-/** A Redis that does not answer a PING within this is not ready. */
-const REDIS_TIMEOUT_MS = 1000;
 
 const Liveness = Type.Object({ status: Type.Literal('ok'), version: Type.String() });
 const ReadinessReport = Type.Object({
@@ -35,24 +32,9 @@ const ReadinessReport = Type.Object({
   detail: Type.Optional(Type.String({ description: 'why the process is not ready, when a check says more' })),
 });
 
-async function redisAnswers(ctx: Context): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(reject, REDIS_TIMEOUT_MS, new Error('timeout'));
-  });
-  try {
-    await Promise.race([ctx.redis.ping(), timeout]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export default async function healthRoutes(
   app: FastifyInstance,
-  { ctx, readiness }: { ctx: Context; readiness: Readiness },
+  { services, readiness }: { services: Services; readiness: Readiness },
 ) {
   app.get(
     '/healthz',
@@ -80,7 +62,7 @@ export default async function healthRoutes(
     },
     async (_request, reply) => {
       const checks: { redis: 'ok' | 'unavailable'; workers?: WorkersCheck } = {
-        redis: (await redisAnswers(ctx)) ? 'ok' : 'unavailable',
+        redis: (await services.health.redisAnswers()) ? 'ok' : 'unavailable',
       };
       let detail: string | undefined;
       if (readiness.workers) {

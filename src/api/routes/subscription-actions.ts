@@ -1,37 +1,22 @@
-// Subscription actions (SPEC §4): pause, resume, send a test event, rotate the signing secret.
-// Registered by subscriptions.ts, so it shares its prefix-free routes and tags.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Routes: subscription actions (SPEC §4): pause, resume, send a test event, rotate the signing
+// secret; the workflows are src/services/subscription-actions.ts. Registered by subscriptions.ts.
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Context } from '../../pipeline/context.js';
-import { attempt } from '../../delivery/attempt.js';
-import { notFound } from '../../domain/errors.js';
 import { EventTypeSchema } from '../../domain/event.js';
-import { sampleEvent } from '../../domain/sample-event.js';
-import type { Subscription } from '../../domain/subscription.js';
-import { releaseHeld } from '../../pipeline/held.js';
+import type { Services } from '../../services/index.js';
+import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from '../../services/subscription-actions.js';
 import { tenantScope } from '../plugins/auth.js';
 import { presentSubscription, presentTestOutcome, SubscriptionSchema, TestResultSchema } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
 
-/** Default grace period of a rotated signing secret: 24 hours. */
-export const DEFAULT_GRACE_SECONDS = 86_400;
-const MAX_GRACE_SECONDS = 30 * 86_400;
-
-export default async function subscriptionActions(fastify: FastifyInstance, { ctx }: { ctx: Context }) {
+export default async function subscriptionActions(
+  fastify: FastifyInstance,
+  { services }: { services: Services },
+) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const store = ctx.subscriptionStore;
+  const actions = services.subscriptionActions;
   const tags = ['subscriptions'];
-  const visible = (request: FastifyRequest) =>
-    store.getVisible((request.params as { id: string }).id, tenantScope(request));
-
-  /** Applies a state change to a live subscription and drops this process's cached copy. */
-  async function setState(sub: Subscription, fn: (s: Subscription) => Subscription): Promise<Subscription> {
-    const next = await store.patchState(sub.id, (s) => (s.deletedAt ? undefined : fn(s)));
-    if (!next || next.deletedAt) throw notFound('subscription');
-    ctx.subscriptions.invalidate(next.tenantId, next.id);
-    return next;
-  }
 
   const stateRoute = (operationId: string, summary: string) => ({
     onRequest: app.requireScope('webhooks:update'),
@@ -49,13 +34,8 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
   app.post(
     '/v1/subscriptions/:id/pause',
     stateRoute('pauseSubscription', 'Pause: deliveries wait (no attempt spent) until resume'),
-    async (request) => {
-      const next = await setState(await visible(request), (s) => {
-        const { disabledReason: _reason, ...rest } = s;
-        return { ...rest, status: 'paused' };
-      });
-      return presentSubscription(next);
-    },
+    async (request) =>
+      presentSubscription(await actions.pause((request.params as { id: string }).id, tenantScope(request))),
   );
 
   app.post(
@@ -64,14 +44,8 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
       'resumeSubscription',
       'Resume a paused or disabled subscription; held deliveries are sent at once',
     ),
-    async (request) => {
-      const next = await setState(await visible(request), (s) => {
-        const { disabledReason: _reason, ...rest } = s;
-        return { ...rest, status: 'active' };
-      });
-      await releaseHeld(ctx, next.id);
-      return presentSubscription(next);
-    },
+    async (request) =>
+      presentSubscription(await actions.resume((request.params as { id: string }).id, tenantScope(request))),
   );
 
   app.post(
@@ -101,10 +75,12 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
       },
     },
     async (request) => {
-      const sub = await visible(request);
-      const event = sampleEvent(sub, request.body.type);
-      const outcome = await attempt({ agent: ctx.agent, tokens: ctx.tokens }, sub, event);
-      return presentTestOutcome(outcome, sub, event);
+      const { outcome, subscription, event } = await actions.test(
+        request.params.id,
+        tenantScope(request),
+        request.body.type,
+      );
+      return presentTestOutcome(outcome, subscription, event);
     },
   );
 
@@ -143,18 +119,7 @@ export default async function subscriptionActions(fastify: FastifyInstance, { ct
         },
       },
     },
-    async (request) => {
-      const sub = await visible(request);
-      const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-      const next = await store.rotateSecret(sub.id, graceMs);
-      if (!next) throw notFound('subscription');
-      ctx.subscriptions.invalidate(next.tenantId, next.id);
-      const previous = next.signingSecrets[1];
-      return {
-        signingSecret: next.signingSecrets[0]!.secret,
-        previousSecretExpiresAt:
-          graceMs > 0 && previous?.expiresAt ? new Date(previous.expiresAt).toISOString() : null,
-      };
-    },
+    async (request) =>
+      actions.rotateSecret(request.params.id, tenantScope(request), request.body.gracePeriodSeconds),
   );
 }
