@@ -9,6 +9,7 @@ import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
 import { HooklineError } from '../domain/errors.js';
 import type { SecretBox } from '../crypto.js';
 import { createRedis, keyspace, type Keys } from '../redis/client.js';
+import { luaScript } from '../redis/scripts.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
@@ -17,30 +18,8 @@ const CLAIM_SECONDS = 120;
 /** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
 export const ID_CHUNK = 5_000;
 
-/**
- * SET key 1 EX ttl NX per (tenant, id) key: 1 where claimed. An id that 0.3 claimed for the same
- * tenant (a key by id alone, the tenant its value) is not claimed again: a producer's retry across
- * the upgrade stays a duplicate. KEYS: the idempotency keys, then their 0.3 keys. ARGV: ttl, tenants.
- */
-const CLAIM = `
-local n, out = #KEYS / 2, {}
-for i = 1, n do
-  if redis.call('GET', KEYS[n + i]) == ARGV[i + 1] then out[i] = 0
-  else out[i] = redis.call('SET', KEYS[i], 1, 'EX', ARGV[1], 'NX') and 1 or 0 end
-end
-return out
-`;
-
-/** EXPIRE per key. KEYS: idempotency keys. ARGV: ttl. */
-const CONFIRM = `
-for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[1]) end
-return #KEYS
-`;
-
-interface PublisherCommands {
-  hlClaimIds(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  hlConfirmIds(numKeys: number, ...args: (string | number)[]): Promise<number>;
-}
+const CLAIM = luaScript<string[], [ttlSeconds: number, ...tenants: string[]], number[]>('claim-ids');
+const CONFIRM = luaScript<string[], [ttlSeconds: number], number>('confirm-ids');
 
 export interface PublishResult {
   id: string;
@@ -89,10 +68,8 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
   const ownsConnection = !opts.connection;
   const redis = opts.connection ?? createRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', 'producer');
   const keys: Keys = keyspace(prefix);
-  // One scripted command per call for all of its ids, however many events it carries.
-  redis.defineCommand('hlClaimIds', { lua: CLAIM });
-  redis.defineCommand('hlConfirmIds', { lua: CONFIRM });
-  const commands = redis as unknown as PublisherCommands;
+  CLAIM.define(redis);
+  CONFIRM.define(redis);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   const jobOpts = {
@@ -113,12 +90,11 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
       for (let i = 0; i < idemKeys.length; i += ID_CHUNK) {
         const chunk = events.slice(i, i + ID_CHUNK);
         replies.push(
-          ...(await commands.hlClaimIds(
-            chunk.length * 2,
-            ...idemKeys.slice(i, i + ID_CHUNK),
-            ...chunk.map((e) => keys.legacyIdem(e.id)),
-            CLAIM_SECONDS,
-            ...chunk.map((e) => e.tenantId),
+          // One scripted command per chunk of ids, however many events a call carries.
+          ...(await CLAIM.run(
+            redis,
+            [...idemKeys.slice(i, i + ID_CHUNK), ...chunk.map((e) => keys.legacyIdem(e.id))],
+            [CLAIM_SECONDS, ...chunk.map((e) => e.tenantId)],
           )),
         );
       }
@@ -153,7 +129,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
       for (let i = 0; i < confirm.length; i += ID_CHUNK) {
         const chunk = confirm.slice(i, i + ID_CHUNK);
-        await commands.hlConfirmIds(chunk.length, ...chunk, IDEMPOTENCY_SECONDS).catch(() => undefined);
+        await CONFIRM.run(redis, chunk, [IDEMPOTENCY_SECONDS]).catch(() => undefined);
       }
       opts.onAccepted?.(fresh.length);
     }
