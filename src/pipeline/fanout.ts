@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import { isFinal, isOperational, statusOf, type HooklineEvent } from '../domain/event.js';
 import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
-import { reportMarkField, takesPart } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
 import {
@@ -17,30 +16,12 @@ import {
   type PendingBatchItem,
 } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
-import { BACKOFF_TYPE, type DeliveryJobData } from './jobs.js';
-import type { DirectItem } from './direct.js';
+import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
+import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
-export const REPORT_TARGET = 'report';
-/** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */
-export const REPORT_MAX_RETRIES = 10;
-/** The platform's OPS_WEBHOOK_URL: a destination of every operational event (src/queue/ops-events.ts). */
-export const OPS_TARGET = 'ops';
-export const OPS_MAX_RETRIES = 10;
-
-/** A tenant's subscription, not one of the destinations Hookline makes up (report, ops). */
-export const isSubscriptionTarget = (id: string): boolean => id !== REPORT_TARGET && id !== OPS_TARGET;
-
-/**
- * A destination's field in its message's status mark (stale-status suppression), or '' where
- * statuses are not compared: events that are no status of a message, subscriptions that keep
- * stale statuses (`dropStaleStatuses: false`), the ops URL.
- */
-export function markField(event: HooklineEvent, subscriptionId: string, dropStale = true): string {
-  if (!event.messageId || !dropStale || !takesPart(event.type)) return '';
-  if (subscriptionId === REPORT_TARGET)
-    return event.deliveryReport ? reportMarkField(event.tenantId, event.deliveryReport.webhookUrl) : '';
-  return subscriptionId === OPS_TARGET ? '' : subscriptionId;
-}
+// Re-exported for the API (recovery, presentation), ops-events and tests, which import them from
+// here; new code imports ./targets.js.
+export { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
 export interface FanoutDeps {
   redis: Redis;
@@ -48,31 +29,13 @@ export interface FanoutDeps {
   subscriptions: SubscriptionCache;
   deliveries: DeliveryStore;
   queue: Queue<DeliveryJobData>;
-  /** Makes first attempts in this process (src/delivery/direct.ts); absent, every delivery is a job. */
+  /** Makes first attempts in this process (src/pipeline/direct.ts); absent, every delivery is a job. */
   direct?: { run(items: DirectItem[]): Promise<void>; max: number };
   /** OPS_WEBHOOK_URL is set: operational events go there too. */
   opsWebhook?: boolean;
   /** Counts deliveries created `superseded` (a later status of their message was delivered). */
   onSuperseded?: (count: number) => void;
 }
-
-export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: number): JobsOptions {
-  return {
-    jobId: id,
-    attempts: maxRetries + 1,
-    backoff: { type: BACKOFF_TYPE },
-    removeOnComplete: true,
-    removeOnFail: { age: ttlSeconds, count: 100_000 },
-  };
-}
-
-/** A delivery job names its event (tenant and id); the worker reads the event from its stored copy. */
-export const jobData = (id: string, subscriptionId: string, event: HooklineEvent): DeliveryJobData => ({
-  d: id,
-  s: subscriptionId,
-  e: event.id,
-  t: event.tenantId,
-});
 
 export function wantsReport(event: HooklineEvent): boolean {
   const r = event.deliveryReport;
@@ -144,7 +107,7 @@ export async function redrive(
   const pending = prev ? statusesOf(replies)[0] === 'pending' : statusesOf.fresh(replies)[0]!;
   if (pending)
     await deps.queue.add(
-      event.type,
+      JOB.deliver,
       jobData(id, to.subscriptionId, event),
       deliveryJobOptions(id, to.maxRetries, ttl),
     );
@@ -165,7 +128,7 @@ export async function fanOut(
   const batch = Array.isArray(events) ? events : [events];
   const ttl = deps.deliveries.ttlSeconds;
   const pending: PendingBatchItem[] = [];
-  const planned: { event: HooklineEvent; name: string; data: DeliveryJobData; maxRetries: number }[] = [];
+  const planned: DirectItem[] = [];
   for (const event of batch) {
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
@@ -193,12 +156,7 @@ export async function fanOut(
         target: t.target,
         markField: markField(event, t.subscriptionId, t.dropStaleStatuses),
       });
-      planned.push({
-        event,
-        name: event.type,
-        data: jobData(id, t.subscriptionId, event),
-        maxRetries: t.maxRetries,
-      });
+      planned.push({ event, data: jobData(id, t.subscriptionId, event), maxRetries: t.maxRetries });
     }
     pending.push({ event, deliveries });
   }
@@ -219,7 +177,7 @@ export async function fanOut(
   planned.forEach((p, i) => {
     if (fresh[i] && direct.length < max) direct.push(p);
     else if (statuses[i] === 'pending')
-      jobs.push({ name: p.name, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
+      jobs.push({ name: JOB.deliver, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
   });
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
   if (direct.length > 0) await deps.direct!.run(direct);

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from './context.js';
 import { isOperational, type HooklineEvent } from '../domain/event.js';
-import { isSubscriptionTarget } from './fanout.js';
+import { isSubscriptionTarget } from './targets.js';
 import { releaseHeld } from './held.js';
 import type { Subscription } from '../domain/subscription.js';
 import { createBreaker, type Breaker } from '../resilience/breaker.js';

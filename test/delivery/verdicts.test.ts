@@ -11,7 +11,7 @@ import { DeliveryError, type DeliveryErrorCode } from '../../src/delivery/errors
 import { randomBytes } from 'node:crypto';
 import { createSecretBox } from '../../src/crypto.js';
 import { sealReportSecret, type HooklineEvent } from '../../src/domain/event.js';
-import { reportTarget } from '../../src/pipeline/runner.js';
+import { reportTarget } from '../../src/pipeline/targets.js';
 import { parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/domain/backoff.js';
 import { BACKOFF_TYPE, backoffStrategy } from '../../src/pipeline/jobs.js';
 
