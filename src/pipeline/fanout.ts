@@ -37,7 +37,7 @@ export interface FanoutDeps {
   onSuperseded?: (count: number) => void;
 }
 
-export function wantsReport(event: HooklineEvent): boolean {
+function wantsReport(event: HooklineEvent): boolean {
   const r = event.deliveryReport;
   if (!r) return false;
   if ((r.reportType ?? 'all') === 'final') return !statusOf(event.type) || isFinal(event.type);
@@ -69,7 +69,6 @@ export async function redrive(
   event: HooklineEvent,
   to: Destination,
   prev?: { id: string; series?: number },
-  now = Date.now(),
 ): Promise<{ id: string; created: boolean }> {
   const series = prev ? (prev.series ?? 0) + 1 : 0;
   const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, to.subscriptionId), series);
@@ -95,7 +94,7 @@ export async function redrive(
         ],
       },
     ],
-    now,
+    Date.now(),
   );
   const replies = await execAll(pipe);
   if (statusesOf.dropped(replies) > 0) {
@@ -120,12 +119,7 @@ export async function redrive(
  * for the others. Resolves when every direct attempt is done or handed to a job. Returns the
  * number of deliveries started (queued or attempted).
  */
-export async function fanOut(
-  deps: FanoutDeps,
-  events: HooklineEvent | HooklineEvent[],
-  now = Date.now(),
-): Promise<number> {
-  const batch = Array.isArray(events) ? events : [events];
+export async function fanOut(deps: FanoutDeps, batch: HooklineEvent[]): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
   const pending: PendingBatchItem[] = [];
   const planned: DirectItem[] = [];
@@ -161,7 +155,7 @@ export async function fanOut(
     pending.push({ event, deliveries });
   }
   const pipe = deps.redis.pipeline();
-  const statusesOf = deps.deliveries.addPending(pipe, pending, now);
+  const statusesOf = deps.deliveries.addPending(pipe, pending, Date.now());
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it

@@ -72,7 +72,7 @@ export function roleOf(name: string, data: DeliveryJobData): JobRole {
 }
 
 /** The id of a job's event (jobs queued before 0.2 embed the whole event). */
-export const eventIdOf = (data: DeliveryJobData): string => (typeof data.e === 'string' ? data.e : data.e.id);
+const eventIdOf = (data: DeliveryJobData): string => (typeof data.e === 'string' ? data.e : data.e.id);
 
 /** Where a job's event is stored: under its tenant and id, or (jobs queued before 0.4) its id alone. */
 export const eventRefOf = (data: DeliveryJobData): EventRef => ({ id: eventIdOf(data), tenantId: data.t });

@@ -79,11 +79,11 @@ export interface DeliveryDeps {
   /** The deliveries queue: direct attempts' and watch jobs' follow-up jobs are queued on it. */
   queue: Queue<DeliveryJobData>;
   /** Reports disables and exhausted deliveries (src/pipeline/ops-events.ts). */
-  ops?: OpsEvents;
+  ops: OpsEvents;
   /** OPS_WEBHOOK_URL as a destination; absent when it is not set. */
   opsTarget?: Subscription;
   /** Counts deliveries ended `superseded` (metrics). */
-  onSuperseded?: (count: number) => void;
+  onSuperseded: (count: number) => void;
 }
 
 /** One run of a delivery: attempt `attemptNo` of `maxAttempts`, unless it ends or is held first. */
@@ -193,7 +193,7 @@ export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): 
       await deps.deliveries.setStatus(id, 'cancelled');
       return v.kind;
     case 'superseded':
-      deps.onSuperseded?.(1);
+      deps.onSuperseded(1);
       deps.logger.info(
         { eventId: run.event.id, deliveryId: id, subscriptionId: data.s, supersededBy: v.by },
         'delivery superseded',
@@ -315,10 +315,10 @@ async function record(
       previous = s;
       return { ...s, status: 'disabled', disabledReason: 'gone' };
     });
-    if (previous && next && reports) await deps.ops?.subscriptionDisabled(previous, 'gone', next.updatedAt);
+    if (previous && next && reports) await deps.ops.subscriptionDisabled(previous, 'gone', next.updatedAt);
   }
   if (v.kind === 'failed' && !v.early && reports)
-    await deps.ops?.deliveryExhausted(event.tenantId, {
+    await deps.ops.deliveryExhausted(event.tenantId, {
       deliveryId: id,
       eventId: event.id,
       subscriptionId: data.s,

@@ -1,4 +1,4 @@
-// A fan-out makes its new deliveries' first attempts itself (src/delivery/direct.ts): a delivery
+// A fan-out makes its new deliveries' first attempts itself (src/pipeline/direct.ts): a delivery
 // costs a BullMQ job only when that attempt does not succeed. Retries continue the attempt count
 // in a job, DELIVERY_CONCURRENCY bounds direct attempts and jobs together, a long attempt stops
 // holding its fan-out (a watch job covers it), and shutdown queues what has not started.

@@ -34,11 +34,7 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
 }
 
 /** Each job holds one of the process's delivery slots (shared with direct attempts) while it runs. */
-export function startDeliveryWorker(
-  ctx: Context,
-  slots: Slots,
-  deps = deliveryDeps(ctx),
-): Worker<DeliveryJobData> {
+export function startDeliveryWorker(ctx: Context, slots: Slots, deps: DeliveryDeps): Worker<DeliveryJobData> {
   const worker = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
     async (job, token) => {
