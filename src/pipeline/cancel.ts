@@ -1,7 +1,7 @@
 // Cancels the unfinished deliveries of a (soft-deleted) subscription: waiting and delayed jobs
 // are removed and their records end `cancelled`. A job running right now cannot be removed; it
 // finishes its attempt and the worker cancels its next run, as it sees the deletion. A pending
-// delivery with no job is a fan-out's direct attempt (src/delivery/direct.ts), or one whose job is
+// delivery with no job is a fan-out's direct attempt (src/pipeline/direct.ts), or one whose job is
 // about to be added: whatever runs it next sees the deletion and cancels it the same way.
 import type { Context } from './context.js';
 

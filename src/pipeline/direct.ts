@@ -4,32 +4,33 @@
 // re-drives see them as before. A delivery costs a job only when its first attempt does not
 // succeed: adding, fetching and finishing a job was most of a delivery's queue overhead.
 //
+// Each attempt is one run of the runner (src/pipeline/runner.ts) without a job: its commit
+// queues the job an outcome needs (a `retry` job before the record says `retrying`, at least
+// DIRECT_RETRY_MIN_DELAY_MS ahead; a `deliver` job for a hold; a `failed` job for the board).
+//
 // Nothing is lost when the process dies:
 // - The fan-out job stays active until each of its direct deliveries is done (recorded, or
 //   handed to a job). A fan-out that dies mid-way is run again by BullMQ (stalled job); the
 //   re-run queues a job for every record still pending, and jobs are deduplicated by id.
 // - An attempt still under way after `detachMs` no longer holds its fan-out (a hanging subscriber
-//   would hold up every later fan-out otherwise). Before the fan-out completes, a watch job
-//   (src/queue/names.ts) is queued for it: if the process dies before the attempt is recorded,
+//   would hold up every later fan-out otherwise). Before the fan-out completes, a `watch` job
+//   (src/pipeline/jobs.ts) is queued for it: if the process dies before the attempt is recorded,
 //   the watch queues the delivery.
 // - A direct delivery that throws (a Redis failure) is queued as a job, deduplicated by id.
 // - On shutdown, deliveries still waiting for a slot are queued as jobs at once.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobsOptions, Queue } from 'bullmq';
-import type { HooklineEvent } from '../domain/event.js';
-import { deliveryJobOptions } from './fanout.js';
-import { BACKOFF_TYPE, deliveryOf, WATCH_JOB, watchJobId, type DeliveryJobData } from './jobs.js';
-import { deliverOnce, prepareHold, requeueUnfinished, type DeliveryDeps } from './runner.js';
+import type { JobsOptions } from 'bullmq';
+import {
+  BACKOFF_TYPE,
+  deliveryJobOptions,
+  deliveryOf,
+  JOB,
+  watchJobId,
+  type DeliveryJobData,
+  type DirectItem,
+} from './jobs.js';
+import { requeueUnfinished, runDelivery, type DeliveryDeps } from './runner.js';
 import type { SlotWait, Slots } from './slots.js';
-
-/** One delivery a fan-out attempts itself. */
-export interface DirectItem {
-  /** Its job's name, should it need one (the event type). */
-  name: string;
-  data: DeliveryJobData;
-  event: HooklineEvent;
-  maxRetries: number;
-}
 
 export interface DirectOptions {
   /** An attempt under way this long stops holding its fan-out job (a watch job covers it). */
@@ -43,13 +44,6 @@ export interface DirectOptions {
  * once at once), each after up to ~22 s for a token, plus rate-limit waits and Redis latency.
  */
 export const WATCH_DELAY_MS = 5 * 60_000;
-
-/**
- * Least delay of a direct attempt's retry job. Its job is queued before the attempt's record is
- * written (the next event-loop turn); a job run at once elsewhere (Retry-After: 0) could record
- * attempt 2 before attempt 1.
- */
-export const DIRECT_RETRY_MIN_DELAY_MS = 1_000;
 
 export interface DirectDelivery {
   /** Attempts each item once; resolves when each is recorded, queued as a job, or detached. */
@@ -70,53 +64,28 @@ interface Task {
   settle: () => void;
 }
 
-type DirectDeps = DeliveryDeps & { queue: Queue<DeliveryJobData> };
-
-export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: DirectOptions): DirectDelivery {
+export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: DirectOptions): DirectDelivery {
   const ttl = deps.deliveries.ttlSeconds;
   let stopping = false;
   const waiting = new Set<Task>();
   const underway = new Set<Promise<void>>();
 
-  const jobOptions = (item: DirectItem, retriesLeft: number, delay?: number): JobsOptions => {
-    const o = deliveryJobOptions(item.data.d, retriesLeft, ttl);
-    if (delay !== undefined) o.delay = delay;
-    return o;
-  };
-
-  /** Attempt 1 of the delivery, and whatever job its outcome needs. */
-  async function attemptOne(item: DirectItem): Promise<void> {
-    const { data } = item;
-    const id = data.d;
-    const v = await deliverOnce(deps, { id, data }, item.event, 1, item.maxRetries + 1, {
-      // Queued before the record says `retrying`: a record never waits for a job that is not there.
-      beforeRetryRecord: async (delayMs) => {
-        const delay = Math.max(delayMs, DIRECT_RETRY_MIN_DELAY_MS);
-        await deps.queue.add(item.name, { ...data, a: 1 }, jobOptions(item, item.maxRetries - 1, delay));
-      },
+  /** Attempt 1 of the delivery; its commit queues whatever job the outcome needs. */
+  const attemptOne = (item: DirectItem) =>
+    runDelivery(deps, {
+      delivery: { id: item.data.d, data: item.data },
+      event: item.event,
+      attemptNo: 1,
+      maxAttempts: item.maxRetries + 1,
       // Its fan-out created the record a moment ago, comparing it with its message's mark.
       staleChecked: true,
     });
-    if (v.kind === 'hold') {
-      await deps.queue.add(item.name, data, jobOptions(item, item.maxRetries, v.ms));
-      await prepareHold(deps, id, data, v.ms, v.park);
-    } else if (v.kind === 'failed') {
-      // Shown in Bull Board's failed list, as a delivery failed by its job is. The record already
-      // says `failed`: a lost mirror costs the list entry only. `a` is 0: the mirror's own failed
-      // run counts as attempt 1, so a retry from the board is recorded as attempt 2.
-      await deps.queue
-        .add(item.name, { ...data, a: 0, f: v.message }, jobOptions(item, 0))
-        .catch((err: unknown) =>
-          deps.logger.warn({ err, deliveryId: id }, 'failed delivery not shown on the board'),
-        );
-    }
-  }
 
   /**
    * Queues a delivery whose direct run threw, as far as its record says it still needs one: the
    * error may have come after its attempt was recorded (an afterAttempt hook, a 410's disable).
    */
-  const queueAgain = (item: DirectItem) => requeueUnfinished(deps, item.name, item.data, item.maxRetries);
+  const queueAgain = (item: DirectItem) => requeueUnfinished(deps, item.data, item.maxRetries);
 
   /** queueAgain for a detached attempt, trying for about 30 s (Redis may be what failed). */
   async function queueSoon(item: DirectItem, err: unknown): Promise<void> {
@@ -159,11 +128,15 @@ export function createDirectDelivery(deps: DirectDeps, slots: Slots, opts: Direc
   async function queueJobs(handed: DirectItem[], detached: DirectItem[]): Promise<void> {
     const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
     for (const item of handed)
-      jobs.push({ name: item.name, data: item.data, opts: jobOptions(item, item.maxRetries) });
+      jobs.push({
+        name: JOB.deliver,
+        data: item.data,
+        opts: deliveryJobOptions(item.data.d, item.maxRetries, ttl),
+      });
     for (const item of detached) {
       jobs.push({
-        name: WATCH_JOB,
-        data: { ...deliveryOf(item.data), w: { maxRetries: item.maxRetries, name: item.name } },
+        name: JOB.watch,
+        data: { ...deliveryOf(item.data), m: item.maxRetries },
         opts: {
           jobId: watchJobId(item.data.d),
           delay: opts.watchDelayMs,

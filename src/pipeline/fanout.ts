@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import { isFinal, isOperational, statusOf, type HooklineEvent } from '../domain/event.js';
 import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
-import { reportMarkField, takesPart } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
 import {
@@ -17,30 +16,12 @@ import {
   type PendingBatchItem,
 } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
-import { BACKOFF_TYPE, type DeliveryJobData } from './jobs.js';
-import type { DirectItem } from './direct.js';
+import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
+import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
-export const REPORT_TARGET = 'report';
-/** Attempts for deliveryReport destinations (OTPIQ promises up to 10 retries). */
-export const REPORT_MAX_RETRIES = 10;
-/** The platform's OPS_WEBHOOK_URL: a destination of every operational event (src/queue/ops-events.ts). */
-export const OPS_TARGET = 'ops';
-export const OPS_MAX_RETRIES = 10;
-
-/** A tenant's subscription, not one of the destinations Hookline makes up (report, ops). */
-export const isSubscriptionTarget = (id: string): boolean => id !== REPORT_TARGET && id !== OPS_TARGET;
-
-/**
- * A destination's field in its message's status mark (stale-status suppression), or '' where
- * statuses are not compared: events that are no status of a message, subscriptions that keep
- * stale statuses (`dropStaleStatuses: false`), the ops URL.
- */
-export function markField(event: HooklineEvent, subscriptionId: string, dropStale = true): string {
-  if (!event.messageId || !dropStale || !takesPart(event.type)) return '';
-  if (subscriptionId === REPORT_TARGET)
-    return event.deliveryReport ? reportMarkField(event.tenantId, event.deliveryReport.webhookUrl) : '';
-  return subscriptionId === OPS_TARGET ? '' : subscriptionId;
-}
+// Re-exported for the API (recovery, presentation), ops-events and tests, which import them from
+// here; new code imports ./targets.js.
+export { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
 export interface FanoutDeps {
   redis: Redis;
@@ -48,7 +29,7 @@ export interface FanoutDeps {
   subscriptions: SubscriptionCache;
   deliveries: DeliveryStore;
   queue: Queue<DeliveryJobData>;
-  /** Makes first attempts in this process (src/delivery/direct.ts); absent, every delivery is a job. */
+  /** Makes first attempts in this process (src/pipeline/direct.ts); absent, every delivery is a job. */
   direct?: { run(items: DirectItem[]): Promise<void>; max: number };
   /** OPS_WEBHOOK_URL is set: operational events go there too. */
   opsWebhook?: boolean;
@@ -56,25 +37,7 @@ export interface FanoutDeps {
   onSuperseded?: (count: number) => void;
 }
 
-export function deliveryJobOptions(id: string, maxRetries: number, ttlSeconds: number): JobsOptions {
-  return {
-    jobId: id,
-    attempts: maxRetries + 1,
-    backoff: { type: BACKOFF_TYPE },
-    removeOnComplete: true,
-    removeOnFail: { age: ttlSeconds, count: 100_000 },
-  };
-}
-
-/** A delivery job names its event (tenant and id); the worker reads the event from its stored copy. */
-export const jobData = (id: string, subscriptionId: string, event: HooklineEvent): DeliveryJobData => ({
-  d: id,
-  s: subscriptionId,
-  e: event.id,
-  t: event.tenantId,
-});
-
-export function wantsReport(event: HooklineEvent): boolean {
+function wantsReport(event: HooklineEvent): boolean {
   const r = event.deliveryReport;
   if (!r) return false;
   if ((r.reportType ?? 'all') === 'final') return !statusOf(event.type) || isFinal(event.type);
@@ -106,7 +69,6 @@ export async function redrive(
   event: HooklineEvent,
   to: Destination,
   prev?: { id: string; series?: number },
-  now = Date.now(),
 ): Promise<{ id: string; created: boolean }> {
   const series = prev ? (prev.series ?? 0) + 1 : 0;
   const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, to.subscriptionId), series);
@@ -132,7 +94,7 @@ export async function redrive(
         ],
       },
     ],
-    now,
+    Date.now(),
   );
   const replies = await execAll(pipe);
   if (statusesOf.dropped(replies) > 0) {
@@ -144,7 +106,7 @@ export async function redrive(
   const pending = prev ? statusesOf(replies)[0] === 'pending' : statusesOf.fresh(replies)[0]!;
   if (pending)
     await deps.queue.add(
-      event.type,
+      JOB.deliver,
       jobData(id, to.subscriptionId, event),
       deliveryJobOptions(id, to.maxRetries, ttl),
     );
@@ -157,15 +119,10 @@ export async function redrive(
  * for the others. Resolves when every direct attempt is done or handed to a job. Returns the
  * number of deliveries started (queued or attempted).
  */
-export async function fanOut(
-  deps: FanoutDeps,
-  events: HooklineEvent | HooklineEvent[],
-  now = Date.now(),
-): Promise<number> {
-  const batch = Array.isArray(events) ? events : [events];
+export async function fanOut(deps: FanoutDeps, batch: HooklineEvent[]): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
   const pending: PendingBatchItem[] = [];
-  const planned: { event: HooklineEvent; name: string; data: DeliveryJobData; maxRetries: number }[] = [];
+  const planned: DirectItem[] = [];
   for (const event of batch) {
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
@@ -193,17 +150,12 @@ export async function fanOut(
         target: t.target,
         markField: markField(event, t.subscriptionId, t.dropStaleStatuses),
       });
-      planned.push({
-        event,
-        name: event.type,
-        data: jobData(id, t.subscriptionId, event),
-        maxRetries: t.maxRetries,
-      });
+      planned.push({ event, data: jobData(id, t.subscriptionId, event), maxRetries: t.maxRetries });
     }
     pending.push({ event, deliveries });
   }
   const pipe = deps.redis.pipeline();
-  const statusesOf = deps.deliveries.addPending(pipe, pending, now);
+  const statusesOf = deps.deliveries.addPending(pipe, pending, Date.now());
   // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
   const replies = await execAll(pipe);
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
@@ -219,7 +171,7 @@ export async function fanOut(
   planned.forEach((p, i) => {
     if (fresh[i] && direct.length < max) direct.push(p);
     else if (statuses[i] === 'pending')
-      jobs.push({ name: p.name, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
+      jobs.push({ name: JOB.deliver, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
   });
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
   if (direct.length > 0) await deps.direct!.run(direct);

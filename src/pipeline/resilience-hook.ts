@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from './context.js';
 import { isOperational, type HooklineEvent } from '../domain/event.js';
-import { isSubscriptionTarget } from './fanout.js';
+import { isSubscriptionTarget } from './targets.js';
 import { releaseHeld } from './held.js';
 import type { Subscription } from '../domain/subscription.js';
 import { createBreaker, type Breaker } from '../resilience/breaker.js';
@@ -11,7 +11,7 @@ import type { DeliveryHooks } from './runner.js';
 import { createInFlightLimiter, createRateLimiter } from '../resilience/rate-limit.js';
 
 /** In-flight cap per slow subscription and process: a quarter of the worker's concurrency. */
-export function inFlightLimit(config: Context['config']): number {
+function inFlightLimit(config: Context['config']): number {
   return Math.max(1, Math.min(config.MAX_CONNECTIONS_PER_ORIGIN, Math.ceil(config.DELIVERY_CONCURRENCY / 4)));
 }
 
@@ -75,9 +75,9 @@ export function createResilience(ctx: Context): Resilience {
     async beforeAttempt(sub, delivery) {
       if (!isSubscriptionTarget(sub.id)) return 0;
       const jobId = delivery.id;
-      const verdict = await breaker.check(sub.id, jobId, attemptBoundMs(sub));
+      const gate = await breaker.check(sub.id, jobId, attemptBoundMs(sub));
       // Parked: a closing breaker (or resume) releases it before its time.
-      if (!verdict.go) return verdict.holdMs;
+      if (!gate.go) return gate.holdMs;
       if (sub.rateLimit) {
         const rated = await rate.take(sub.id, jobId, sub.rateLimit.perSecond);
         if (!rated.go) {

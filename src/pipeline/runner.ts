@@ -1,20 +1,26 @@
-// Processes one delivery job: resolve the target, end it `superseded` if a later status of its
-// message was delivered, hold it if the subscription is paused or disabled (no attempt spent),
-// run one attempt, record it, and decide — in this one place — between success, retry (with the
-// delay it records) and giving up. Disabling a subscription on 410 and giving up on a delivery
-// are reported as operational events.
+// Runs a delivery once, for a delivery job and for a fan-out's direct first attempt alike:
+// resolve its destination → decide (cancelled, superseded, held, or run the beforeAttempt hooks
+// and make the attempt) → commit(verdict). `decide` writes nothing but a superseded record (the
+// staleness check and its write are one script); `commit` writes the outcome and carries it out,
+// and is the one place that orders a delivery's job against its record:
+// - the BullMQ job that runs a delivery again exists before its record says `retrying`: a
+//   delivery job is that job already (BullMQ delays it when the processor throws RetryLater);
+//   a direct attempt's `retry` job is queued first, at least DIRECT_RETRY_MIN_DELAY_MS ahead;
+// - a held delivery's job exists before it joins its subscription's held set (resume and a
+//   closing breaker promote the jobs listed there), and no attempt is spent on it.
+// Disabling a subscription on 410 and giving up on a delivery are reported as operational events.
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isUnreadable, type SecretBox } from '../crypto.js';
-import { isOperational, openReportSecret, type HooklineEvent } from '../domain/event.js';
+import type { SecretBox } from '../crypto.js';
+import { isOperational, type HooklineEvent } from '../domain/event.js';
 import { staleRank, supersedeLevel } from '../domain/stale-status.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../domain/backoff.js';
-import { deliveryJobOptions, isSubscriptionTarget, markField, OPS_TARGET, REPORT_TARGET } from './fanout.js';
-import { deliveryOf, eventRefOf, type DeliveryJobData } from './jobs.js';
+import { deliveryJobOptions, deliveryOf, eventRefOf, JOB, roleOf, type DeliveryJobData } from './jobs.js';
 import type { OpsEvents } from './ops-events.js';
+import { isSubscriptionTarget, markField, OPS_TARGET, REPORT_TARGET, reportTarget } from './targets.js';
 import type { Keys } from '../redis/client.js';
 import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '../store/delivery-store.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
@@ -23,6 +29,12 @@ import { attempt, type AttemptDeps, type AttemptOutcome } from '../delivery/atte
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;
+
+/**
+ * Least delay of a direct attempt's retry job. Its job is queued before the attempt's record is
+ * written; a job run at once elsewhere (Retry-After: 0) could record attempt 2 before attempt 1.
+ */
+export const DIRECT_RETRY_MIN_DELAY_MS = 1_000;
 
 /** The delivery an attempt is for: its id (its job's id) and its job data. */
 export interface DeliveryRef {
@@ -64,17 +76,50 @@ export interface DeliveryDeps {
   backoff: BackoffSettings;
   logger: Logger;
   hooks: DeliveryHooks[];
-  /** The deliveries queue: watch jobs re-queue through it (src/delivery/direct.ts). */
-  queue?: Queue<DeliveryJobData>;
-  /** Reports disables and exhausted deliveries (src/queue/ops-events.ts). */
-  ops?: OpsEvents;
+  /** The deliveries queue: direct attempts' and watch jobs' follow-up jobs are queued on it. */
+  queue: Queue<DeliveryJobData>;
+  /** Reports disables and exhausted deliveries (src/pipeline/ops-events.ts). */
+  ops: OpsEvents;
   /** OPS_WEBHOOK_URL as a destination; absent when it is not set. */
   opsTarget?: Subscription;
   /** Counts deliveries ended `superseded` (metrics). */
-  onSuperseded?: (count: number) => void;
+  onSuperseded: (count: number) => void;
 }
 
-class RetryLater extends Error implements DelayCarrier {
+/** One run of a delivery: attempt `attemptNo` of `maxAttempts`, unless it ends or is held first. */
+export interface DeliveryRun {
+  delivery: DeliveryRef;
+  event: HooklineEvent;
+  attemptNo: number;
+  maxAttempts: number;
+  /** The delivery job running it (and its lock token); absent for a fan-out's direct attempt. */
+  job?: { job: Job<DeliveryJobData>; token?: string };
+  /** The fan-out that created the record compared it with its message's status mark already. */
+  staleChecked?: boolean;
+}
+
+/** An attempt made and not yet recorded: its destination, its outcome, its status-mark field. */
+export interface Made {
+  sub: Subscription;
+  outcome: AttemptOutcome;
+  field: string;
+}
+
+/** What one run of a delivery came to; commit writes it and carries it out. */
+export type Verdict =
+  /** Its destination is gone (deleted subscription, no ops URL any more). */
+  | { kind: 'cancelled' }
+  /** A later status of its message was delivered to its destination (`by`): not sent, recorded. */
+  | { kind: 'superseded'; by: string }
+  /** Paused, disabled, breaker open, rate-limited: no attempt spent (see HoldDecision). */
+  | { kind: 'hold'; ms: number; park: boolean }
+  | { kind: 'succeeded'; made: Made }
+  /** `early`: given up before the last allowed attempt (not retryable). */
+  | { kind: 'failed'; made: Made; message: string; early: boolean }
+  | { kind: 'retry'; made: Made; message: string; delayMs: number };
+
+/** Thrown to BullMQ for a retry: the backoff strategy (src/pipeline/jobs.ts) uses the delay recorded. */
+export class RetryLater extends Error implements DelayCarrier {
   constructor(
     message: string,
     readonly retryDelayMs: number,
@@ -82,56 +127,6 @@ class RetryLater extends Error implements DelayCarrier {
     super(message);
     this.name = 'RetryLater';
   }
-}
-
-/** The event's own deliveryReport destination, as a subscription (OTPIQ style). */
-export function reportTarget(event: HooklineEvent, box: SecretBox): Subscription {
-  const r = event.deliveryReport!;
-  // The publisher encrypts the secret before the event is stored (see src/queue/publisher.ts).
-  const secret = openReportSecret(event, box);
-  return {
-    id: REPORT_TARGET,
-    tenantId: event.tenantId,
-    webhookUrl: r.webhookUrl,
-    events: ['*'],
-    channels: [],
-    senders: [],
-    reportType: r.reportType ?? 'all',
-    format: 'otpiq',
-    method: 'POST',
-    encoding: 'json',
-    authType: secret ? 'secret' : 'none',
-    ...(secret ? { secret: { headerName: 'X-Webhook-Secret', value: secret } } : {}),
-    timeoutMs: 10_000,
-    maxRetries: 10,
-    status: 'active',
-    signingSecrets: [],
-    createdAt: event.occurredAt,
-    updatedAt: event.occurredAt,
-    authVersion: 1,
-    ...(secret && isUnreadable(secret) ? { unreadableSecrets: ['/deliveryReport/webhookSecret'] } : {}),
-  };
-}
-
-/**
- * What one run of a delivery came to. The caller carries it out: the delivery worker through its
- * BullMQ job (delay, retry, fail), a fan-out's direct attempt by queueing a job when one is needed.
- */
-export type Verdict =
-  | { kind: 'cancelled' }
-  /** A later status of its message was delivered to its destination (`by`): not sent. */
-  | { kind: 'superseded'; by: string }
-  | { kind: 'hold'; ms: number; park: boolean }
-  | { kind: 'succeeded' }
-  /** `early`: given up before the last allowed attempt (not retryable). */
-  | { kind: 'failed'; message: string; early: boolean }
-  | { kind: 'retry'; message: string; delayMs: number };
-
-export interface DeliverOptions {
-  /** Called with the delay before a `retrying` record is written (the direct path queues its job). */
-  beforeRetryRecord?: (delayMs: number) => Promise<void>;
-  /** The fan-out that created the record compared it with its message's status mark already. */
-  staleChecked?: boolean;
 }
 
 /** The destination of a delivery: a subscription, the event's own deliveryReport, the ops URL. */
@@ -146,40 +141,23 @@ async function resolveTarget(
 }
 
 /**
- * Runs one delivery once: resolve the target, end it superseded if its status is stale, hold it
- * if the subscription is paused or disabled or a hook says so (no attempt spent), else make
- * attempt `attemptNo` of `maxAttempts`, record it, log it and report it to the hooks. Everything
- * but moving the job happens here.
+ * Decides one run: cancelled when its destination is gone, superseded when its status is stale,
+ * held when the subscription is paused or disabled or a hook says so, else the outcome of
+ * attempt `attemptNo`. Records nothing but a superseded delivery.
  */
-export async function deliverOnce(
-  deps: DeliveryDeps,
-  delivery: DeliveryRef,
-  event: HooklineEvent,
-  attemptNo: number,
-  maxAttempts: number,
-  opts: DeliverOptions = {},
-): Promise<Verdict> {
+export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict> {
+  const { delivery, event, attemptNo, maxAttempts } = run;
   const { id, data } = delivery;
   const sub = await resolveTarget(deps, data.s, event);
-  if (!sub || sub.deletedAt) {
-    await deps.deliveries.setStatus(id, 'cancelled');
-    return { kind: 'cancelled' };
-  }
+  if (!sub || sub.deletedAt) return { kind: 'cancelled' };
   // Compared before the hold and the hooks: a stale status held by a paused subscription or an
   // open breaker ends when it wakes, and takes no probe or rate-limit slot. One command, only for
   // statuses a later one can supersede.
   const field = markField(event, data.s, sub.dropStaleStatuses);
   const rank = field ? staleRank(event.type) : undefined;
-  if (rank !== undefined && !opts.staleChecked) {
+  if (rank !== undefined && !run.staleChecked) {
     const by = await deps.deliveries.supersedeIfStale(id, event, field, rank);
-    if (by) {
-      deps.onSuperseded?.(1);
-      deps.logger.info(
-        { eventId: event.id, deliveryId: id, subscriptionId: data.s, supersededBy: by },
-        'delivery superseded',
-      );
-      return { kind: 'superseded', by };
-    }
+    if (by) return { kind: 'superseded', by };
   }
   if (sub.status !== 'active') return { kind: 'hold', ms: HOLD_MS, park: true };
   for (const h of deps.hooks) {
@@ -189,20 +167,112 @@ export async function deliverOnce(
   }
 
   const outcome = await attempt(deps.attempt, sub, event);
-  const err = outcome.error;
-  let status: DeliveryStatus;
-  let delay: number | null = null;
-  if (outcome.ok) status = 'succeeded';
-  else if (!err!.retryable || attemptNo >= maxAttempts) status = 'failed';
-  else {
-    status = 'retrying';
-    delay =
-      outcome.retryAfterMs !== undefined
-        ? retryAfterDelay(outcome.retryAfterMs, deps.backoff)
-        : retryDelay(attemptNo, deps.backoff);
-  }
+  const made = { sub, outcome, field };
+  if (outcome.ok) return { kind: 'succeeded', made };
+  const err = outcome.error!;
+  const message = `${err.code}: ${err.message}`;
+  if (!err.retryable || attemptNo >= maxAttempts)
+    return { kind: 'failed', made, message, early: attemptNo < maxAttempts };
+  const delayMs =
+    outcome.retryAfterMs !== undefined
+      ? retryAfterDelay(outcome.retryAfterMs, deps.backoff)
+      : retryDelay(attemptNo, deps.backoff);
+  return { kind: 'retry', made, message, delayMs };
+}
 
-  const record: Attempt = {
+/**
+ * Writes a verdict and carries it out. For a delivery job: returns (the job completes), or throws
+ * what makes BullMQ delay, retry or fail it. For a direct attempt: queues the job its outcome
+ * needs (retry, hold, the failed list), each before the write that could point at it.
+ */
+export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): Promise<Verdict['kind']> {
+  const { id, data } = run.delivery;
+  const ttl = deps.deliveries.ttlSeconds;
+  switch (v.kind) {
+    case 'cancelled':
+      await deps.deliveries.setStatus(id, 'cancelled');
+      return v.kind;
+    case 'superseded':
+      deps.onSuperseded(1);
+      deps.logger.info(
+        { eventId: run.event.id, deliveryId: id, subscriptionId: data.s, supersededBy: v.by },
+        'delivery superseded',
+      );
+      return v.kind;
+    case 'hold':
+      if (run.job) {
+        await prepareHold(deps, id, data, v.ms, v.park);
+        await run.job.job.moveToDelayed(Date.now() + v.ms, run.job.token);
+        throw new DelayedError();
+      }
+      // No attempt spent: this run's attempt is still to make, by a job that sleeps out the hold.
+      await queueFrom(deps, data, run.attemptNo - 1, run.maxAttempts - run.attemptNo, v.ms);
+      await prepareHold(deps, id, data, v.ms, v.park);
+      return v.kind;
+    case 'retry':
+      // The job that runs it again exists before the record says `retrying`: a record never
+      // waits for a job that is not there.
+      if (!run.job)
+        await queueFrom(
+          deps,
+          data,
+          run.attemptNo,
+          run.maxAttempts - run.attemptNo - 1,
+          Math.max(v.delayMs, DIRECT_RETRY_MIN_DELAY_MS),
+        );
+      await record(deps, run, v);
+      if (run.job) throw new RetryLater(v.message, v.delayMs);
+      return v.kind;
+    case 'failed':
+      await record(deps, run, v);
+      if (run.job) throw v.early ? new UnrecoverableError(v.message) : new Error(v.message);
+      // Shown in Bull Board's failed list, as a delivery failed by its job is. The record already
+      // says `failed`: a lost job costs the list entry only. Its own failed run counts as
+      // attempt 1, so a retry from the board is recorded as attempt 2.
+      await deps.queue
+        .add(JOB.failed, { ...deliveryOf(data), f: v.message }, deliveryJobOptions(id, 0, ttl))
+        .catch((err: unknown) =>
+          deps.logger.warn({ err, deliveryId: id }, 'failed delivery not shown on the board'),
+        );
+      return v.kind;
+    case 'succeeded':
+      await record(deps, run, v);
+      return v.kind;
+  }
+}
+
+/** decide, then commit: one run of a delivery. */
+export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict['kind']> {
+  return commit(deps, run, await decide(deps, run));
+}
+
+/** A job for a delivery `made` attempts into it, with `retriesLeft` retries after its first run. */
+async function queueFrom(
+  deps: Pick<DeliveryDeps, 'deliveries' | 'queue'>,
+  data: DeliveryJobData,
+  made: number,
+  retriesLeft: number,
+  delay?: number,
+): Promise<void> {
+  const job = deliveryOf(data);
+  if (made > 0) job.a = made;
+  const opts = deliveryJobOptions(data.d, retriesLeft, deps.deliveries.ttlSeconds);
+  if (delay !== undefined) opts.delay = delay;
+  await deps.queue.add(made > 0 ? JOB.retry : JOB.deliver, job, opts);
+}
+
+/** Records an attempt, logs it, reports it to the hooks, and what follows from it (410, exhausted). */
+async function record(
+  deps: DeliveryDeps,
+  run: DeliveryRun,
+  v: Extract<Verdict, { made: Made }>,
+): Promise<void> {
+  const { delivery, event, attemptNo } = run;
+  const { id, data } = delivery;
+  const { sub, outcome, field } = v.made;
+  const err = outcome.error;
+  const status: DeliveryStatus = v.kind === 'retry' ? 'retrying' : v.kind;
+  const attemptRecord: Attempt = {
     n: attemptNo,
     startedAt: new Date(outcome.startedAt).toISOString(),
     durationMs: outcome.durationMs,
@@ -211,15 +281,13 @@ export async function deliverOnce(
     responseHeaders: outcome.responseHeaders,
     responseBody: outcome.responseBody,
   };
-  // A retry's job is queued before this record says `retrying` (see src/delivery/direct.ts).
-  if (status === 'retrying' && opts.beforeRetryRecord) await opts.beforeRetryRecord(delay!);
-  const level = status === 'succeeded' && field ? supersedeLevel(event.type) : undefined;
+  const level = v.kind === 'succeeded' && field ? supersedeLevel(event.type) : undefined;
   await deps.deliveries.recordAttempt(
     id,
     eventRefOf(data),
-    record,
+    attemptRecord,
     status,
-    delay === null ? null : Date.now() + delay,
+    v.kind === 'retry' ? Date.now() + v.delayMs : null,
     level === undefined ? undefined : { tenantId: event.tenantId, messageId: event.messageId!, field, level },
   );
   deps.logger.info(
@@ -247,31 +315,20 @@ export async function deliverOnce(
       previous = s;
       return { ...s, status: 'disabled', disabledReason: 'gone' };
     });
-    if (previous && next && reports) await deps.ops?.subscriptionDisabled(previous, 'gone', next.updatedAt);
+    if (previous && next && reports) await deps.ops.subscriptionDisabled(previous, 'gone', next.updatedAt);
   }
-  if (status === 'succeeded') return { kind: 'succeeded' };
-  const message = `${err!.code}: ${err!.message}`;
-  const early = attemptNo < maxAttempts;
-  if (status === 'failed' && !early && reports)
-    await deps.ops?.deliveryExhausted(event.tenantId, {
+  if (v.kind === 'failed' && !v.early && reports)
+    await deps.ops.deliveryExhausted(event.tenantId, {
       deliveryId: id,
       eventId: event.id,
       subscriptionId: data.s,
       attempts: attemptNo,
       lastError: { code: err!.code, message: err!.message, statusCode: outcome.statusCode },
     });
-  if (status === 'failed') return { kind: 'failed', message, early };
-  return { kind: 'retry', message, delayMs: delay! };
 }
 
 /** A held delivery's record and event outlive the hold; a parked one joins the held set. */
-export async function prepareHold(
-  deps: DeliveryDeps,
-  id: string,
-  data: DeliveryJobData,
-  ms: number,
-  park: boolean,
-) {
+async function prepareHold(deps: DeliveryDeps, id: string, data: DeliveryJobData, ms: number, park: boolean) {
   // However long it is held (a paused subscription, an open breaker), its record and event
   // outlive the wait. Short rate-limit delays are far inside the retention and skip this.
   if (!park && ms < 60_000) return;
@@ -284,14 +341,16 @@ export async function prepareHold(
   await execAll(pipe);
 }
 
+/** The delivery worker's processor: one run of a delivery job, as its role says. */
 export async function processDelivery(
   deps: DeliveryDeps,
   job: Job<DeliveryJobData>,
   token?: string,
-): Promise<DeliveryStatus> {
+): Promise<Verdict['kind'] | DeliveryStatus> {
   const data = job.data;
-  if (data.w) return watch(deps, data);
-  if (data.f !== undefined) {
+  const role = roleOf(job.name, data);
+  if (role === JOB.watch) return watch(deps, data);
+  if (role === JOB.failed && data.f !== undefined) {
     // Shows a direct attempt's final failure in the failed list; a retry from there runs for real.
     const { f, ...rest } = data;
     await job.updateData(rest);
@@ -308,39 +367,25 @@ export async function processDelivery(
     );
     return 'cancelled';
   }
+  // A `retry` job continues after the attempts made before it; so does a job queued before roles.
   const before = data.a ?? 0;
-  const v = await deliverOnce(
-    deps,
-    { id, data },
+  return runDelivery(deps, {
+    delivery: { id, data },
     event,
-    before + job.attemptsMade + 1,
-    before + (job.opts.attempts ?? 1),
-  );
-  switch (v.kind) {
-    case 'cancelled':
-    case 'succeeded':
-    case 'superseded':
-      return v.kind;
-    case 'hold':
-      await prepareHold(deps, job.id!, data, v.ms, v.park);
-      await job.moveToDelayed(Date.now() + v.ms, token);
-      throw new DelayedError();
-    case 'failed':
-      throw v.early ? new UnrecoverableError(v.message) : new Error(v.message);
-    case 'retry':
-      throw new RetryLater(v.message, v.delayMs);
-  }
+    attemptNo: before + job.attemptsMade + 1,
+    maxAttempts: before + (job.opts.attempts ?? 1),
+    job: { job, token },
+  });
 }
 
 /**
  * Queues a delivery job for what a delivery's record says is left of it: nothing when it is final
- * or gone, else the attempts not yet made (`a` carries those made). BullMQ ignores the add while
- * a job with its id exists (a retry or hold queued earlier). Answers the status it found and
- * whether it queued.
+ * or gone, else the attempts not yet made (a `retry` job after those made). BullMQ ignores the add
+ * while a job with its id exists (a retry or hold queued earlier). Answers the status it found
+ * and whether it queued.
  */
 export async function requeueUnfinished(
-  deps: Pick<DeliveryDeps, 'deliveries'> & { queue: Queue<DeliveryJobData> },
-  name: string,
+  deps: Pick<DeliveryDeps, 'deliveries' | 'queue'>,
   data: DeliveryJobData,
   maxRetries: number,
 ): Promise<{ status: DeliveryStatus; queued: boolean }> {
@@ -349,26 +394,13 @@ export async function requeueUnfinished(
   const attempts = progress.attempts;
   if ((status !== 'pending' && status !== 'retrying') || attempts > maxRetries)
     return { status, queued: false };
-  const job = deliveryOf(data);
-  if (attempts > 0) job.a = attempts;
-  await deps.queue.add(
-    name,
-    job,
-    deliveryJobOptions(data.d, maxRetries - attempts, deps.deliveries.ttlSeconds),
-  );
+  await queueFrom(deps, data, attempts, maxRetries - attempts);
   return { status, queued: true };
 }
 
 /** A watch job's run: queues a direct delivery whose attempt was never recorded (its process died). */
 async function watch(deps: DeliveryDeps, data: DeliveryJobData): Promise<DeliveryStatus> {
-  if (!deps.queue) throw new Error('no queue to re-queue a direct delivery on');
-  const { maxRetries, name } = data.w!;
-  const { status, queued } = await requeueUnfinished(
-    { deliveries: deps.deliveries, queue: deps.queue },
-    name,
-    data,
-    maxRetries,
-  );
+  const { status, queued } = await requeueUnfinished(deps, data, data.m ?? data.w!.maxRetries);
   if (queued) deps.logger.warn({ deliveryId: data.d }, 'direct attempt not recorded: delivery queued again');
   return status;
 }

@@ -1,9 +1,9 @@
 // Delivery slots: how many requests one process has in flight to subscribers, shared by the
-// delivery worker's jobs and the first attempts a fan-out makes itself (src/delivery/direct.ts),
+// delivery worker's jobs and the first attempts a fan-out makes itself (src/pipeline/direct.ts),
 // so DELIVERY_CONCURRENCY bounds both together. Each kind waits in its own arrival-order lane,
 // and while both have waiters a freed slot goes to each lane in turn: a retry job fetched behind
 // thousands of direct attempts waits for one slot to turn over, not for all of them. They also
-// keep the clock stall detection reads (src/delivery/stall.ts): how long all have been busy.
+// keep the clock stall detection reads (src/pipeline/stall.ts): how long all have been busy.
 
 interface Waiter {
   grant: () => void;

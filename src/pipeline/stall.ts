@@ -15,7 +15,7 @@ import type { Slots } from './slots.js';
  * deadline margin, each after an OAuth2 token wait, plus 4 s for rate-limit waits and Redis.
  * All slots busy with none freed for longer than this cannot be slow subscribers alone.
  */
-export const LONGEST_HOLD_MS = 2 * (TIMEOUT_MS_MAX + DEADLINE_MARGIN_MS + TOKEN_WAIT_MAX_MS) + 4_000;
+const LONGEST_HOLD_MS = 2 * (TIMEOUT_MS_MAX + DEADLINE_MARGIN_MS + TOKEN_WAIT_MAX_MS) + 4_000;
 
 /** DELIVERY_STALL_MS, else LONGEST_HOLD_MS (110 s). */
 export const stallThresholdMs = (config: Pick<Config, 'DELIVERY_STALL_MS'>): number =>

@@ -1,8 +1,8 @@
 // The pure parts of the runner's verdicts: which failures are retried (DeliveryError), how a
 // thrown error is classified (classifyError), how long a retry waits (backoff, Retry-After),
-// and which headers a subscriber may not set. The decision itself (succeeded / retry / failed /
-// hold) is made inside attempt() and deliverOnce(), next to their HTTP and Redis calls; those
-// paths are covered by test/queue/*.test.ts and test/resilience/*.test.ts against real servers.
+// and which headers a subscriber may not set. The decision itself (every Verdict kind) and how
+// commit carries it out are covered by test/pipeline/runner.test.ts against a real receiver,
+// Redis and BullMQ.
 import { describe, expect, it } from 'vitest';
 import type { Subscription } from '../../src/domain/subscription.js';
 import { classifyError } from '../../src/delivery/attempt.js';
@@ -11,7 +11,7 @@ import { DeliveryError, type DeliveryErrorCode } from '../../src/delivery/errors
 import { randomBytes } from 'node:crypto';
 import { createSecretBox } from '../../src/crypto.js';
 import { sealReportSecret, type HooklineEvent } from '../../src/domain/event.js';
-import { reportTarget } from '../../src/pipeline/runner.js';
+import { reportTarget } from '../../src/pipeline/targets.js';
 import { parseRetryAfter, retryAfterDelay, retryDelay } from '../../src/domain/backoff.js';
 import { BACKOFF_TYPE, backoffStrategy } from '../../src/pipeline/jobs.js';
 

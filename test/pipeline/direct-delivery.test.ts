@@ -1,13 +1,13 @@
-// A fan-out makes its new deliveries' first attempts itself (src/delivery/direct.ts): a delivery
+// A fan-out makes its new deliveries' first attempts itself (src/pipeline/direct.ts): a delivery
 // costs a BullMQ job only when that attempt does not succeed. Retries continue the attempt count
 // in a job, DELIVERY_CONCURRENCY bounds direct attempts and jobs together, a long attempt stops
 // holding its fan-out (a watch job covers it), and shutdown queues what has not started.
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
-import { DIRECT_RETRY_MIN_DELAY_MS } from '../../src/pipeline/direct.js';
+import { DIRECT_RETRY_MIN_DELAY_MS } from '../../src/pipeline/runner.js';
 import { redrive } from '../../src/pipeline/fanout.js';
-import { WATCH_JOB, watchJobId } from '../../src/pipeline/jobs.js';
+import { JOB, watchJobId, type DeliveryJobData } from '../../src/pipeline/jobs.js';
 import { addPendingDelivery, startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Reply } from '../helpers/receiver.js';
 import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from '../resilience/support.js';
@@ -199,23 +199,43 @@ describe('direct first attempts', () => {
     expect((await allDeliveries(h, sub.id))[0]!.attempts).toHaveLength(1);
   });
 
-  it('a watch job queues a delivery whose direct attempt was never recorded (its process died)', async () => {
-    const { h, rx, tenant } = await setup();
-    const sub = await subscribe(h, tenant, `${rx.url}/orphan`);
-    const { deliveries, deliveriesQueue } = h.hookline.ctx;
-    // What a fan-out leaves when it dies mid-attempt: a pending record, its event, no job.
-    const event = sentEvent(tenant, 'm-orphan');
-    const id = await addPendingDelivery(h, event, sub.id);
-    await deliveriesQueue.add(
-      WATCH_JOB,
-      { d: id, s: sub.id, e: event.id, t: tenant, w: { maxRetries: 3, name: event.type } },
-      { jobId: watchJobId(id), removeOnComplete: true },
-    );
-    await rx.waitFor(1);
-    await h.until(async () => (await deliveries.getStatus(id)) === 'succeeded');
-    expect(rx.requests[0]!.body).toContain('m-orphan');
-    expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
-  });
+  it.each([
+    ['a watch job', JOB.watch, (t: string) => ({ type: t, m: 3 })],
+    // Queued by 0.3 or an earlier 0.4: named `hookline.watch`, maxRetries and event type under `w`.
+    [
+      'a watch job queued before job roles',
+      'hookline.watch',
+      (t: string) => ({ w: { maxRetries: 3, name: t } }),
+    ],
+  ] as const)(
+    '%s queues a delivery whose direct attempt was never recorded (its process died)',
+    async (_, name, extra) => {
+      const { h, rx, tenant } = await setup();
+      const sub = await subscribe(h, tenant, `${rx.url}/orphan`);
+      const { deliveries, deliveriesQueue } = h.hookline.ctx;
+      // What a fan-out leaves when it dies mid-attempt: a pending record, its event, no job.
+      const event = sentEvent(tenant, 'm-orphan');
+      const id = await addPendingDelivery(h, event, sub.id);
+      const requeued = new Promise<{ name: string; data: DeliveryJobData }>((resolve) =>
+        h.hookline.workers!.workers[1]!.on('active', (job) => job.id === id && resolve(job)),
+      );
+      await deliveriesQueue.add(
+        name,
+        { d: id, s: sub.id, e: event.id, t: tenant, ...extra(event.type) },
+        { jobId: watchJobId(id), removeOnComplete: true },
+      );
+      await rx.waitFor(1);
+      await h.until(async () => (await deliveries.getStatus(id)) === 'succeeded');
+      expect(rx.requests[0]!.body).toContain('m-orphan');
+      expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
+      // Queued again as a `deliver` job, showing its event type on the board.
+      const job = await requeued;
+      expect([job.name, job.data]).toEqual([
+        JOB.deliver,
+        { d: id, s: sub.id, e: event.id, t: tenant, type: event.type },
+      ]);
+    },
+  );
 
   it('a direct delivery that throws is queued as a job; one detached before it threw keeps its watch job too', async () => {
     // One slot: the first delivery detaches (100 ms), throws at 300 ms and only then lets the
@@ -320,7 +340,11 @@ describe('direct first attempts', () => {
     // Control: a destination with no record yet gets its record and its job.
     const made = await redrive(deps, event, { subscriptionId: other.id, maxRetries: 3 });
     expect(made.created).toBe(true);
-    expect((await queue.getJob(made.id))?.data).toEqual({ d: made.id, s: other.id, e: event.id, t: tenant });
+    const job = await queue.getJob(made.id);
+    expect([job?.name, job?.data]).toEqual([
+      JOB.deliver,
+      { d: made.id, s: other.id, e: event.id, t: tenant, type: event.type },
+    ]);
   });
 
   it('shutdown queues the deliveries still waiting for a slot instead of sending them', async () => {

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeEvent, type HooklineEvent } from '../../src/domain/event.js';
 import { createLogger } from '../../src/logger.js';
-import { deliveryJobOptions } from '../../src/pipeline/fanout.js';
+import { deliveryJobOptions } from '../../src/pipeline/jobs.js';
 import type { DeliveryJobData } from '../../src/pipeline/jobs.js';
 import { execAll } from '../../src/store/delivery-store.js';
 import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
@@ -116,7 +116,11 @@ describe('event storage', () => {
     for (const d of view.deliveries) {
       const job = await deliveriesQueue.getJob(d.id);
       expect(job, d.id).toBeDefined();
-      expect(job!.data).toEqual({ d: d.id, s: d.subscriptionId, e: eventId, t: tenant });
+      // Named by its role; the event type is in its data, for Bull Board.
+      expect([job!.name, job!.data]).toEqual([
+        'deliver',
+        { d: d.id, s: d.subscriptionId, e: eventId, t: tenant, type: 'message.delivered' },
+      ]);
       expect(typeof job!.data.e).toBe('string');
     }
     expect(view.deliveries.map((d) => d.subscriptionId).sort()).toEqual(subs.map((s) => s.id).sort());

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES } from '../../src/api/plugins/auth.js';
 import { normalizeEvent, type EventInput, type HooklineEvent } from '../../src/domain/event.js';
-import { deliveryJobOptions, REPORT_MAX_RETRIES } from '../../src/pipeline/fanout.js';
+import { deliveryJobOptions } from '../../src/pipeline/jobs.js';
+import { REPORT_MAX_RETRIES } from '../../src/pipeline/targets.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sealV1, storeV03Event } from '../helpers/legacy.js';
 import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';

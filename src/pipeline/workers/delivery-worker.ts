@@ -1,4 +1,4 @@
-// Wires the deliveries queue to one attempt per job (src/delivery/process-delivery.ts).
+// Wires the deliveries queue to one run of the runner per job (src/pipeline/runner.ts).
 import { Worker } from 'bullmq';
 import type { Context } from '../context.js';
 import { processDelivery, type DeliveryDeps } from '../runner.js';
@@ -13,7 +13,7 @@ import { opsTarget } from '../ops-events.js';
 export const STALL_RECOVERY = { lockDuration: 15_000, stalledInterval: 5_000 } as const;
 
 /** What a delivery needs, for the delivery worker and for a fan-out's direct attempts alike. */
-export function deliveryDeps(ctx: Context): DeliveryDeps & { queue: Context['deliveriesQueue'] } {
+export function deliveryDeps(ctx: Context): DeliveryDeps {
   return {
     redis: ctx.redis,
     keys: ctx.keys,
@@ -34,11 +34,7 @@ export function deliveryDeps(ctx: Context): DeliveryDeps & { queue: Context['del
 }
 
 /** Each job holds one of the process's delivery slots (shared with direct attempts) while it runs. */
-export function startDeliveryWorker(
-  ctx: Context,
-  slots: Slots,
-  deps = deliveryDeps(ctx),
-): Worker<DeliveryJobData> {
+export function startDeliveryWorker(ctx: Context, slots: Slots, deps: DeliveryDeps): Worker<DeliveryJobData> {
   const worker = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
     async (job, token) => {

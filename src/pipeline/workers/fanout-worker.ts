@@ -1,5 +1,5 @@
-// Wires the events queue to the fan-out (src/queue/fanout.ts), which makes the first attempts of
-// new deliveries itself through `direct` (src/delivery/direct.ts).
+// Wires the events queue to the fan-out (src/pipeline/fanout.ts), which makes the first attempts of
+// new deliveries itself through `direct` (src/pipeline/direct.ts).
 import { Worker } from 'bullmq';
 import type { Context } from '../context.js';
 import type { DirectDelivery } from '../direct.js';
