@@ -21,7 +21,6 @@ import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARG
 
 // Re-exported for the API (recovery, presentation), ops-events and tests, which import them from
 // here; new code imports ./targets.js.
-export { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
 export interface FanoutDeps {
   redis: Redis;

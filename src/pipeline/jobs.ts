@@ -108,6 +108,9 @@ export interface DirectItem {
   maxRetries: number;
 }
 
+/** The events queue's type, for callers outside the pipeline (which do not import bullmq). */
+export type EventsQueue = Queue<EventJobData>;
+
 /** The two queues a process produces into, on one connection. */
 export function createQueues(connection: Redis, prefix: string) {
   return {

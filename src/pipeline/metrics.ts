@@ -9,7 +9,6 @@ import type { StallState } from './stall.js';
 
 /** Outcome of one request to a subscriber's OAuth2 token endpoint. */
 export type OAuthTokenOutcome = 'success' | 'error';
-export type BreakerState = BreakerPhase;
 
 /** What `getJobCounts` needs: both BullMQ queues fit. */
 export interface CountableQueue {
@@ -36,7 +35,7 @@ export interface Metrics {
    * whenever a check finds the breaker open: an open state not re-reported for `breakerStaleMs`
    * is dropped (another process may have closed it meanwhile).
    */
-  breakerState(subscriptionId: string, state: BreakerState): void;
+  breakerState(subscriptionId: string, state: BreakerPhase): void;
   /**
    * Run before each scrape of hookline_breaker_state (bounded by a 2 s timeout): re-reads the
    * breakers shown not closed, so one closed by another process disappears here too.
@@ -70,7 +69,7 @@ export const QUEUE_STATES = [
 ] as const;
 type QueueState = (typeof QUEUE_STATES)[number];
 const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+const BREAKER_VALUE: Record<BreakerPhase, number> = { closed: 0, half_open: 1, open: 2 };
 
 let processRegistry: Registry | undefined;
 /** Process metrics belong to the process, not to an instance: collected once, shared by every registry. */
@@ -136,7 +135,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
 
-  const breakers = new Map<string, { state: BreakerState; at: number }>();
+  const breakers = new Map<string, { state: BreakerPhase; at: number }>();
   let refreshBreakers: (() => Promise<void>) | undefined;
   let breakerLogger: Logger | undefined;
   new Gauge({

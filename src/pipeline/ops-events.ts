@@ -17,7 +17,7 @@ import {
 import { OPERATIONAL_EVENT_TYPES, type HooklineEvent } from '../domain/event.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Logger } from '../logger.js';
-import { OPS_MAX_RETRIES, OPS_TARGET } from './fanout.js';
+import { OPS_MAX_RETRIES, OPS_TARGET } from './targets.js';
 import type { Publisher } from './publisher.js';
 
 export interface OpsEvents {

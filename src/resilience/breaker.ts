@@ -39,7 +39,7 @@ export interface BreakerState {
 }
 
 /** Go (a probe is the one attempt allowed through an open breaker) or hold for `holdMs`. */
-export type Verdict = { go: true; probe: boolean } | { go: false; holdMs: number };
+export type BreakerGate = { go: true; probe: boolean } | { go: false; holdMs: number };
 
 export interface Recorded extends BreakerState {
   /** Redis time (ms) of this record. */
@@ -161,7 +161,7 @@ export function createBreaker(redis: Redis, keys: Keys, opts: BreakerOptions) {
     options: opts,
 
     /** Before an attempt: go, or hold while open (after the cool-down one caller gets the probe). */
-    async check(subId: string, jobId: string, leaseMs: number): Promise<Verdict> {
+    async check(subId: string, jobId: string, leaseMs: number): Promise<BreakerGate> {
       const state = await view(subId);
       if (!isOpen(state)) return { go: true, probe: false };
       const t = now();

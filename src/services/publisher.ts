@@ -2,12 +2,11 @@
 // events to the queue directly, validated exactly as the API validates them (acceptEvents in
 // ./events.ts), then enqueued by src/pipeline/publisher.ts. Settings come from a Config
 // (src/config.ts); without one, from the environment through that same config module.
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import { createSecretBox, type SecretBox } from '../crypto.js';
 import { createUrlGuard, policyFor, type UrlGuard } from '../delivery/security.js';
-import type { EventJobData } from '../pipeline/jobs.js';
+import type { EventsQueue } from '../pipeline/jobs.js';
 import { createEnqueuer, type Publisher } from '../pipeline/publisher.js';
 import { createEventService } from './events.js';
 
@@ -50,7 +49,7 @@ export interface PublisherOptions {
   /** An existing producer connection (not closed by the publisher). */
   connection?: Redis;
   /** An existing events queue (not closed by the publisher). */
-  queue?: Queue<EventJobData>;
+  queue?: EventsQueue;
   /** Default: DELIVERY_LOG_TTL_DAYS. */
   removeOnFailAgeSeconds?: number;
   /** Called with the number of events newly queued (metrics). */

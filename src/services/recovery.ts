@@ -6,14 +6,8 @@ import { FINAL_STATUSES, type DeliveryRecord, type DeliveryStatus } from '../dom
 import { HooklineError, notFound, validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Context } from '../pipeline/context.js';
-import {
-  OPS_MAX_RETRIES,
-  OPS_TARGET,
-  redrive,
-  REPORT_MAX_RETRIES,
-  REPORT_TARGET,
-  type Destination,
-} from '../pipeline/fanout.js';
+import { redrive, type Destination } from '../pipeline/fanout.js';
+import { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from '../pipeline/targets.js';
 import type { Tenant } from './subscriptions.js';
 import { deliveryVisibleTo } from './visibility.js';
 

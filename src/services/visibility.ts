@@ -1,7 +1,7 @@
 // Which deliveries a caller may see: a tenant its own, the platform's ops deliveries only the
 // platform (admin, platform clients). Used by every service that shows or re-drives one.
 import type { DeliveryRecord } from '../domain/delivery-record.js';
-import { OPS_TARGET } from '../pipeline/fanout.js';
+import { OPS_TARGET } from '../pipeline/targets.js';
 
 /**
  * Whether a delivery record is shown to a caller of `tenant` (undefined: every tenant, for the

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
-import { destinationKey, REPORT_TARGET } from '../../src/pipeline/fanout.js';
+import { destinationKey } from '../../src/pipeline/fanout.js';
+import { REPORT_TARGET } from '../../src/pipeline/targets.js';
 import { keyspace } from '../../src/redis/client.js';
 import {
   createDeliveryStore,
