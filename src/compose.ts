@@ -78,7 +78,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   });
   const subscriptions = await createSubscriptionCache(subscriptionStore, subscriber, keys);
   const ttlSeconds = config.DELIVERY_LOG_TTL_DAYS * 86_400;
-  const deliveries = createDeliveryStore(redis, keys, ttlSeconds);
+  const deliveries = createDeliveryStore(redis, keys, ttlSeconds, { logEnded: !!config.DATABASE_URL });
   const prefix = config.REDIS_PREFIX;
   // BullMQ loads its Lua scripts onto the connection it is given, and ioredis copies every
   // script onto each pipeline of that connection: the stores' pipelines get their own.

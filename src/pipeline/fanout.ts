@@ -9,6 +9,8 @@ import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
+import { luaScript } from '../redis/scripts.js';
+import type { HistoryStore } from '../store/history/history-store.js';
 import {
   execAll,
   type DeliveryStore,
@@ -63,8 +65,13 @@ export interface Destination {
  * and for a delivery created `superseded` (a later status of its message was delivered there):
  * nothing is queued for it. Without `prev` the job is added only by the call that created the record.
  */
+const MARK_REDRIVEN = luaScript<[rec: string], [successor: string], 1 | 0 | -1>('mark-redriven');
+
 export async function redrive(
-  deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue' | 'onSuperseded'>,
+  deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue' | 'onSuperseded'> & {
+    /** The PostgreSQL history: links `prev` there when its record has moved out of Redis. */
+    history?: Pick<HistoryStore, 'markRedriven'>;
+  },
   event: HooklineEvent,
   to: Destination,
   prev?: { id: string; series?: number },
@@ -72,8 +79,9 @@ export async function redrive(
   const series = prev ? (prev.series ?? 0) + 1 : 0;
   const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, to.subscriptionId), series);
   const ttl = deps.deliveries.ttlSeconds;
+  MARK_REDRIVEN.define(deps.redis);
   const pipe = deps.redis.pipeline();
-  if (prev) pipe.hsetnx(deps.keys.delivery(prev.id), 'redrivenTo', id);
+  if (prev) MARK_REDRIVEN.queue(pipe, [deps.keys.delivery(prev.id)], [id]);
   const statusesOf = deps.deliveries.addPending(
     pipe,
     [
@@ -109,7 +117,10 @@ export async function redrive(
       jobData(id, to.subscriptionId, event),
       deliveryJobOptions(id, to.maxRetries, ttl),
     );
-  return { id, created: prev ? replies[0] === 1 : pending };
+  if (!prev) return { id, created: pending };
+  let linked = replies[0] === 1;
+  if (replies[0] === -1) linked = deps.history ? await deps.history.markRedriven(prev.id, id) : pending;
+  return { id, created: linked };
 }
 
 /**

@@ -12,7 +12,9 @@ import {
   type HooklineEvent,
 } from '../domain/event.js';
 import type { EventEnqueuer, PublishResult } from '../pipeline/publisher.js';
-import type { DeliveryStore } from '../store/delivery-store.js';
+import { decodeCursor, encodeCursor, type HistoryStore, type Page } from '../store/history/history-store.js';
+import type { HistoryReader } from '../store/history/reader.js';
+import { toMs, unsupportedFilter } from './recovery.js';
 import { deliveryVisibleTo } from './visibility.js';
 
 export interface AcceptOptions {
@@ -31,8 +33,22 @@ export interface EventServiceDeps {
   allowHttp: boolean;
   /** The save-time SSRF check, as for a subscription's webhookUrl. */
   urlGuard?: UrlGuard;
-  /** Only needed to read events back (getEvent). */
-  deliveries?: Pick<DeliveryStore, 'getEvent' | 'idsForEvent' | 'getMany'>;
+  /** Only needed to read events back (getEvent, listEvents): records wherever they are now. */
+  history?: Pick<HistoryReader, 'getEvent' | 'getEvents'>;
+  /** The PostgreSQL history, when DATABASE_URL is set (lists with every filter). */
+  historyStore?: Pick<HistoryStore, 'listEvents' | 'filters'>;
+  /** The Redis history's message index (a message's event ids), for listEvents without PostgreSQL. */
+  messageEventIds?: (tenant: string, messageId: string) => Promise<string[]>;
+}
+
+/** The filters of `GET /v1/events`; since/until as given (RFC 3339 or epoch ms). */
+export interface EventListQuery {
+  messageId?: string;
+  type?: string;
+  since?: string | number;
+  until?: string | number;
+  limit: number;
+  cursor?: string;
 }
 
 export interface EventService {
@@ -53,6 +69,11 @@ export interface EventService {
     id: string,
     opts: { platform: boolean },
   ): Promise<{ event: HooklineEvent; deliveries: DeliveryRecord[] }>;
+  /**
+   * A tenant's events, newest first by acceptance. The Redis history serves `messageId` alone
+   * (400 unsupported_filter otherwise, naming DATABASE_URL).
+   */
+  listEvents(tenant: string, query: EventListQuery): Promise<Page<HooklineEvent>>;
 }
 
 const arrayItem = (i: number) => `/${i}`;
@@ -96,14 +117,49 @@ export function createEventService(deps: EventServiceDeps): EventService {
       return deps.enqueuer.enqueue(events);
     },
     async getEvent(tenant, id, { platform }) {
-      const store = deps.deliveries;
-      if (!store) throw new Error('getEvent needs a delivery store');
-      const event = await store.getEvent(tenant, id);
-      if (!event) throw notFound('event');
-      const records = await store.getMany(await store.idsForEvent(tenant, event.id));
+      if (!deps.history) throw new Error('getEvent needs the history reader');
+      const found = await deps.history.getEvent(tenant, id);
+      if (!found) throw notFound('event');
       return {
-        event,
-        deliveries: records.filter((r) => r.tenantId === tenant && deliveryVisibleTo(r, tenant, platform)),
+        event: found.event,
+        deliveries: found.deliveries.filter(
+          (r) => r.tenantId === tenant && deliveryVisibleTo(r, tenant, platform),
+        ),
+      };
+    },
+
+    async listEvents(tenant, query) {
+      const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
+      const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
+      if (deps.historyStore)
+        return deps.historyStore.listEvents({
+          tenantId: tenant,
+          limit: query.limit,
+          cursor: query.cursor,
+          messageId: query.messageId,
+          type: query.type,
+          since,
+          until,
+        });
+      for (const name of ['type', 'since', 'until'] as const)
+        if (query[name] !== undefined) throw unsupportedFilter(name, `/querystring/${name}`);
+      if (!query.messageId) throw unsupportedFilter('a listing without messageId', '/querystring/messageId');
+      if (!deps.history || !deps.messageEventIds) throw new Error('listEvents needs the history reader');
+      const ids = await deps.messageEventIds(tenant, query.messageId);
+      const events = (await deps.history.getEvents(ids.map((id) => ({ tenantId: tenant, id })))).filter(
+        (e): e is HooklineEvent => !!e,
+      );
+      const pos = (e: HooklineEvent) => ({ ms: e.acceptedAt, id: e.id });
+      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const older = (a: { ms: number; id: string }, b: { ms: number; id: string }) =>
+        a.ms < b.ms || (a.ms === b.ms && a.id < b.id);
+      const sorted = events
+        .filter((e) => !after || older(pos(e), after))
+        .sort((a, b) => (older(pos(a), pos(b)) ? 1 : -1));
+      const data = sorted.slice(0, query.limit);
+      return {
+        data,
+        nextCursor: sorted.length > query.limit ? encodeCursor(pos(data.at(-1)!)) : null,
       };
     },
   };

@@ -6,6 +6,8 @@ import { FINAL_STATUSES, type DeliveryRecord, type DeliveryStatus } from '../dom
 import { HooklineError, notFound, validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Context } from '../pipeline/context.js';
+import type { DeliveryFilter } from '../store/history/history-store.js';
+import { decodeCursor, encodeCursor } from '../store/history/history-store.js';
 import { redrive, type Destination } from '../pipeline/fanout.js';
 import { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from '../pipeline/targets.js';
 import type { Tenant } from './subscriptions.js';
@@ -16,7 +18,15 @@ const PARALLEL = 20;
 
 export type RecoveryDeps = Pick<
   Context,
-  'config' | 'redis' | 'keys' | 'deliveries' | 'deliveriesQueue' | 'subscriptionStore' | 'metrics'
+  | 'config'
+  | 'redis'
+  | 'keys'
+  | 'deliveries'
+  | 'history'
+  | 'historyStore'
+  | 'deliveriesQueue'
+  | 'subscriptionStore'
+  | 'metrics'
 >;
 
 /** Who asks: admin and platform clients may see and re-drive the platform's ops deliveries. */
@@ -30,6 +40,36 @@ export interface ListPage {
   cursor?: string;
 }
 
+/** The filters of `GET /v1/deliveries` (SPEC §4); `since`/`until` as given (RFC 3339 or epoch ms). */
+export interface DeliveryListQuery extends ListPage {
+  subscriptionId?: string;
+  eventId?: string;
+  messageId?: string;
+  eventType?: string;
+  since?: string | number;
+  until?: string | number;
+}
+
+/** What the Redis history can filter by; the others need DATABASE_URL. */
+const REDIS_DELIVERY_FILTERS = new Set<DeliveryFilter>([
+  'subscriptionId',
+  'eventId',
+  'messageId',
+  'status',
+  'since',
+  'until',
+]);
+
+/** 400 unsupported_filter naming the filter, when the store in use cannot serve it. */
+export function unsupportedFilter(filter: string, path: string): HooklineError {
+  return new HooklineError(
+    'unsupported_filter',
+    `filtering by ${filter} needs the PostgreSQL history: set DATABASE_URL`,
+    [{ path, message: `unsupported_filter: set DATABASE_URL to filter by ${filter}` }],
+    { filter },
+  );
+}
+
 export type DeliveryPage = { data: DeliveryRecord[]; nextCursor: string | null };
 
 export interface ReplayResult {
@@ -38,7 +78,7 @@ export interface ReplayResult {
 }
 
 /** An RFC 3339 date-time or epoch milliseconds (as a number or digits) as epoch ms. */
-function toMs(v: string | number, path: string): number {
+export function toMs(v: string | number, path: string): number {
   const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (Number.isNaN(ms))
     throw validationError([{ path, message: 'must be an RFC 3339 date-time or epoch milliseconds' }]);
@@ -46,20 +86,58 @@ function toMs(v: string | number, path: string): number {
 }
 
 export function createRecoveryService(ctx: RecoveryDeps) {
-  const { deliveries, subscriptionStore: subs } = ctx;
+  const { deliveries, history, subscriptionStore: subs } = ctx;
   const deps = {
     redis: ctx.redis,
     keys: ctx.keys,
     deliveries,
+    history: ctx.historyStore,
     queue: ctx.deliveriesQueue,
     onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
   };
 
-  /** A tenant's event by id (event ids are per tenant); 404 when the tenant has none. */
+  /** A tenant's event by id (event ids are per tenant), wherever it is; 404 when none. */
   async function loadEvent(tenant: string, id: string): Promise<HooklineEvent> {
-    const event = await deliveries.getEvent(tenant, id);
+    const [event] = await history.getEvents([{ tenantId: tenant, id }]);
     if (!event) throw notFound('event');
     return event;
+  }
+
+  /** Every subscription id the tenant ever had (the store's live listing drops deleted ones). */
+  const tenantSubscriptionIds = (tenant: string) => ctx.redis.zrange(ctx.keys.tenantSubs(tenant), '0', '-1');
+
+  /**
+   * The Redis history's answer to eventId/messageId: the deliveries of the named events, filtered
+   * and paged here (a message has few events).
+   */
+  async function byEvents(
+    tenant: string,
+    eventIds: string[],
+    q: { subscriptionId?: string; status?: DeliveryStatus; since?: number; until?: number },
+    limit: number,
+    cursor?: string,
+  ): Promise<DeliveryPage> {
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const ids = (await Promise.all(eventIds.map((id) => deliveries.idsForEvent(tenant, id)))).flat();
+    const pos = (r: DeliveryRecord) => ({ ms: Date.parse(r.createdAt), id: r.id });
+    const older = (a: { ms: number; id: string }, b: { ms: number; id: string }) =>
+      a.ms < b.ms || (a.ms === b.ms && a.id < b.id);
+    const all = (await deliveries.getMany(ids))
+      .filter(
+        (r) =>
+          r.tenantId === tenant &&
+          (!q.subscriptionId || r.subscriptionId === q.subscriptionId) &&
+          (!q.status || r.status === q.status) &&
+          (q.since === undefined || Date.parse(r.createdAt) >= q.since) &&
+          (q.until === undefined || Date.parse(r.createdAt) <= q.until) &&
+          (!after || older(pos(r), after)),
+      )
+      .sort((a, b) => (older(pos(a), pos(b)) ? 1 : -1));
+    const data = all.slice(0, limit);
+    return {
+      data,
+      nextCursor: all.length > limit ? encodeCursor(pos(data.at(-1)!)) : null,
+    };
   }
 
   /**
@@ -94,12 +172,12 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     const successors = records.filter((r) => r.redrivenTo).map((r) => r.redrivenTo!);
     const state = new Map<string, DeliveryStatus | undefined>();
     if (successors.length > 0) {
-      const got = await Promise.all(successors.map((id) => deliveries.getStatus(id)));
-      successors.forEach((id, i) => state.set(id, got[i]));
+      const got = await Promise.all(successors.map((id) => history.getDelivery(id)));
+      successors.forEach((id, i) => state.set(id, got[i]?.status));
     }
     const todo = records.filter((r) => !r.redrivenTo || (state.get(r.redrivenTo) ?? 'pending') === 'pending');
     const eventIds = [...new Set(todo.map((r) => r.eventId))];
-    const loaded = await deliveries.getEvents(eventIds.map((id) => ({ tenantId: tenant, id })));
+    const loaded = await history.getEvents(eventIds.map((id) => ({ tenantId: tenant, id })));
     const events = new Map(eventIds.map((id, i) => [id, loaded[i]]));
     let queued = 0;
     for (let i = 0; i < todo.length; i += PARALLEL) {
@@ -117,7 +195,7 @@ export function createRecoveryService(ctx: RecoveryDeps) {
   return {
     /** A delivery record with every attempt, if the caller may see it; 404 otherwise. */
     async getDelivery(id: string, tenant: Tenant, caller: Caller): Promise<DeliveryRecord> {
-      const record = await deliveries.get(id);
+      const record = await history.getDelivery(id);
       if (!record || !deliveryVisibleTo(record, tenant, caller.platform)) throw notFound('delivery');
       return record;
     },
@@ -125,22 +203,59 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     /** A subscription's deliveries, newest first. */
     async subscriptionDeliveries(id: string, tenant: Tenant, page: ListPage): Promise<DeliveryPage> {
       const sub = await subs.getVisible(id, tenant);
-      return deliveries.scan([ctx.keys.subDeliveries(sub.id)], page);
+      return history.listDeliveries({ ...page, tenantId: sub.tenantId, subscriptionId: sub.id }, [
+        ctx.keys.subDeliveries(sub.id),
+      ]);
     },
 
-    /** A tenant's deliveries across its subscriptions (deleted ones too), or one subscription's. */
-    async tenantDeliveries(
-      tenant: string,
-      page: ListPage & { subscriptionId?: string },
-    ): Promise<DeliveryPage> {
-      const { subscriptionId, ...rest } = page;
-      // Every subscription id the tenant ever had (the store's live listing drops deleted ones).
-      const ids = subscriptionId
-        ? [(await subs.getVisible(subscriptionId, tenant)).id]
-        : await ctx.redis.zrange(ctx.keys.tenantSubs(tenant), '0', '-1');
-      return deliveries.scan(
-        ids.map((id) => ctx.keys.subDeliveries(id)),
-        rest,
+    /**
+     * A tenant's deliveries across its subscriptions (deleted ones too), newest first, filtered
+     * (SPEC §4). On the Redis history, eventType answers 400 unsupported_filter.
+     */
+    async tenantDeliveries(tenant: string, query: DeliveryListQuery): Promise<DeliveryPage> {
+      const { limit, cursor, status, subscriptionId, eventId, messageId, eventType } = query;
+      const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
+      const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
+      const served = ctx.historyStore?.filters.deliveries ?? REDIS_DELIVERY_FILTERS;
+      for (const [name, value] of Object.entries({ eventType, eventId, messageId, subscriptionId }))
+        if (value !== undefined && !served.has(name as DeliveryFilter))
+          throw unsupportedFilter(name, `/querystring/${name}`);
+      if (subscriptionId) await subs.getVisible(subscriptionId, tenant);
+      if (!ctx.historyStore && (eventId || messageId)) {
+        const ids = eventId
+          ? [eventId]
+          : await ctx.redis.smembers(ctx.keys.messageEvents(tenant, messageId!));
+        const events =
+          eventId && messageId ? await deliveries.getEvents([{ tenantId: tenant, id: eventId }]) : [];
+        if (eventId && messageId && events[0]?.messageId !== messageId) return { data: [], nextCursor: null };
+        return byEvents(tenant, ids, { subscriptionId, status, since, until }, limit, cursor);
+      }
+      const indexIds = subscriptionId ? [subscriptionId] : await tenantSubscriptionIds(tenant);
+      // Live records are filtered here by what their events say (few: only those under way).
+      const needsEvent = !!(messageId || eventType);
+      const keep = async (r: DeliveryRecord) => {
+        if (eventId && r.eventId !== eventId) return false;
+        if (!needsEvent) return true;
+        const [event] = await deliveries.getEvents([{ tenantId: r.tenantId, id: r.eventId }]);
+        return (
+          !!event && (!messageId || event.messageId === messageId) && (!eventType || event.type === eventType)
+        );
+      };
+      return history.listDeliveries(
+        {
+          tenantId: tenant,
+          limit,
+          cursor,
+          status,
+          subscriptionId,
+          eventId,
+          messageId,
+          eventType,
+          since,
+          until,
+        },
+        indexIds.map((id) => ctx.keys.subDeliveries(id)),
+        keep,
       );
     },
 
@@ -163,15 +278,19 @@ export function createRecoveryService(ctx: RecoveryDeps) {
       let queued = 0;
       let cursor: string | undefined;
       do {
-        const page = await deliveries.scan(index, {
-          status: 'failed',
-          since,
-          until,
-          limit: 500,
-          budget: 5_000,
-          cursor,
-          withAttempts: false,
-        });
+        const page = await history.listDeliveries(
+          {
+            tenantId: sub.tenantId,
+            subscriptionId: sub.id,
+            status: 'failed',
+            since,
+            until,
+            limit: 250,
+            cursor,
+            withAttempts: false,
+          },
+          index,
+        );
         queued += await redriveFailed(page.data, to, sub.tenantId);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
@@ -189,9 +308,9 @@ export function createRecoveryService(ctx: RecoveryDeps) {
       caller: Caller,
     ): Promise<ReplayResult> {
       const event = await loadEvent(tenant, eventId);
-      const records = (
-        await deliveries.getMany(await deliveries.idsForEvent(tenant, event.id), false)
-      ).filter((r) => r.tenantId === tenant);
+      const records = ((await history.getEvent(tenant, event.id))?.deliveries ?? []).filter(
+        (r) => r.tenantId === tenant,
+      );
       const heads = new Map<string, DeliveryRecord>();
       for (const r of records) {
         const cur = heads.get(r.subscriptionId);
@@ -225,10 +344,10 @@ export function createRecoveryService(ctx: RecoveryDeps) {
      * re-driven already); 409 while it is under way. Answers the new delivery.
      */
     async retry(id: string, tenant: Tenant, caller: Caller): Promise<DeliveryRecord> {
-      let record = await deliveries.get(id);
+      let record = await history.getDelivery(id);
       if (!record || !deliveryVisibleTo(record, tenant, caller.platform)) throw notFound('delivery');
       for (let hops = 0; record.redrivenTo && hops < 1_000; hops++) {
-        const next = await deliveries.get(record.redrivenTo);
+        const next = await history.getDelivery(record.redrivenTo);
         if (!next) break; // its re-drive never got written: re-driving again completes it
         record = next;
       }
@@ -244,7 +363,7 @@ export function createRecoveryService(ctx: RecoveryDeps) {
       const to = await destination(record.subscriptionId, event, caller.platform);
       if (!to) throw new HooklineError('conflict', 'the subscription of this delivery was deleted');
       const { id: newId } = await redrive(deps, event, to, record);
-      return (await deliveries.get(newId))!;
+      return (await history.getDelivery(newId))!;
     },
   };
 }

@@ -16,18 +16,18 @@ import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
 import { eventKey } from './legacy-events.js';
 
-/** Per record (four keys, seven arguments): an attempt appended, its status set, a mark raised. */
+/** The outbox and a flag, then per record (four keys, eight arguments): an attempt appended, its status set, a mark raised. */
 const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], number>('record-attempts');
 /** Answers the superseding delivery's id, or null to go ahead. */
 const SUPERSEDE_IF_STALE = luaScript<
-  [rec: string, mark: string],
-  [field: string, rank: number, updatedAt: string],
+  [rec: string, mark: string, history: string],
+  [field: string, rank: number, updatedAt: string, log: number, id: string],
   string | null
 >('supersede-if-stale');
 const KEEP_ALIVE = luaScript<string[], [ttlSeconds: number], 1>('keep-alive');
 const SET_STATUS = luaScript<
-  [rec: string],
-  [status: DeliveryStatus, updatedAt: string, nextAttemptAt: string],
+  [rec: string, history: string],
+  [status: DeliveryStatus, updatedAt: string, nextAttemptAt: string, log: number, id: string],
   0 | 1
 >('set-status');
 
@@ -40,13 +40,14 @@ interface AttemptWrite {
   mark?: StatusMark;
 }
 
-export function createDeliveryAttempts({ redis, keys, ttlSeconds }: DeliveryStoreContext) {
+export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: DeliveryStoreContext) {
+  const log = logEnded ? 1 : 0;
   KEEP_ALIVE.define(redis); // queued on pipelines of this connection
 
   // Attempts finishing in the same event-loop turn are written by one command.
   const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
-    const keyArgs: string[] = [];
-    const args: ScriptArg[] = [];
+    const keyArgs: string[] = [keys.history()];
+    const args: ScriptArg[] = [log];
     const now = Date.now();
     const updatedAt = new Date(now).toISOString();
     for (const w of batch) {
@@ -66,6 +67,7 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds }: DeliveryStor
         ttlSeconds + wait,
         m ? m.field : '',
         m ? `${m.level}:${w.id}` : '',
+        w.id,
       );
     }
     await RECORD_ATTEMPTS.run(redis, keyArgs, args);
@@ -100,8 +102,8 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds }: DeliveryStor
     ): Promise<string | undefined> {
       const by = await SUPERSEDE_IF_STALE.run(
         redis,
-        [keys.delivery(id), keys.messageStatus(event.tenantId, event.messageId!)],
-        [field, rank, new Date().toISOString()],
+        [keys.delivery(id), keys.messageStatus(event.tenantId, event.messageId!), keys.history()],
+        [field, rank, new Date().toISOString(), log, id],
       );
       return by ?? undefined;
     },
@@ -124,8 +126,14 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds }: DeliveryStor
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
       await SET_STATUS.run(
         redis,
-        [keys.delivery(id)],
-        [status, new Date().toISOString(), nextAttemptAt ? new Date(nextAttemptAt).toISOString() : ''],
+        [keys.delivery(id), keys.history()],
+        [
+          status,
+          new Date().toISOString(),
+          nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
+          log,
+          id,
+        ],
       );
     },
   };

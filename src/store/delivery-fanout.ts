@@ -16,12 +16,12 @@ export const PENDING_CHUNK = 1_000;
  */
 const ADD_PENDING = luaScript<string[], ScriptArg[], string[]>('add-pending');
 
-export function createDeliveryFanout({ redis, keys, ttlSeconds }: DeliveryStoreContext) {
+export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: DeliveryStoreContext) {
   ADD_PENDING.define(redis); // queued on pipelines of this connection
 
   /** One add-pending command for a chunk of the fan-out. */
   function addPendingCommand(pipe: ChainableCommander, batch: PendingBatchItem[], now: number) {
-    const keyArgs: string[] = [];
+    const keyArgs: string[] = [keys.history()];
     // Index entries older than the records they point to are trimmed, so an index never
     // outgrows the retention window however long the subscription lives.
     const args: ScriptArg[] = [
@@ -30,11 +30,17 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds }: DeliveryStoreC
       now,
       now - ttlSeconds * 1000,
       batch.length,
+      logEnded ? 1 : 0,
     ];
     for (const { event, deliveries } of batch) {
       const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
       const evt = keys.event(event.tenantId, event.id);
-      keyArgs.push(evt, rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt);
+      keyArgs.push(
+        evt,
+        rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt,
+        // PostgreSQL finds a message's deliveries itself; Redis needs an index.
+        event.messageId && !logEnded ? keys.messageEvents(event.tenantId, event.messageId) : evt,
+      );
       args.push(event.id, JSON.stringify(event), deliveries.length, rank);
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));

@@ -32,11 +32,22 @@ export type {
 export { PENDING_CHUNK } from './delivery-fanout.js';
 export { execAll } from '../redis/exec-all.js';
 
-export function createDeliveryStore(redis: Redis, keys: Keys, ttlSeconds: number) {
-  const ctx = { redis, keys, ttlSeconds };
+export interface DeliveryStoreOptions {
+  /** With the PostgreSQL history: ended records are named in the history outbox for the writer. */
+  logEnded?: boolean;
+}
+
+export function createDeliveryStore(
+  redis: Redis,
+  keys: Keys,
+  ttlSeconds: number,
+  opts: DeliveryStoreOptions = {},
+) {
+  const ctx = { redis, keys, ttlSeconds, logEnded: opts.logEnded ?? false };
   const records = createDeliveryRecords(ctx);
   return {
     ttlSeconds,
+    logEnded: ctx.logEnded,
     ...createDeliveryFanout(ctx),
     ...createDeliveryAttempts(ctx),
     ...createEventStorage(ctx),

@@ -10,6 +10,11 @@ export interface DeliveryStoreContext {
   keys: Keys;
   /** Retention of records, attempts and events (DELIVERY_LOG_TTL_DAYS). */
   ttlSeconds: number;
+  /**
+   * True with the PostgreSQL history: the scripts that end a record name it in the history
+   * outbox (keys.history()) in the same command, and the history writer moves it.
+   */
+  logEnded: boolean;
 }
 
 /**

@@ -18,6 +18,10 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 
 const PublishResult = Type.Object({ id: Type.String(), duplicate: Type.Boolean() });
 
+const EventTime = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0 })], {
+  description: 'RFC 3339 date-time or epoch milliseconds',
+});
+
 /** SPEC §7: each event of a body is held to MAX_EVENT_BYTES, in a batch as much as alone. */
 function checkSizes(inputs: unknown[], at: (i: number) => string): void {
   const tooLarge = inputs
@@ -93,6 +97,47 @@ export default async function eventRoutes(
       checkSizes(request.body.events, at);
       const results = await events.acceptEvents(request.body.events, { tenant: ownTenant(request), at });
       return reply.status(202).send({ results });
+    },
+  );
+
+  app.get(
+    '/v1/events',
+    {
+      onRequest: app.requireScope('deliveries:read'),
+      schema: {
+        tags: ['events'],
+        operationId: 'listEvents',
+        summary: 'A tenant’s events, newest first, filtered',
+        description:
+          'Filters combine (AND); since and until bound the time the event was accepted, both ends included. On the Redis history (no DATABASE_URL) only messageId is served (400 unsupported_filter otherwise).',
+        security: bearerSecurity,
+        querystring: Type.Object(
+          {
+            tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            type: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            since: Type.Optional(EventTime),
+            until: Type.Optional(EventTime),
+            limit: Type.Integer({ minimum: 1, maximum: 250, default: 50 }),
+            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({}, { additionalProperties: true, description: 'An event as accepted' }),
+            ),
+            nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+          }),
+          ...problemResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { tenantId: _tenant, ...query } = request.query;
+      const page = await events.listEvents(tenantScope(request, undefined, true)!, query);
+      return { data: page.data.map((e) => presentEvent(e, ctx.box)), nextCursor: page.nextCursor };
     },
   );
 

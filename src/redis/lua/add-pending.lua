@@ -5,13 +5,21 @@
   A delivery whose message already had a later status delivered to its destination (the message's
   status mark) is created `superseded`.
 
+  With the PostgreSQL history (ARGV[6] = 1), the history outbox gets by reference each new event
+  (`v` tenant|id: written to PostgreSQL at once, its copy here kept while a delivery needs it) and
+  each delivery created `superseded` (`x` id). Without it (Redis keeps the history) each event
+  with a messageId is added to its message's index, for `GET /v1/deliveries?messageId=`.
+
+  KEYS[1] the history outbox stream (untouched when ARGV[6] is 0)
   KEYS[...] per event: evt (the event hash), mark (its message's status mark; evt when none),
+            msg (its message's event index; evt when none),
             then per delivery of that event: rec (record hash), idx (the subscription's index)
   ARGV[1] ttl (seconds)
   ARGV[2] created (ISO)
   ARGV[3] created (epoch ms, the index score)
   ARGV[4] trim bound (epoch ms): index entries older than this are removed
   ARGV[5] event count
+  ARGV[6] 1: log ended records to the history outbox, 0: Redis keeps the history
   ARGV[...] per event: id, JSON, delivery count, stale rank (0: none),
             then per delivery: id, subscription, tenant, target, series, retryOf,
             mark field ('' = keeps stale statuses)
@@ -20,13 +28,18 @@
   `dropped` for one created `superseded`, else the existing record's status.
 ]]
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
-local k, a, out, trimmed = 1, 6, {}, {}
+local log = ARGV[6] == '1'
+local k, a, out, trimmed = 2, 7, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, mark = KEYS[k], KEYS[k + 1]
+  local evt, mark, msg = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  k, a = k + 2, a + 4
+  k, a = k + 3, a + 4
   local marked = rank > 0 and redis.call('EXISTS', mark) == 1
-  redis.call('HSET', evt, 'e', json)
+  local newEvent = redis.call('HSET', evt, 'e', json) == 1
+  if msg ~= evt then
+    redis.call('SADD', msg, eventId)
+    redis.call('EXPIRE', msg, ttl)
+  end
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
     redis.call('HSET', rec, 'eventId', eventId, 'subscriptionId', ARGV[a + 1], 'tenantId', ARGV[a + 2],
@@ -40,6 +53,7 @@ for _ = 1, tonumber(ARGV[5]) do
       if by and tonumber(string.sub(by, 1, 1)) > rank then
         redis.call('HSET', rec, 'status', 'superseded', 'supersededBy', string.sub(by, 3))
         dropped = true
+        if log then redis.call('XADD', KEYS[1], '*', 'x', id) end
       end
     end
     redis.call('HSETNX', rec, 'updatedAt', iso)
@@ -55,5 +69,8 @@ for _ = 1, tonumber(ARGV[5]) do
     k, a = k + 2, a + 7
   end
   redis.call('EXPIRE', evt, ttl)
+  if log and newEvent then
+    redis.call('XADD', KEYS[1], '*', 'v', cjson.decode(json).tenantId .. '|' .. eventId)
+  end
 end
 return out

@@ -3,20 +3,29 @@
   keeps its status; nothing else revives one), and its event's copy once no delivery of the event
   is left in Redis (the event hash holds `e` and one field per delivery).
 
+  A record re-driven after it was read for the write (its `redrivenTo` differs from the one
+  written) is kept and named in the outbox again, so the link reaches PostgreSQL too.
+
   KEYS[1] rec   the delivery record hash
   KEYS[2] att   its attempts list
   KEYS[3] idx   its subscription's delivery index (sorted set)
   KEYS[4] evt   its event's hash
+  KEYS[5] the history outbox stream
   ARGV[1] the delivery id
+  ARGV[2] the redrivenTo written to PostgreSQL ('' for none)
   ARGV[...] the final statuses
 
-  Returns 1 when dropped, 0 when the record is gone or not ended.
+  Returns 1 when dropped, 0 when the record is gone or not ended, 2 when named again.
 ]]
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 local final = false
-for i = 2, #ARGV do if ARGV[i] == status then final = true end end
+for i = 3, #ARGV do if ARGV[i] == status then final = true end end
 if not final then return 0 end
+if (redis.call('HGET', KEYS[1], 'redrivenTo') or '') ~= ARGV[2] then
+  redis.call('XADD', KEYS[5], '*', 'x', ARGV[1])
+  return 2
+end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])

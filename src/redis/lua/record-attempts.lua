@@ -4,15 +4,22 @@
   gone before the last delivery that needs it. A succeeded status delivery raises its message's
   status mark (only ever raised).
 
+  With the PostgreSQL history (ARGV[1] = 1), a record that ends (succeeded, failed) is named in
+  the history outbox (`x` id) in the same command: the writer moves it.
+
+  KEYS[1] the history outbox stream (untouched when ARGV[1] is 0)
   KEYS[...] per record, four each: rec (record hash), att (attempts list), evt (event hash),
             mark (its message's status mark; rec when none)
-  ARGV[...] per record, seven each: attempt JSON, status, updatedAt (ISO), nextAttemptAt (ISO or
-            ''), ttl (seconds), mark field ('' = none), mark value (`<level>:<delivery id>`)
+  ARGV[1] 1: log ended records to the history outbox, 0: Redis keeps the history
+  ARGV[...] per record, eight each: attempt JSON, status, updatedAt (ISO), nextAttemptAt (ISO or
+            ''), ttl (seconds), mark field ('' = none), mark value (`<level>:<delivery id>`),
+            the delivery id
 
   Returns the number of records written.
 ]]
-for i = 1, #KEYS, 4 do
-  local a = 1 + (i - 1) / 4 * 7
+local log = ARGV[1] == '1'
+for i = 2, #KEYS, 4 do
+  local a = 2 + (i - 2) / 4 * 8
   local ttl = tonumber(ARGV[a + 4])
   redis.call('RPUSH', KEYS[i + 1], ARGV[a])
   redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
@@ -27,5 +34,9 @@ for i = 1, #KEYS, 4 do
       redis.call('EXPIRE', KEYS[i + 3], ttl)
     end
   end
+  local status = ARGV[a + 1]
+  if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then
+    redis.call('XADD', KEYS[1], '*', 'x', ARGV[a + 7])
+  end
 end
-return #KEYS / 4
+return (#KEYS - 1) / 4

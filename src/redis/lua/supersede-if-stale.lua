@@ -3,11 +3,16 @@
   status mark says a later status was delivered to its destination (a record in another state, a
   job run again after its attempt succeeded or a failed one retried from the board, is left as is).
 
+  With the PostgreSQL history (ARGV[4] = 1), the superseded record is named in the history outbox.
+
   KEYS[1] rec    the delivery record hash
   KEYS[2] mark   its message's status mark
+  KEYS[3] the history outbox stream (untouched when ARGV[4] is 0)
   ARGV[1] the destination's field in the mark
   ARGV[2] the delivery's stale rank
   ARGV[3] updatedAt (ISO)
+  ARGV[4] 1: log ended records to the history outbox, 0: Redis keeps the history
+  ARGV[5] the delivery id
 
   Returns the superseding delivery's id, or nil.
 ]]
@@ -17,4 +22,5 @@ local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur or tonumber(string.sub(cur, 1, 1)) <= tonumber(ARGV[2]) then return false end
 local by = string.sub(cur, 3)
 redis.call('HSET', KEYS[1], 'status', 'superseded', 'supersededBy', by, 'updatedAt', ARGV[3], 'nextAttemptAt', '')
+if ARGV[4] == '1' then redis.call('XADD', KEYS[3], '*', 'x', ARGV[5]) end
 return by

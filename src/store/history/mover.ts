@@ -19,8 +19,8 @@ export type MoveRef = { delivery: string } | { event: { tenantId: string; id: st
 export const MOVE_FIELDS = { delivery: 'x', event: 'v' } as const;
 
 const DROP_DELIVERY = luaScript<
-  [rec: string, att: string, idx: string, evt: string],
-  [id: string, ...finalStatuses: string[]],
+  [rec: string, att: string, idx: string, evt: string, history: string],
+  [id: string, redrivenTo: string, ...finalStatuses: string[]],
   number
 >('history-drop-delivery');
 const DROP_EVENT = luaScript<[evt: string], [], number>('history-drop-event');
@@ -86,8 +86,9 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
             keys.deliveryAttempts(r.id),
             keys.subDeliveries(r.subscriptionId),
             keys.event(r.tenantId, r.eventId),
+            keys.history(),
           ],
-          [r.id, ...finals],
+          [r.id, r.redrivenTo ?? '', ...finals],
         );
       for (const e of moved.events) DROP_EVENT.queue(pipe, [keys.event(e.tenantId, e.id)], []);
       await execAll(pipe);
