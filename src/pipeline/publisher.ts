@@ -18,8 +18,32 @@ const CLAIM_SECONDS = 120;
 /** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
 export const ID_CHUNK = 5_000;
 
-const CLAIM = luaScript<string[], [ttlSeconds: number, ...tenants: string[]], number[]>('claim-ids');
-const CONFIRM = luaScript<string[], [ttlSeconds: number], number>('confirm-ids');
+const CLAIM = luaScript<string[], (string | number)[], number[]>('claim-ids');
+const CONFIRM = luaScript<string[], string[], number>('confirm-ids');
+const RELEASE = luaScript<string[], string[], number>('release-ids');
+
+/** Hash shards of each bucket's claims: keeps each hash small enough to rehash without a pause. */
+export const IDEM_SHARDS = 64;
+/** Claims are kept in 6-hour buckets: an id stays a duplicate at least 24 h, at most 30 h. */
+const BUCKET_SECONDS = 6 * 3_600;
+/** Buckets looked at per claim: the current one, the 4 before it, the next (producers' clocks differ). */
+const WINDOW_BUCKETS = IDEMPOTENCY_SECONDS / BUCKET_SECONDS + 2;
+/** Ids per claim command: 8 keys and arguments each, well under the JS call-argument limit. */
+const CLAIM_CHUNK = 2_000;
+
+/** FNV-1a, 32 bits: the shard of a claim's field. */
+function shardOf(field: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < field.length; i++) h = Math.imul(h ^ field.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % IDEM_SHARDS;
+}
+
+/** Where an event's idempotency claim lives: its field and the bucket it is written to now. */
+export function claimOf(keys: Keys, tenantId: string, eventId: string, nowMs = Date.now()) {
+  const field = `${tenantId}|${eventId}`;
+  const slot = Math.floor(nowMs / 1000 / BUCKET_SECONDS);
+  return { field, shard: shardOf(field), slot, bucket: keys.idemBucket(slot, shardOf(field)) };
+}
 
 export interface PublishResult {
   id: string;
@@ -70,6 +94,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
   const keys: Keys = keyspace(prefix);
   CLAIM.define(redis);
   CONFIRM.define(redis);
+  RELEASE.define(redis);
   const ownsQueue = !opts.queue;
   const queue = opts.queue ?? new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   const jobOpts = {
@@ -81,37 +106,51 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
 
   async function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
     if (events.length === 0) return [];
-    // Claim each id briefly first; the claim becomes the 24 h idempotency key only once the
-    // events are queued, so a failure in between never turns a retry into a "duplicate".
-    // Ids are per tenant: another tenant's event of the same id is another event.
-    const idemKeys = events.map((e) => keys.idem(e.tenantId, e.id));
+    // Claim each id briefly first; the claim holds for the 24 h window only once the events are
+    // queued, so a failure in between never turns a retry into a "duplicate". Ids are per
+    // tenant: another tenant's event of the same id is another event.
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
+    const claims = events.map((e) => claimOf(keys, e.tenantId, e.id, nowMs));
+    // The written bucket lives until its last claim's window has passed.
+    const ttl = (claims[0]!.slot + 1) * BUCKET_SECONDS - now + IDEMPOTENCY_SECONDS + 60;
     const replies: number[] = [];
     try {
-      for (let i = 0; i < idemKeys.length; i += ID_CHUNK) {
-        const chunk = events.slice(i, i + ID_CHUNK);
-        replies.push(
-          // One scripted command per chunk of ids, however many events a call carries.
-          ...(await CLAIM.run(
-            redis,
-            [...idemKeys.slice(i, i + ID_CHUNK), ...chunk.map((e) => keys.legacyIdem(e.id))],
-            [CLAIM_SECONDS, ...chunk.map((e) => e.tenantId)],
-          )),
-        );
+      for (let i = 0; i < events.length; i += CLAIM_CHUNK) {
+        const chunk = events.slice(i, i + CLAIM_CHUNK);
+        const keyArgs: string[] = [];
+        const args: (string | number)[] = [WINDOW_BUCKETS, now, now + CLAIM_SECONDS, ttl];
+        chunk.forEach((e, j) => {
+          const c = claims[i + j]!;
+          // The written bucket first, the next one, then the window back to 24 h ago.
+          keyArgs.push(c.bucket, keys.idemBucket(c.slot + 1, c.shard));
+          for (let back = 1; back <= WINDOW_BUCKETS - 2; back++)
+            keyArgs.push(keys.idemBucket(c.slot - back, c.shard));
+          keyArgs.push(keys.legacyIdem(e.id));
+          args.push(c.field, e.tenantId);
+        });
+        // One scripted command per chunk of ids, however many events a call carries.
+        replies.push(...(await CLAIM.run(redis, keyArgs, args)));
       }
     } catch (err) {
       // Ids an earlier chunk claimed are released, so the caller's retry is not a "duplicate".
-      const claimed = idemKeys.filter((_, i) => replies[i] === 1);
-      if (claimed.length > 0) await redis.del(...claimed).catch(() => undefined);
+      const claimed = claims.filter((_, i) => replies[i] === 1);
+      if (claimed.length > 0) await release(claimed).catch(() => undefined);
       throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
         cause: String(err),
       });
     }
     const fresh: HooklineEvent[] = [];
+    const freshClaims: typeof claims = [];
     const seen = new Set<string>();
     const results = events.map((e, i) => {
-      const claimed = replies[i] === 1 && !seen.has(idemKeys[i]!);
-      seen.add(idemKeys[i]!);
-      if (claimed) fresh.push(sealReportSecret(e, box));
+      const c = claims[i]!;
+      const claimed = replies[i] === 1 && !seen.has(c.field);
+      seen.add(c.field);
+      if (claimed) {
+        fresh.push(sealReportSecret(e, box));
+        freshClaims.push(c);
+      }
       return { id: e.id, duplicate: !claimed };
     });
     if (fresh.length > 0) {
@@ -120,20 +159,34 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
         await queue.add(fresh.length === 1 ? fresh[0]!.type : 'batch', { events: fresh }, jobOpts);
       } catch (err) {
         // Not queued: release the ids so the caller's retry is not taken for a duplicate.
-        await redis.del(...fresh.map((e) => keys.idem(e.tenantId, e.id))).catch(() => undefined);
+        await release(freshClaims).catch(() => undefined);
         throw new HooklineError('unavailable', 'could not enqueue events; retry', undefined, {
           cause: String(err),
         });
       }
-      const confirm = fresh.map((e) => keys.idem(e.tenantId, e.id));
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
-      for (let i = 0; i < confirm.length; i += ID_CHUNK) {
-        const chunk = confirm.slice(i, i + ID_CHUNK);
-        await CONFIRM.run(redis, chunk, [IDEMPOTENCY_SECONDS]).catch(() => undefined);
+      for (let i = 0; i < freshClaims.length; i += ID_CHUNK) {
+        const chunk = freshClaims.slice(i, i + ID_CHUNK);
+        await CONFIRM.run(
+          redis,
+          chunk.map((c) => c.bucket),
+          chunk.map((c) => c.field),
+        ).catch(() => undefined);
       }
       opts.onAccepted?.(fresh.length);
     }
     return results;
+  }
+
+  async function release(claims: { bucket: string; field: string }[]): Promise<void> {
+    for (let i = 0; i < claims.length; i += ID_CHUNK) {
+      const chunk = claims.slice(i, i + ID_CHUNK);
+      await RELEASE.run(
+        redis,
+        chunk.map((c) => c.bucket),
+        chunk.map((c) => c.field),
+      );
+    }
   }
 
   return {

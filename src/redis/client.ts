@@ -56,9 +56,10 @@ export function keyspace(prefix: string) {
   return {
     prefix,
     // Event ids are per tenant: its keys name the tenant first, then `|` (which no event id holds).
-    idem: (tenantId: string, eventId: string) => `${prefix}:idem:${tenantId}|${eventId}`,
     /** The event as accepted (field `e`) and the ids of its deliveries (the other fields). */
     event: (tenantId: string, eventId: string) => `${prefix}:evt:${tenantId}|${eventId}`,
+    /** Idempotency claims of one 6-hour slot, one hash of IDEM_SHARDS (fields `<tenant>|<id>`). */
+    idemBucket: (slot: number, shard: number) => `${prefix}:idemh:${slot}:${shard}`,
     /** Before 0.4: an idempotency claim by id alone, its value the tenant (read, never written). */
     legacyIdem: (eventId: string) => `${prefix}:idem:${eventId}`,
     /** Before 0.4: an event stored by its id alone (read, never written). */

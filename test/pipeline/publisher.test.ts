@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import { ID_CHUNK, IDEMPOTENCY_SECONDS } from '../../src/pipeline/publisher.js';
+import { claimOf, ID_CHUNK, IDEMPOTENCY_SECONDS } from '../../src/pipeline/publisher.js';
 import { createPublisher, type Publisher } from '../../src/services/publisher.js';
 import { keyspace } from '../../src/redis/client.js';
 import { deleteKeys, scanKeys } from '../helpers/harness.js';
@@ -38,13 +38,20 @@ describe('publisher', () => {
     expect(first.map((r) => r.id)).toEqual(events.map((e) => e.id));
 
     const keys = keyspace(config.REDIS_PREFIX);
-    let idem = 0;
-    for await (const batch of scanKeys(redis, config.REDIS_PREFIX))
-      idem += batch.filter((k) => k.startsWith(keys.idem('t_pub', ''))).length;
-    expect(idem).toBe(n);
+    // Claims are fields of hourly bucket hashes, not a key each.
+    let claims = 0;
+    for await (const batch of scanKeys(redis, `${config.REDIS_PREFIX}:idemh:`))
+      for (const k of batch) claims += await redis.hlen(k);
+    expect(claims).toBe(n);
+    let perClaimKeys = 0;
+    for await (const batch of scanKeys(redis, `${config.REDIS_PREFIX}:idem:t_pub|`))
+      perClaimKeys += batch.length;
+    expect(perClaimKeys).toBe(0);
     // Confirmed for the idempotency window, not left at the short claim.
     for (const i of [0, 5_000, 50_000, n - 1]) {
-      expect(await redis.ttl(keys.idem('t_pub', `evt_pub_${i}`))).toBeGreaterThan(IDEMPOTENCY_SECONDS - 60);
+      const c = claimOf(keys, 't_pub', `evt_pub_${i}`);
+      expect(await redis.hget(c.bucket, c.field)).toBe('c');
+      expect(await redis.ttl(c.bucket)).toBeGreaterThan(IDEMPOTENCY_SECONDS - 60);
     }
 
     const again = await publisher.publishBatch(events);
@@ -91,7 +98,8 @@ describe('publisher: deliveryReport URLs', () => {
       { path: '/1/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
     ]);
     const keys = keyspace(config.REDIS_PREFIX);
-    expect(await redis.exists(keys.idem(ok.tenantId, ok.id))).toBe(0);
+    const c = claimOf(keys, ok.tenantId, ok.id);
+    expect(await redis.hexists(c.bucket, c.field)).toBe(0);
     expect(await refusal(guarded.publish(report('http://[::ffff:127.0.0.2]/dlr')))).toEqual([
       { path: '/deliveryReport/webhookUrl', message: expect.stringMatching(/^ssrf_blocked/) },
     ]);
@@ -132,8 +140,10 @@ describe('publisher: failures and defaults', () => {
       );
       expect(err?.code).toBe('unavailable');
       const keys = keyspace(config.REDIS_PREFIX);
-      const idem = (e: (typeof events)[number]) => keys.idem(e.tenantId, e.id);
-      expect(await redis.exists(idem(events[0]!), idem(events[ID_CHUNK - 1]!))).toBe(0);
+      for (const e of [events[0]!, events[ID_CHUNK - 1]!]) {
+        const c = claimOf(keys, e.tenantId, e.id);
+        expect(await redis.hexists(c.bucket, c.field)).toBe(0);
+      }
       claims.mockRestore();
       const again = await p.publishBatch(events);
       expect(again.filter((r) => r.duplicate)).toHaveLength(0);
@@ -183,5 +193,45 @@ describe('publisher: failures and defaults', () => {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
     }
+  });
+});
+
+describe('publisher: compact idempotency claims', () => {
+  const keys = keyspace(config.REDIS_PREFIX);
+  const SLOT_MS = 6 * 3_600_000;
+  const evt = (id: string) => ({
+    id,
+    tenantId: 't_window',
+    type: 'message.delivered',
+    channel: 'sms',
+    messageId: 'm-window',
+  });
+  /** Writes a claim as if made `slotsAgo` 6-hour slots ago. */
+  async function claimedEarlier(id: string, slotsAgo: number, value = 'c') {
+    const c = claimOf(keys, 't_window', id, Date.now() - slotsAgo * SLOT_MS);
+    await redis.hset(c.bucket, c.field, value);
+  }
+
+  it('holds a confirmed claim for the whole window (the 4 slots before the current one) and no longer', async () => {
+    await claimedEarlier('evt_w_4', 4);
+    await claimedEarlier('evt_w_5', 5);
+    const [inWindow, past] = await publisher.publishBatch([evt('evt_w_4'), evt('evt_w_5')]);
+    expect(inWindow!.duplicate).toBe(true);
+    expect(past!.duplicate).toBe(false);
+  });
+
+  it('frees a claim that was never confirmed once its deadline has passed, not before', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await claimedEarlier('evt_w_stale', 0, `p${now - 1}`);
+    await claimedEarlier('evt_w_live', 0, `p${now + 60}`);
+    const [stale, live] = await publisher.publishBatch([evt('evt_w_stale'), evt('evt_w_live')]);
+    expect(stale!.duplicate).toBe(false);
+    expect(live!.duplicate).toBe(true);
+  });
+
+  it('keeps another tenant’s claim of the same id apart', async () => {
+    await publisher.publish(evt('evt_w_shared'));
+    const other = await publisher.publish({ ...evt('evt_w_shared'), tenantId: 't_window_other' });
+    expect(other.duplicate).toBe(false);
   });
 });

@@ -1,10 +1,11 @@
 --[[
-  Makes claimed ids last the idempotency window once their events are queued.
+  Confirms claims once their events are queued: each field becomes `c` (held for the window) in
+  the bucket it was claimed in.
 
-  KEYS[...] the idempotency keys
-  ARGV[1] the window, seconds
+  KEYS[...] per claim: the bucket it was written to
+  ARGV[...] per claim: the field
 
-  Returns the number of keys.
+  Returns the number of claims confirmed.
 ]]
-for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[1]) end
+for i, k in ipairs(KEYS) do redis.call('HSET', k, ARGV[i], 'c') end
 return #KEYS
