@@ -1,6 +1,7 @@
 // The composition root: builds the read-only service graph (src/pipeline/context.ts) that the
 // API, the workers and the exported publisher of one process share. Everything is wired here,
 // in order, before anything starts; closing it closes what it opened.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, type Config } from './config.js';
 import { createSecretBox } from './crypto.js';
 import { createOAuthTokenProvider } from './delivery/auth/oauth2.js';
@@ -32,6 +33,9 @@ import { createSubscriptionCache } from './store/subscription-cache.js';
 import { createSubscriptionStore } from './store/subscription-store.js';
 
 export type { Context } from './pipeline/context.js';
+
+/** How long start waits for PostgreSQL before running without it (records wait in Redis). */
+const HISTORY_START_WAIT_MS = 5_000;
 
 /** Each shutdown step gets this long; past it, connections are dropped rather than awaited. */
 const CLOSE_STEP_MS = 2_000;
@@ -127,6 +131,9 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
       logger,
     });
     historyStore = pg.store;
+    // Serve with the history open when PostgreSQL answers (migrations applied); a PostgreSQL
+    // that is down does not keep the process from starting (it keeps trying behind).
+    await Promise.race([pg.ready(), sleep(HISTORY_START_WAIT_MS, undefined, { ref: false })]);
     const writer = createHistoryWriter({
       store: pg.store,
       outbox: createHistoryOutbox(redis, keys.history(), { maxEntries: config.HISTORY_BUFFER_MAX }),
