@@ -36,6 +36,20 @@ export interface FanoutDeps {
   opsWebhook?: boolean;
   /** Counts deliveries created `superseded` (a later status of their message was delivered). */
   onSuperseded?: (count: number) => void;
+  /**
+   * The PostgreSQL history. A fan-out run again (its process died) asks it which deliveries
+   * already ended and moved out of Redis, so that it does not create them again.
+   */
+  history?: Pick<HistoryStore, 'getEvent'>;
+}
+
+/** Ids of the batch's deliveries that ended and moved to PostgreSQL (a re-run fan-out's question). */
+async function movedDeliveries(
+  history: Pick<HistoryStore, 'getEvent'>,
+  batch: HooklineEvent[],
+): Promise<Set<string>> {
+  const found = await Promise.all(batch.map((e) => history.getEvent(e.tenantId, e.id)));
+  return new Set(found.flatMap((f) => f?.deliveries.map((d) => d.id) ?? []));
 }
 
 function wantsReport(event: HooklineEvent): boolean {
@@ -129,8 +143,14 @@ export async function redrive(
  * for the others. Resolves when every direct attempt is done or handed to a job. Returns the
  * number of deliveries started (queued or attempted).
  */
-export async function fanOut(deps: FanoutDeps, batch: HooklineEvent[]): Promise<number> {
+export async function fanOut(
+  deps: FanoutDeps,
+  batch: HooklineEvent[],
+  opts: { rerun?: boolean } = {},
+): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
+  // Run again after a crash: what ended meanwhile may have left Redis for PostgreSQL already.
+  const moved = opts.rerun && deps.history ? await movedDeliveries(deps.history, batch) : undefined;
   const pending: PendingBatchItem[] = [];
   const planned: DirectItem[] = [];
   for (const event of batch) {
@@ -152,6 +172,7 @@ export async function fanOut(deps: FanoutDeps, batch: HooklineEvent[]): Promise<
     const deliveries: NewDelivery[] = [];
     for (const t of targets) {
       const id = deliveryId(event.tenantId, event.id, destinationKey(event.id, t.subscriptionId));
+      if (moved?.has(id)) continue;
       deliveries.push({
         id,
         eventId: event.id,

@@ -357,6 +357,15 @@ export async function processDelivery(
     throw new UnrecoverableError(f);
   }
   const id = data.d;
+  if (deps.deliveries.logEnded && (await deps.deliveries.getStatus(id)) === undefined) {
+    // Ended and moved to PostgreSQL (a failed job retried from Bull Board): attempting it again
+    // would write a record beside the one there. A re-drive is the way: a new attempt series.
+    deps.logger.warn(
+      { deliveryId: id },
+      'delivery not run: its record has moved to the history; re-drive it with POST /v1/deliveries/:id/retry',
+    );
+    return 'cancelled';
+  }
   const event = typeof data.e === 'string' ? await deps.deliveries.loadEvent(eventRefOf(data)) : data.e;
   if (!event) {
     // The stored event outlived its retention (DELIVERY_LOG_TTL_DAYS): nothing left to send.

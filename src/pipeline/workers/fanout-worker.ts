@@ -20,8 +20,12 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
         : undefined,
     opsWebhook: ctx.config.OPS_WEBHOOK_URL !== undefined,
     onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
+    history: ctx.historyStore,
   };
-  const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, (job) => fanOut(deps, jobEvents(job.data)), {
+  // attemptsStarted > 1: this job ran before (a process died under it, or it failed).
+  const run = (job: { data: EventJobData; attemptsStarted: number }) =>
+    fanOut(deps, jobEvents(job.data), { rerun: job.attemptsStarted > 1 });
+  const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, run, {
     connection: ctx.workerConnection(),
     prefix: ctx.config.REDIS_PREFIX,
     concurrency: ctx.config.FANOUT_CONCURRENCY,
