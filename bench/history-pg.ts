@@ -11,6 +11,7 @@
 import { randomInt } from 'node:crypto';
 import { Pool } from 'pg';
 import { acceptedBenchEvent, deliveredOnce, generateHistory } from './lib/history-data.js';
+import { historySizes as sizes } from './lib/pg-tools.js';
 import { percentile } from './lib/stats.js';
 import { createHistoryPool } from '../src/store/history/pg-history.js';
 import { migrateHistory } from '../src/store/history/migrate.js';
@@ -47,19 +48,6 @@ async function withSchema<T>(run: (pool: Pool) => Promise<T>): Promise<T> {
     process.off('SIGINT', onSignal);
     await drop();
   }
-}
-
-/** Bytes of each history partition and its indexes, summed by parent table and index. */
-async function sizes(pool: Pool) {
-  const { rows } = await pool.query<{ parent: string; kind: string; bytes: string }>(`
-    WITH tables AS (SELECT unnest(ARRAY[to_regclass('events'), to_regclass('deliveries')])::oid AS oid)
-    SELECT p.relname AS parent, 'heap (+TOAST)' AS kind, sum(pg_table_size(i.inhrelid)) AS bytes
-    FROM tables t JOIN pg_class p ON p.oid = t.oid JOIN pg_inherits i ON i.inhparent = t.oid GROUP BY 1
-    UNION ALL
-    SELECT pi.relname, 'index', sum(pg_relation_size(ii.inhrelid))
-    FROM tables t JOIN pg_index x ON x.indrelid = t.oid JOIN pg_class pi ON pi.oid = x.indexrelid
-    JOIN pg_inherits ii ON ii.inhparent = pi.oid GROUP BY 1`);
-  return rows.map((r) => ({ name: r.parent, kind: r.kind, bytes: Number(r.bytes) }));
 }
 
 function report(title: string, parts: { name: string; kind: string; bytes: number }[], events: number) {

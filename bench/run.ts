@@ -1,4 +1,4 @@
-// `npm run bench`: baselines and Hookline's B1–B5 in one process tree against the local Redis
+// `npm run bench`: baselines and Hookline's B1–B7 in one process tree against the local Redis
 // and a real receiver on 127.0.0.1; prints a table and writes bench/results/latest.json.
 // See bench/README.md for what each number means and how to reproduce it.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,10 +9,13 @@ import { Child } from './lib/ipc.js';
 import { parseOptions, type Phase } from './lib/options.js';
 import { startReceiverClient } from './lib/receiver-client.js';
 import { connect, deletePrefix } from './lib/redis-tools.js';
-import { breakdown, json, rows, table, type Results } from './lib/report.js';
+import { b7Breakdown, breakdown, json, rows, table, type Results } from './lib/report.js';
 import { bareBaseline, mergeRuns, noopBaseline, undiciBaseline } from './phases/baselines.js';
 import { b1Throughput, b2Latency, b3Fanout } from './phases/hookline.js';
+import { b1PgThroughput, b7Memory } from './phases/history.js';
 import { b4Memory, b5Stability } from './phases/resources.js';
+import { withBenchSchema } from './lib/pg-tools.js';
+import { now } from './lib/clock.js';
 import { runProfile } from './profile.js';
 
 const opts = parseOptions(process.argv.slice(2));
@@ -74,8 +77,12 @@ try {
     if (wants('undici')) await phase('undici', () => undiciBaseline(ctx));
     // A fresh Hookline per phase: a phase that ran out of time leaves a backlog behind, and the
     // next phase must not start behind it.
-    const fresh = async <T>(tag: string, run: (h: HooklineUnderTest) => Promise<T>): Promise<T> => {
-      const h = await startHookline(ctx);
+    const fresh = async <T>(
+      tag: string,
+      run: (h: HooklineUnderTest) => Promise<T>,
+      env: Record<string, string> = {},
+    ): Promise<T> => {
+      const h = await startHookline(ctx, env);
       try {
         await subscribeTenants(h, receiver.origin, opts.sizes.tenants, tag);
         return await run(h);
@@ -84,15 +91,29 @@ try {
       }
     };
     if (wants('B1')) await phase('B1', () => fresh('b1', (h) => b1Throughput(ctx, h)));
+    if (wants('B1pg'))
+      await phase('B1pg', () =>
+        withBenchSchema(ctx, (pg) =>
+          fresh(
+            'b1pg',
+            async (h) => {
+              await pg.ready(now() + 60_000);
+              return b1PgThroughput(ctx, h, pg);
+            },
+            pg.env,
+          ),
+        ),
+      );
     if (wants('B2')) await phase('B2', () => fresh('b2', (h) => b2Latency(ctx, h)));
     if (wants('B3')) await phase('B3', () => fresh('b3', (h) => b3Fanout(ctx, h)));
     // The bare worker again, so B1's ratio compares against the machine as it was around B1.
-    if (results.B1 && results.bare) {
+    if ((results.B1 || results.B1pg) && results.bare) {
       const first = results.bare;
       await phase('bare', async () => mergeRuns([first, await bareBaseline(ctx)]));
     }
     if (wants('B4')) await phase('B4', () => b4Memory(ctx));
     if (wants('B5')) await phase('B5', () => b5Stability(ctx));
+    if (wants('B7')) await phase('B7', () => b7Memory(ctx));
 
     const rs = rows(results);
     console.log(
@@ -101,6 +122,7 @@ try {
     );
     console.log(table(rs));
     if (results.B4) console.log(`\n${breakdown(results.B4)}`);
+    if (results.B7) console.log(`\n${b7Breakdown(results.B7)}`);
     await mkdir(dirname(opts.out), { recursive: true });
     await writeFile(opts.out, `${JSON.stringify(json(opts, results, redisVersion, startedAt), null, 2)}\n`);
     console.log(`\nwrote ${opts.out}`);

@@ -72,7 +72,12 @@ export class HooklineApi {
     return ids;
   }
 
-  async publishBatch(events: BenchEvent[]): Promise<number> {
+  /** GET with the admin token; the parsed JSON body. */
+  get<T>(path: string): Promise<T> {
+    return this.call('GET', path) as Promise<T>;
+  }
+
+  async publishBatch(events: object[]): Promise<number> {
     const res = (await this.call('POST', '/v1/events/batch', { events })) as {
       results: { duplicate: boolean }[];
     };
@@ -95,6 +100,8 @@ export interface StreamOptions {
   /** How many of this stream's events are done (received, or settled); needed with a window. */
   progress?: () => Promise<number>;
   deadline: number;
+  /** The i-th event (default: benchEvent) published at t. */
+  event?: (i: number, t: number) => object;
 }
 
 export interface StreamResult {
@@ -126,7 +133,8 @@ export async function publishStream(api: HooklineApi, o: StreamOptions): Promise
       const n = Math.min(batch, o.total - from);
       next += n;
       const t = now();
-      const events = Array.from({ length: n }, (_, k) => benchEvent(from + k, o.tenants, t));
+      const make = o.event ?? ((i: number, at: number) => benchEvent(i, o.tenants, at));
+      const events = Array.from({ length: n }, (_, k) => make(from + k, t));
       const fresh = await api.publishBatch(events); // not `accepted += await …`: loops interleave
       accepted += fresh;
     }

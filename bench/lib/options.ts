@@ -2,7 +2,7 @@
 import { loadConfig } from '../../src/config.js';
 import type { ReceiverPlacement } from './receiver-client.js';
 
-export const PHASES = ['noop', 'bare', 'undici', 'B1', 'B2', 'B3', 'B4', 'B5'] as const;
+export const PHASES = ['noop', 'bare', 'undici', 'B1', 'B1pg', 'B2', 'B3', 'B4', 'B5', 'B7'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -37,12 +37,18 @@ export interface Sizes {
   b4Backlog: number;
   b5Warmup: number;
   b5Deliveries: number;
+  /** B7: delivered events measured per store, after a warm-up of b7Warmup. */
+  b7Events: number;
+  b7Warmup: number;
+  /** B7q: delivery rows in the table when `GET /v1/deliveries?messageId=` is timed, and the calls timed. */
+  b7Rows: number;
+  b7Queries: number;
   /** Tenants (one subscription each) the throughput phases spread their events over. */
   tenants: number;
   /** Most events in flight (published, not yet received) in the long phases. */
   window: number;
   /** Upper bound of each phase's measured part, ms: a slow build still finishes. */
-  budgetMs: Record<'queue' | 'undici' | 'b1' | 'b4' | 'b5', number>;
+  budgetMs: Record<'queue' | 'undici' | 'b1' | 'b4' | 'b5' | 'b7', number>;
 }
 
 function sizesFor(scale: number, profile: boolean): Sizes {
@@ -59,13 +65,17 @@ function sizesFor(scale: number, profile: boolean): Sizes {
     b4Backlog: n(100_000, 2_000),
     b5Warmup: n(20_000, 1_000),
     b5Deliveries: n(200_000, 5_000),
+    b7Events: n(100_000, 2_000),
+    b7Warmup: n(10_000, 500),
+    b7Rows: n(1_000_000, 20_000),
+    b7Queries: n(2_000, 200),
     tenants: 10,
     window: 20_000,
     // Profiles must cover whole runs (events published but not delivered skew per-delivery costs).
     budgetMs:
       scale >= 1 || profile
-        ? { queue: 40_000, undici: 20_000, b1: 60_000, b4: 60_000, b5: 120_000 }
-        : { queue: 15_000, undici: 10_000, b1: 15_000, b4: 15_000, b5: 20_000 },
+        ? { queue: 40_000, undici: 20_000, b1: 60_000, b4: 60_000, b5: 120_000, b7: 180_000 }
+        : { queue: 15_000, undici: 10_000, b1: 15_000, b4: 15_000, b5: 20_000, b7: 60_000 },
   };
 }
 
@@ -80,7 +90,7 @@ function flag(argv: string[], name: string): string | undefined {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only B1,B3] [--scale 0.2] [--receiver child|inproc]
                        [--log-level info|silent] [--concurrency N] [--connections N] [--profile] [--redis-defaults] [--out file]
-  phases: ${PHASES.join(', ')} (B1 also runs bare, its baseline); BENCH_SCALE=x is --scale x`;
+  phases: ${PHASES.join(', ')} (B1 and B1pg also run bare, their baseline); BENCH_SCALE=x is --scale x`;
 
 export function parseOptions(argv: string[], env = process.env): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -99,7 +109,7 @@ export function parseOptions(argv: string[], env = process.env): Options {
       if (!p) throw new Error(`unknown phase "${raw}"\n${USAGE}`);
       phases.add(p);
     }
-    if (phases.has('B1')) phases.add('bare');
+    if (phases.has('B1') || phases.has('B1pg')) phases.add('bare');
   } else PHASES.forEach((p) => phases.add(p));
   const receiver = (flag(argv, 'receiver') ?? 'child') as ReceiverPlacement;
   if (receiver !== 'child' && receiver !== 'inproc') throw new Error(`bad --receiver\n${USAGE}`);

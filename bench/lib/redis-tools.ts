@@ -40,6 +40,9 @@ export function keyClass(key: string, prefix: string): string {
   if (/^dlv:[^:]+:att$/.test(k)) return 'delivery attempts (list)';
   if (/^evt:[^:]+$/.test(k)) return 'event (JSON and its delivery ids, hash)';
   if (k.startsWith('idem:')) return 'idempotency key';
+  if (k.startsWith('msg:')) return 'message status mark (hash)';
+  if (k.startsWith('msgevt:')) return 'message → events (set)';
+  if (k === 'history' || k.startsWith('history:')) return 'history outbox (stream)';
   if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
   if (/^sub:[^:]+:held$/.test(k)) return 'held set';
   if (k.startsWith('sub:') || k.startsWith('tenant:') || k.startsWith('subs:') || k.startsWith('suburl:'))
@@ -48,15 +51,29 @@ export function keyClass(key: string, prefix: string): string {
   return 'other';
 }
 
+export interface KeyExample {
+  key: string;
+  bytes: number;
+  type: string;
+  encoding: string;
+  /** Seconds left, -1 without expiry. */
+  ttl: number;
+  /** Fields (hash), members (set, zset), items (list), entries (stream), or the string's bytes. */
+  length: number;
+}
+
 export interface PrefixMemory {
   keys: number;
   bytes: number;
   byClass: Record<string, { keys: number; bytes: number }>;
+  /** With `examples`: the last key scanned of each class, described. */
+  examples?: Record<string, KeyExample>;
 }
 
 /** Sum of MEMORY USAGE (exact: SAMPLES 0) over the prefix's keys, grouped by keyClass. */
-export async function prefixMemory(redis: Redis, prefix: string): Promise<PrefixMemory> {
+export async function prefixMemory(redis: Redis, prefix: string, examples = false): Promise<PrefixMemory> {
   const out: PrefixMemory = { keys: 0, bytes: 0, byClass: {} };
+  const sample = new Map<string, { key: string; bytes: number }>();
   await scanEach(redis, prefix, async (keys) => {
     const pipe = redis.pipeline();
     for (const k of keys) pipe.memory('USAGE', k, 'SAMPLES', 0);
@@ -69,9 +86,32 @@ export async function prefixMemory(redis: Redis, prefix: string): Promise<Prefix
       c.bytes += bytes;
       out.keys++;
       out.bytes += bytes;
+      sample.set(cls, { key: k, bytes });
     });
   });
+  if (examples) {
+    out.examples = {};
+    for (const [cls, { key, bytes }] of sample) out.examples[cls] = await describeKey(redis, key, bytes);
+  }
   return out;
+}
+
+const LENGTH: Record<string, string> = {
+  hash: 'HLEN',
+  set: 'SCARD',
+  zset: 'ZCARD',
+  list: 'LLEN',
+  stream: 'XLEN',
+};
+
+async function describeKey(redis: Redis, key: string, bytes: number): Promise<KeyExample> {
+  const type = await redis.type(key);
+  const [encoding, ttl, length] = await Promise.all([
+    redis.object('ENCODING', key) as Promise<string>,
+    redis.ttl(key),
+    redis.call(LENGTH[type] ?? 'STRLEN', key) as Promise<number>,
+  ]);
+  return { key, bytes, type, encoding, ttl, length };
 }
 
 export async function usedMemory(redis: Redis): Promise<number> {

@@ -3,6 +3,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import type { B4Result, B5Result } from '../phases/resources.js';
 import type { RateResult } from '../phases/baselines.js';
 import type { B1Result, B2Result, B3Result } from '../phases/hookline.js';
+import type { B1PgResult, B7Result, B7Store } from '../phases/history.js';
 import type { Options } from './options.js';
 
 export interface Results {
@@ -10,10 +11,12 @@ export interface Results {
   bare?: RateResult;
   undici?: RateResult;
   B1?: B1Result;
+  B1pg?: B1PgResult;
   B2?: B2Result;
   B3?: B3Result;
   B4?: B4Result;
   B5?: B5Result;
+  B7?: B7Result;
   errors: Record<string, string>;
 }
 
@@ -27,13 +30,21 @@ export interface Row {
   verdict: Verdict | '';
 }
 
-/** Targets from issue 9. */
+/** Targets from issue 9, and (B1pg, B7) issue 17. */
 export const TARGETS = {
   b1Ratio: 0.8,
+  b1PgRatio: 1.0,
   b2P99Ms: 50,
   b3Ms: 1000,
   b4OverheadBytes: 1536,
   b5GrowthPct: 10,
+  /** Redis bytes retained per delivered event, idempotency claim included, by history store. */
+  b7RedisBytes: { postgresql: 100, redis: 800 },
+  /** PostgreSQL bytes per delivered event, indexes included (an aim, reported). */
+  b7PgBytes: 600,
+  /** GET /v1/deliveries?messageId= p99 with this many delivery rows in the table. */
+  b7qP99Ms: 20,
+  b7qRows: 1_000_000,
 };
 
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
@@ -42,8 +53,8 @@ const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
 const verdict = (ok: boolean | undefined): Verdict => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
 const timedOut = (r: { timedOut: boolean }) => (r.timedOut ? ' — TIMED OUT, partial' : '');
 
-export function b1Ratio(r: Results): number {
-  return r.B1 && r.bare ? r.B1.perSecond / r.bare.perSecond : NaN;
+export function b1Ratio(r: Results, b1 = r.B1): number {
+  return b1 && r.bare ? b1.perSecond / r.bare.perSecond : NaN;
 }
 
 /** The Redis settings B4 ran under, and the server's own where it differed. */
@@ -92,6 +103,20 @@ export function rows(r: Results): Row[] {
       verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1Ratio : undefined),
     });
   }
+  if (r.B1pg) {
+    const x = r.B1pg;
+    const ratio = b1Ratio(r, x);
+    out.push({
+      phase: 'B1pg',
+      measure: 'B1 with the PostgreSQL history (DATABASE_URL)',
+      result:
+        `${int(x.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare ` +
+        `(steady ${int(x.steadyPerSecond)}/s, n=${int(x.count)}${cpu(x)}, ${int(x.cpuUsPerItemMoved)} µs with the move; ` +
+        `all moved ${Number.isFinite(x.drainMs) ? ms(x.drainMs) : 'NOT in 60 s'} after the last delivery, ${int(x.moved)} rows)${timedOut(x)}`,
+      target: `≥ ${TARGETS.b1PgRatio.toFixed(1)} × bare`,
+      verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1PgRatio : undefined),
+    });
+  }
   if (r.B2) {
     out.push({
       phase: 'B2',
@@ -136,6 +161,7 @@ export function rows(r: Results): Row[] {
       verdict: verdict(r.B5.rssGrowthPct <= TARGETS.b5GrowthPct),
     });
   }
+  if (r.B7) out.push(...b7Rows(r.B7));
   for (const [phase, message] of Object.entries(r.errors))
     out.push({
       phase,
@@ -146,6 +172,80 @@ export function rows(r: Results): Row[] {
     });
   return out;
 }
+
+const storeName = (s: B7Store) => (s.store === 'postgresql' ? 'PostgreSQL' : 'Redis');
+
+function b7Rows(r: B7Result): Row[] {
+  const out: Row[] = [];
+  for (const s of r.stores) {
+    const limit = TARGETS.b7RedisBytes[s.store];
+    const left =
+      s.store === 'postgresql'
+        ? `; left in Redis: ${int(s.leftover.deliveryRecords)} records, ${int(s.leftover.events)} events, ${int(s.leftover.outboxEntries)} outbox entries`
+        : '';
+    out.push({
+      phase: 'B7',
+      measure: `Redis bytes per delivered event retained, ${storeName(s)} history (${int(s.events)} events of ${r.eventBytes} B)`,
+      result: `${int(s.usedMemoryPerEvent)} B used_memory Δ (keys' MEMORY USAGE ${int(s.keyBytesPerEvent)} B${left})${timedOut(s)}`,
+      target: `≤ ${limit} B`,
+      verdict: verdict(s.usedMemoryPerEvent <= limit),
+    });
+    if (s.pg)
+      out.push({
+        phase: 'B7',
+        measure: 'PostgreSQL bytes per delivered event (events + deliveries partitions, indexes included)',
+        result: `${int(s.pg.bytesPerEvent)} B (${s.pg.parts
+          .filter((p) => p.bytesPerEvent !== 0)
+          .map((p) => `${p.name} ${p.kind === 'index' ? '' : 'heap '}${int(p.bytesPerEvent)}`)
+          .join(', ')})`,
+        target: `aim ≤ ${TARGETS.b7PgBytes} B`,
+        verdict: verdict(s.pg.bytesPerEvent <= TARGETS.b7PgBytes),
+      });
+  }
+  if (r.query) {
+    const q = r.query;
+    const full = q.rows >= TARGETS.b7qRows;
+    out.push({
+      phase: 'B7q',
+      measure: `GET /v1/deliveries?messageId= over HTTP, ${int(q.rows)} delivery rows, ${int(q.queries)} calls`,
+      result: `p50 ${ms(q.p50)}, p99 ${ms(q.p99)}, max ${ms(q.max)}${full ? '' : ` (fewer than ${int(TARGETS.b7qRows)} rows: not judged)`}`,
+      target: `p99 ≤ ${TARGETS.b7qP99Ms} ms at ${int(TARGETS.b7qRows)} rows`,
+      verdict: full ? verdict(q.p99 <= TARGETS.b7qP99Ms) : 'n/a',
+    });
+  }
+  return out;
+}
+
+/** B7's Redis bytes by key role, per store, with one key of each role described. */
+export function b7Breakdown(r: B7Result): string {
+  const lines = [
+    `B7 Redis bytes per delivered event by key (private redis-server ${r.redisVersion}, ` +
+      `${Object.entries(r.redisSettings)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; event ${r.eventBytes} B as published):`,
+  ];
+  for (const s of r.stores) {
+    const keys = Object.values(s.byClass).reduce((n, c) => n + c.bytesPerEvent, 0);
+    lines.push(
+      `  ${storeName(s)} history: used_memory Δ ${s.usedMemoryPerEvent} B = keys ${round1(keys)} B + ` +
+        `${round1(s.usedMemoryPerEvent - keys)} B outside MEMORY USAGE (keyspace and expiry dict entries, allocator)`,
+    );
+    for (const [cls, c] of Object.entries(s.byClass)
+      .filter(([, c]) => c.bytesPerEvent !== 0 || c.keys !== 0)
+      .sort((a, b) => b[1].bytesPerEvent - a[1].bytesPerEvent)) {
+      const e = s.examples[cls];
+      const ex = e
+        ? ` e.g. ${e.bytes} B ${e.type}/${e.encoding} len ${e.length} ttl ${e.ttl === -1 ? 'none' : `${e.ttl} s`}, key ${e.key.length} chars`
+        : '';
+      lines.push(
+        `    ${String(c.bytesPerEvent).padStart(7)} B  ${cls} (+${c.keys.toLocaleString('en-US')} keys, ${c.bytesPerKey} B/key;${ex})`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export function table(rs: Row[]): string {
   const head: Row = { phase: 'phase', measure: 'measure', result: 'result', target: 'target', verdict: '' };
@@ -204,6 +304,6 @@ export function json(opts: Options, r: Results, redisVersion: string, startedAt:
         result,
       })),
     table: rs,
-    results: { ...r, B1ratio: b1Ratio(r) },
+    results: { ...r, B1ratio: b1Ratio(r), B1pgRatio: b1Ratio(r, r.B1pg) },
   };
 }
