@@ -85,7 +85,7 @@ export function keyspace(prefix: string) {
      * the delivery that did it (stale-status suppression, src/domain/stale-status.ts).
      */
     messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
-    /** Ids of a message's events (the Redis history only: `GET /v1/deliveries?messageId=`). */
+    /** Ids of a message's events as hash fields (a small listpack; the Redis history only, for messageId lists). */
     messageEvents: (tenantId: string, messageId: string) => `${prefix}:msgevt:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,
     /** Ids of a tenant's API clients (platform clients: one set of their own), for the cap. */

@@ -224,7 +224,7 @@ export function createRecoveryService(ctx: RecoveryDeps) {
       if (!ctx.historyStore && (eventId || messageId)) {
         const ids = eventId
           ? [eventId]
-          : await ctx.redis.smembers(ctx.keys.messageEvents(tenant, messageId!));
+          : await ctx.redis.hkeys(ctx.keys.messageEvents(tenant, messageId!));
         const events =
           eventId && messageId ? await deliveries.getEvents([{ tenantId: tenant, id: eventId }]) : [];
         if (eventId && messageId && events[0]?.messageId !== messageId) return { data: [], nextCursor: null };

@@ -37,7 +37,7 @@ for _ = 1, tonumber(ARGV[5]) do
   local marked = rank > 0 and redis.call('EXISTS', mark) == 1
   local newEvent = redis.call('HSET', evt, 'e', json) == 1
   if msg ~= evt then
-    redis.call('SADD', msg, eventId)
+    redis.call('HSET', msg, eventId, '')
     redis.call('EXPIRE', msg, ttl)
   end
   for _ = 1, n do
