@@ -7,7 +7,7 @@ import { HooklineError, notFound, validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Context } from '../pipeline/context.js';
 import type { DeliveryFilter } from '../store/history/history-store.js';
-import { decodeCursor, encodeCursor } from '../store/history/history-store.js';
+import { decodeCursor, encodeCursor, unsupportedFilter } from '../store/history/history-store.js';
 import { redrive, type Destination } from '../pipeline/fanout.js';
 import { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from '../pipeline/targets.js';
 import type { Tenant } from './subscriptions.js';
@@ -50,6 +50,10 @@ export interface DeliveryListQuery extends ListPage {
   until?: string | number;
 }
 
+// Defined beside the HistoryStore interface (the Redis store refuses with it too); the API and
+// events.ts import it from here.
+export { unsupportedFilter };
+
 /** What the Redis history can filter by; the others need DATABASE_URL. */
 const REDIS_DELIVERY_FILTERS = new Set<DeliveryFilter>([
   'subscriptionId',
@@ -59,16 +63,6 @@ const REDIS_DELIVERY_FILTERS = new Set<DeliveryFilter>([
   'since',
   'until',
 ]);
-
-/** 400 unsupported_filter naming the filter, when the store in use cannot serve it. */
-export function unsupportedFilter(filter: string, path: string): HooklineError {
-  return new HooklineError(
-    'unsupported_filter',
-    `filtering by ${filter} needs the PostgreSQL history: set DATABASE_URL`,
-    [{ path, message: `unsupported_filter: set DATABASE_URL to filter by ${filter}` }],
-    { filter },
-  );
-}
 
 export type DeliveryPage = { data: DeliveryRecord[]; nextCursor: string | null };
 
