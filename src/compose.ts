@@ -28,6 +28,7 @@ import { createHistoryMover } from './store/history/mover.js';
 import { createHistoryOutbox } from './store/history/outbox.js';
 import { connectPgHistory } from './store/history/pg-history.js';
 import { createHistoryReader } from './store/history/reader.js';
+import { createRedisHistoryStore } from './store/history/redis-history-store.js';
 import { createSubscriptionCache } from './store/subscription-cache.js';
 import { createSubscriptionStore } from './store/subscription-store.js';
 
@@ -155,6 +156,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     deliveries,
     history: createHistoryReader({ live: deliveries, history: historyStore }),
     historyStore,
+    redisHistory: historyStore ? undefined : createRedisHistoryStore(redis, keys, deliveries),
     eventsQueue,
     deliveriesQueue,
     publisher,
