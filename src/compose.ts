@@ -29,6 +29,7 @@ import { createHistoryMover } from './store/history/mover.js';
 import { createHistoryOutbox } from './store/history/outbox.js';
 import { connectPgHistory } from './store/history/pg-history.js';
 import { createHistoryReader } from './store/history/reader.js';
+import { createRedisHistoryStore } from './store/history/redis-history-store.js';
 import { createSubscriptionCache } from './store/subscription-cache.js';
 import { createSubscriptionStore } from './store/subscription-store.js';
 
@@ -162,6 +163,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     deliveries,
     history: createHistoryReader({ live: deliveries, history: historyStore }),
     historyStore,
+    redisHistory: historyStore ? undefined : createRedisHistoryStore(redis, keys, deliveries),
     eventsQueue,
     deliveriesQueue,
     publisher,

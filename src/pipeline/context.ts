@@ -35,6 +35,11 @@ export interface Context {
   readonly history: HistoryReader;
   /** The PostgreSQL history when DATABASE_URL is set (ended records move there). */
   readonly historyStore?: HistoryStore;
+  /**
+   * Without DATABASE_URL, the history Redis keeps read as a HistoryStore (its filters, its
+   * lists); unset with DATABASE_URL. Exactly one of historyStore and redisHistory is set.
+   */
+  readonly redisHistory?: HistoryStore;
   readonly eventsQueue: Queue<EventJobData>;
   readonly deliveriesQueue: Queue<DeliveryJobData>;
   readonly publisher: Publisher;

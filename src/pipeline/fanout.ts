@@ -9,7 +9,6 @@ import { deliveryId } from '../domain/ids.js';
 import { matches } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
 import type { Keys } from '../redis/client.js';
-import { luaScript } from '../redis/scripts.js';
 import type { HistoryStore } from '../store/history/history-store.js';
 import {
   execAll,
@@ -17,6 +16,7 @@ import {
   type NewDelivery,
   type PendingBatchItem,
 } from '../store/delivery-store.js';
+import { MARK_REDRIVEN } from '../store/mark-redriven.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
@@ -79,8 +79,6 @@ export interface Destination {
  * and for a delivery created `superseded` (a later status of its message was delivered there):
  * nothing is queued for it. Without `prev` the job is added only by the call that created the record.
  */
-const MARK_REDRIVEN = luaScript<[rec: string], [successor: string], 1 | 0 | -1>('mark-redriven');
-
 export async function redrive(
   deps: Pick<FanoutDeps, 'redis' | 'keys' | 'deliveries' | 'queue' | 'onSuperseded'> & {
     /** The PostgreSQL history: links `prev` there when its record has moved out of Redis. */

@@ -12,7 +12,7 @@ import {
   type HooklineEvent,
 } from '../domain/event.js';
 import type { EventEnqueuer, PublishResult } from '../pipeline/publisher.js';
-import { decodeCursor, encodeCursor, type HistoryStore, type Page } from '../store/history/history-store.js';
+import type { HistoryStore, Page } from '../store/history/history-store.js';
 import type { HistoryReader } from '../store/history/reader.js';
 import { toMs, unsupportedFilter } from './recovery.js';
 import { deliveryVisibleTo } from './visibility.js';
@@ -33,12 +33,12 @@ export interface EventServiceDeps {
   allowHttp: boolean;
   /** The save-time SSRF check, as for a subscription's webhookUrl. */
   urlGuard?: UrlGuard;
-  /** Only needed to read events back (getEvent, listEvents): records wherever they are now. */
+  /** Only needed to read an event back (getEvent): records wherever they are now. */
   history?: Pick<HistoryReader, 'getEvent' | 'getEvents'>;
   /** The PostgreSQL history, when DATABASE_URL is set (lists with every filter). */
   historyStore?: Pick<HistoryStore, 'listEvents' | 'filters'>;
-  /** The Redis history's message index (a message's event ids), for listEvents without PostgreSQL. */
-  messageEventIds?: (tenant: string, messageId: string) => Promise<string[]>;
+  /** The Redis history, without DATABASE_URL (lists by messageId only). */
+  redisHistory?: Pick<HistoryStore, 'listEvents' | 'filters'>;
 }
 
 /** The filters of `GET /v1/events`; since/until as given (RFC 3339 or epoch ms). */
@@ -131,36 +131,21 @@ export function createEventService(deps: EventServiceDeps): EventService {
     async listEvents(tenant, query) {
       const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
       const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
-      if (deps.historyStore)
-        return deps.historyStore.listEvents({
-          tenantId: tenant,
-          limit: query.limit,
-          cursor: query.cursor,
-          messageId: query.messageId,
-          type: query.type,
-          since,
-          until,
-        });
+      const store = deps.historyStore ?? deps.redisHistory;
+      if (!store) throw new Error('listEvents needs historyStore or redisHistory');
       for (const name of ['type', 'since', 'until'] as const)
-        if (query[name] !== undefined) throw unsupportedFilter(name, `/querystring/${name}`);
-      if (!query.messageId) throw unsupportedFilter('a listing without messageId', '/querystring/messageId');
-      if (!deps.history || !deps.messageEventIds) throw new Error('listEvents needs the history reader');
-      const ids = await deps.messageEventIds(tenant, query.messageId);
-      const events = (await deps.history.getEvents(ids.map((id) => ({ tenantId: tenant, id })))).filter(
-        (e): e is HooklineEvent => !!e,
-      );
-      const pos = (e: HooklineEvent) => ({ ms: e.acceptedAt, id: e.id });
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-      const older = (a: { ms: number; id: string }, b: { ms: number; id: string }) =>
-        a.ms < b.ms || (a.ms === b.ms && a.id < b.id);
-      const sorted = events
-        .filter((e) => !after || older(pos(e), after))
-        .sort((a, b) => (older(pos(a), pos(b)) ? 1 : -1));
-      const data = sorted.slice(0, query.limit);
-      return {
-        data,
-        nextCursor: sorted.length > query.limit ? encodeCursor(pos(data.at(-1)!)) : null,
-      };
+        if (query[name] !== undefined && !store.filters.events.has(name))
+          throw unsupportedFilter(name, `/querystring/${name}`);
+      // The Redis history lists by messageId only: it refuses a listing without one.
+      return store.listEvents({
+        tenantId: tenant,
+        limit: query.limit,
+        cursor: query.cursor,
+        messageId: query.messageId,
+        type: query.type,
+        since,
+        until,
+      });
     },
   };
 }

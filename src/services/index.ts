@@ -30,7 +30,7 @@ export function createServices(ctx: Context): Services {
       urlGuard: ctx.urlGuard,
       history: ctx.history,
       historyStore: ctx.historyStore,
-      messageEventIds: (tenant, messageId) => ctx.redis.hkeys(ctx.keys.messageEvents(tenant, messageId)),
+      redisHistory: ctx.redisHistory,
     }),
     subscriptions: createSubscriptionService(ctx),
     subscriptionActions: createSubscriptionActions(ctx),

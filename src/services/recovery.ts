@@ -6,8 +6,8 @@ import { FINAL_STATUSES, type DeliveryRecord, type DeliveryStatus } from '../dom
 import { HooklineError, notFound, validationError } from '../domain/errors.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Context } from '../pipeline/context.js';
-import type { DeliveryFilter } from '../store/history/history-store.js';
-import { decodeCursor, encodeCursor } from '../store/history/history-store.js';
+import type { DeliveryFilter, HistoryStore } from '../store/history/history-store.js';
+import { unsupportedFilter } from '../store/history/history-store.js';
 import { redrive, type Destination } from '../pipeline/fanout.js';
 import { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from '../pipeline/targets.js';
 import type { Tenant } from './subscriptions.js';
@@ -24,6 +24,7 @@ export type RecoveryDeps = Pick<
   | 'deliveries'
   | 'history'
   | 'historyStore'
+  | 'redisHistory'
   | 'deliveriesQueue'
   | 'subscriptionStore'
   | 'metrics'
@@ -50,25 +51,9 @@ export interface DeliveryListQuery extends ListPage {
   until?: string | number;
 }
 
-/** What the Redis history can filter by; the others need DATABASE_URL. */
-const REDIS_DELIVERY_FILTERS = new Set<DeliveryFilter>([
-  'subscriptionId',
-  'eventId',
-  'messageId',
-  'status',
-  'since',
-  'until',
-]);
-
-/** 400 unsupported_filter naming the filter, when the store in use cannot serve it. */
-export function unsupportedFilter(filter: string, path: string): HooklineError {
-  return new HooklineError(
-    'unsupported_filter',
-    `filtering by ${filter} needs the PostgreSQL history: set DATABASE_URL`,
-    [{ path, message: `unsupported_filter: set DATABASE_URL to filter by ${filter}` }],
-    { filter },
-  );
-}
+// Defined beside the HistoryStore interface (the Redis store refuses with it too); the API and
+// events.ts import it from here.
+export { unsupportedFilter };
 
 export type DeliveryPage = { data: DeliveryRecord[]; nextCursor: string | null };
 
@@ -103,42 +88,15 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     return event;
   }
 
+  /** The store whose lists the API shows: PostgreSQL with DATABASE_URL, else Redis. */
+  const listStore = (): HistoryStore => {
+    const store = ctx.historyStore ?? ctx.redisHistory;
+    if (!store) throw new Error('the recovery service needs historyStore or redisHistory');
+    return store;
+  };
+
   /** Every subscription id the tenant ever had (the store's live listing drops deleted ones). */
   const tenantSubscriptionIds = (tenant: string) => ctx.redis.zrange(ctx.keys.tenantSubs(tenant), '0', '-1');
-
-  /**
-   * The Redis history's answer to eventId/messageId: the deliveries of the named events, filtered
-   * and paged here (a message has few events).
-   */
-  async function byEvents(
-    tenant: string,
-    eventIds: string[],
-    q: { subscriptionId?: string; status?: DeliveryStatus; since?: number; until?: number },
-    limit: number,
-    cursor?: string,
-  ): Promise<DeliveryPage> {
-    const after = cursor ? decodeCursor(cursor) : undefined;
-    const ids = (await Promise.all(eventIds.map((id) => deliveries.idsForEvent(tenant, id)))).flat();
-    const pos = (r: DeliveryRecord) => ({ ms: Date.parse(r.createdAt), id: r.id });
-    const older = (a: { ms: number; id: string }, b: { ms: number; id: string }) =>
-      a.ms < b.ms || (a.ms === b.ms && a.id < b.id);
-    const all = (await deliveries.getMany(ids))
-      .filter(
-        (r) =>
-          r.tenantId === tenant &&
-          (!q.subscriptionId || r.subscriptionId === q.subscriptionId) &&
-          (!q.status || r.status === q.status) &&
-          (q.since === undefined || Date.parse(r.createdAt) >= q.since) &&
-          (q.until === undefined || Date.parse(r.createdAt) <= q.until) &&
-          (!after || older(pos(r), after)),
-      )
-      .sort((a, b) => (older(pos(a), pos(b)) ? 1 : -1));
-    const data = all.slice(0, limit);
-    return {
-      data,
-      nextCursor: all.length > limit ? encodeCursor(pos(data.at(-1)!)) : null,
-    };
-  }
 
   /**
    * Where a re-drive goes; undefined when the subscription is gone (or not the event's tenant's).
@@ -210,26 +168,32 @@ export function createRecoveryService(ctx: RecoveryDeps) {
 
     /**
      * A tenant's deliveries across its subscriptions (deleted ones too), newest first, filtered
-     * (SPEC §4). On the Redis history, eventType answers 400 unsupported_filter.
+     * (SPEC §4). A filter the store in use does not serve (on Redis: eventType) answers 400
+     * unsupported_filter.
      */
     async tenantDeliveries(tenant: string, query: DeliveryListQuery): Promise<DeliveryPage> {
       const { limit, cursor, status, subscriptionId, eventId, messageId, eventType } = query;
       const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
       const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
-      const served = ctx.historyStore?.filters.deliveries ?? REDIS_DELIVERY_FILTERS;
+      const served = listStore().filters.deliveries;
       for (const [name, value] of Object.entries({ eventType, eventId, messageId, subscriptionId }))
         if (value !== undefined && !served.has(name as DeliveryFilter))
           throw unsupportedFilter(name, `/querystring/${name}`);
       if (subscriptionId) await subs.getVisible(subscriptionId, tenant);
-      if (!ctx.historyStore && (eventId || messageId)) {
-        const ids = eventId
-          ? [eventId]
-          : await ctx.redis.hkeys(ctx.keys.messageEvents(tenant, messageId!));
-        const events =
-          eventId && messageId ? await deliveries.getEvents([{ tenantId: tenant, id: eventId }]) : [];
-        if (eventId && messageId && events[0]?.messageId !== messageId) return { data: [], nextCursor: null };
-        return byEvents(tenant, ids, { subscriptionId, status, since, until }, limit, cursor);
-      }
+      const q = {
+        tenantId: tenant,
+        limit,
+        cursor,
+        status,
+        subscriptionId,
+        eventId,
+        messageId,
+        eventType,
+        since,
+        until,
+      };
+      // Without PostgreSQL, Redis holds every record.
+      if (!ctx.historyStore) return listStore().listDeliveries(q);
       const indexIds = subscriptionId ? [subscriptionId] : await tenantSubscriptionIds(tenant);
       // Live records are filtered here by what their events say (few: only those under way).
       const needsEvent = !!(messageId || eventType);
@@ -242,18 +206,7 @@ export function createRecoveryService(ctx: RecoveryDeps) {
         );
       };
       return history.listDeliveries(
-        {
-          tenantId: tenant,
-          limit,
-          cursor,
-          status,
-          subscriptionId,
-          eventId,
-          messageId,
-          eventType,
-          since,
-          until,
-        },
+        q,
         indexIds.map((id) => ctx.keys.subDeliveries(id)),
         keep,
       );

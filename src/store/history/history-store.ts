@@ -1,6 +1,6 @@
 // What happened to events and deliveries, behind one narrow interface: PostgreSQL when
 // DATABASE_URL is set, Redis otherwise. Lists are newest first, paged by an opaque cursor.
-import { validationError } from '../../domain/errors.js';
+import { HooklineError, validationError } from '../../domain/errors.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import type { DeliveryRecord, DeliveryStatus } from '../delivery-store.js';
 
@@ -102,4 +102,14 @@ export function decodeCursor(cursor: string): CursorPosition {
   if (!m)
     throw validationError([{ path: '/querystring/cursor', message: 'is not a cursor of this listing' }]);
   return { ms: Number(m[1]), id: m[2]! };
+}
+
+/** 400 unsupported_filter naming the filter, when the store in use cannot serve it. */
+export function unsupportedFilter(filter: string, path: string): HooklineError {
+  return new HooklineError(
+    'unsupported_filter',
+    `filtering by ${filter} needs the PostgreSQL history: set DATABASE_URL`,
+    [{ path, message: `unsupported_filter: set DATABASE_URL to filter by ${filter}` }],
+    { filter },
+  );
 }
