@@ -43,13 +43,25 @@ export interface FanoutDeps {
   history?: Pick<HistoryStore, 'getEvent'>;
 }
 
-/** Ids of the batch's deliveries that ended and moved to PostgreSQL (a re-run fan-out's question). */
+/**
+ * Ids of the batch's deliveries that ended and moved to PostgreSQL (a re-run fan-out's question):
+ * created from the event's acceptance on, so not those of an earlier event that reused the id.
+ * PostgreSQL unreachable: none (the fan-out goes on; what ended may be sent again, at least once).
+ */
 async function movedDeliveries(
   history: Pick<HistoryStore, 'getEvent'>,
   batch: HooklineEvent[],
 ): Promise<Set<string>> {
-  const found = await Promise.all(batch.map((e) => history.getEvent(e.tenantId, e.id)));
-  return new Set(found.flatMap((f) => f?.deliveries.map((d) => d.id) ?? []));
+  try {
+    const found = await Promise.all(batch.map((e) => history.getEvent(e.tenantId, e.id)));
+    return new Set(
+      found.flatMap((f, i) =>
+        (f?.deliveries ?? []).filter((d) => Date.parse(d.createdAt) >= batch[i]!.acceptedAt).map((d) => d.id),
+      ),
+    );
+  } catch {
+    return new Set();
+  }
 }
 
 function wantsReport(event: HooklineEvent): boolean {

@@ -150,7 +150,69 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     return queued;
   }
 
+  /**
+   * A tenant's deliveries across its subscriptions (deleted ones too), newest first, filtered
+   * (SPEC §4). A filter the store in use does not serve (on Redis: eventType) answers 400
+   * unsupported_filter.
+   */
+  async function listTenantDeliveries(tenant: string, query: DeliveryListQuery): Promise<DeliveryPage> {
+    const { limit, cursor, status, subscriptionId, eventId, messageId, eventType } = query;
+    const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
+    const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
+    const served = listStore().filters.deliveries;
+    for (const [name, value] of Object.entries({ eventType, eventId, messageId, subscriptionId }))
+      if (value !== undefined && !served.has(name as DeliveryFilter))
+        throw unsupportedFilter(name, `/querystring/${name}`);
+    if (subscriptionId) await subs.getVisible(subscriptionId, tenant);
+    const q = {
+      tenantId: tenant,
+      limit,
+      cursor,
+      status,
+      subscriptionId,
+      eventId,
+      messageId,
+      eventType,
+      since,
+      until,
+    };
+    // Without PostgreSQL, Redis holds every record.
+    if (!ctx.historyStore) return listStore().listDeliveries(q);
+    const indexIds = subscriptionId ? [subscriptionId] : await tenantSubscriptionIds(tenant);
+    // Live records are filtered here by what their events say (few: only those under way).
+    const needsEvent = !!(messageId || eventType);
+    const keep = async (r: DeliveryRecord) => {
+      if (eventId && r.eventId !== eventId) return false;
+      if (!needsEvent) return true;
+      const [event] = await deliveries.getEvents([{ tenantId: r.tenantId, id: r.eventId }]);
+      return (
+        !!event && (!messageId || event.messageId === messageId) && (!eventType || event.type === eventType)
+      );
+    };
+    return history.listDeliveries(
+      q,
+      indexIds.map((id) => ctx.keys.subDeliveries(id)),
+      keep,
+    );
+  }
+
   return {
+    /**
+     * A tenant's deliveries across its subscriptions (deleted ones too), newest first, filtered
+     * (SPEC §4); the platform's ops deliveries only for platform callers (a page may then come
+     * back shorter; its cursor goes on).
+     */
+    async tenantDeliveries(
+      tenant: string,
+      query: DeliveryListQuery,
+      caller: Caller = { platform: false },
+    ): Promise<DeliveryPage> {
+      const page = await listTenantDeliveries(tenant, query);
+      return {
+        data: page.data.filter((r) => deliveryVisibleTo(r, tenant, caller.platform)),
+        nextCursor: page.nextCursor,
+      };
+    },
     /** A delivery record with every attempt, if the caller may see it; 404 otherwise. */
     async getDelivery(id: string, tenant: Tenant, caller: Caller): Promise<DeliveryRecord> {
       const record = await history.getDelivery(id);
@@ -164,52 +226,6 @@ export function createRecoveryService(ctx: RecoveryDeps) {
       return history.listDeliveries({ ...page, tenantId: sub.tenantId, subscriptionId: sub.id }, [
         ctx.keys.subDeliveries(sub.id),
       ]);
-    },
-
-    /**
-     * A tenant's deliveries across its subscriptions (deleted ones too), newest first, filtered
-     * (SPEC §4). A filter the store in use does not serve (on Redis: eventType) answers 400
-     * unsupported_filter.
-     */
-    async tenantDeliveries(tenant: string, query: DeliveryListQuery): Promise<DeliveryPage> {
-      const { limit, cursor, status, subscriptionId, eventId, messageId, eventType } = query;
-      const since = query.since === undefined ? undefined : toMs(query.since, '/querystring/since');
-      const until = query.until === undefined ? undefined : toMs(query.until, '/querystring/until');
-      const served = listStore().filters.deliveries;
-      for (const [name, value] of Object.entries({ eventType, eventId, messageId, subscriptionId }))
-        if (value !== undefined && !served.has(name as DeliveryFilter))
-          throw unsupportedFilter(name, `/querystring/${name}`);
-      if (subscriptionId) await subs.getVisible(subscriptionId, tenant);
-      const q = {
-        tenantId: tenant,
-        limit,
-        cursor,
-        status,
-        subscriptionId,
-        eventId,
-        messageId,
-        eventType,
-        since,
-        until,
-      };
-      // Without PostgreSQL, Redis holds every record.
-      if (!ctx.historyStore) return listStore().listDeliveries(q);
-      const indexIds = subscriptionId ? [subscriptionId] : await tenantSubscriptionIds(tenant);
-      // Live records are filtered here by what their events say (few: only those under way).
-      const needsEvent = !!(messageId || eventType);
-      const keep = async (r: DeliveryRecord) => {
-        if (eventId && r.eventId !== eventId) return false;
-        if (!needsEvent) return true;
-        const [event] = await deliveries.getEvents([{ tenantId: r.tenantId, id: r.eventId }]);
-        return (
-          !!event && (!messageId || event.messageId === messageId) && (!eventType || event.type === eventType)
-        );
-      };
-      return history.listDeliveries(
-        q,
-        indexIds.map((id) => ctx.keys.subDeliveries(id)),
-        keep,
-      );
     },
 
     /** Re-drives the subscription's failed deliveries created in [since, until (default now)]. */

@@ -81,7 +81,9 @@ export default async function recoveryRoutes(fastify: FastifyInstance, { service
     },
     async (request) => {
       const { tenantId: _tenant, ...query } = request.query;
-      return recovery.tenantDeliveries(tenantScope(request, undefined, true)!, query);
+      return recovery.tenantDeliveries(tenantScope(request, undefined, true)!, query, {
+        platform: isPlatformCaller(request),
+      });
     },
   );
 
