@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { subscribe, uniqueTenant } from '../resilience/support.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -274,4 +274,45 @@ export function workerFaultRun() {
       return { api, rx, tenant, env, workers };
     },
   };
+}
+
+/** Waits until a worker's output (stdout and stderr) holds `text`; answers the output then. */
+export async function waitForOutput(w: WorkerProcess, text: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = w.output();
+    if (out.includes(text)) return out;
+    if (w.child.exitCode !== null || w.child.signalCode !== null)
+      throw new Error(`worker exited before logging ${JSON.stringify(text)}:\n${out.slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`worker did not log ${JSON.stringify(text)} in ${timeoutMs} ms:\n${out.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One unlabelled metric's value from a process's `GET /metrics` (METRICS_PORT); undefined when absent. */
+export async function scrapeMetric(port: number, name: string): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+/**
+ * What Redis still holds of delivery records and events under a prefix (with DATABASE_URL, none
+ * once every delivery ended and moved): delivery keys (`dlv:`), event copies (`evt:`) and the
+ * entries of the history outbox.
+ */
+export async function historyLeftovers(
+  redis: Redis,
+  prefix: string,
+): Promise<{ deliveryKeys: string[]; eventKeys: string[]; outbox: number }> {
+  const deliveryKeys: string[] = [];
+  const eventKeys: string[] = [];
+  for await (const keys of scanKeys(redis, prefix))
+    for (const k of keys) {
+      if (k.startsWith(`${prefix}:dlv:`)) deliveryKeys.push(k);
+      if (k.startsWith(`${prefix}:evt:`)) eventKeys.push(k);
+    }
+  return { deliveryKeys, eventKeys, outbox: await redis.xlen(`${prefix}:history`) };
 }

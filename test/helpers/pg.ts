@@ -99,3 +99,57 @@ export async function startPgRelay(): Promise<PgRelay> {
     close: stop,
   };
 }
+
+export interface PgDeliveryRow {
+  id: string;
+  eventId: string;
+  /** One character (src/store/history/codec.ts): s succeeded, f failed, … */
+  status: string;
+  /** Attempt tuples: [n, startedAt offset, durationMs, statusCode, error, headers, body]. */
+  attempts: unknown[][];
+  createdAt: string;
+}
+
+/** The history a Hookline wrote to `schema`: its delivery rows and how many events it holds. */
+export async function readHistory(schema: string): Promise<{ deliveries: PgDeliveryRow[]; events: number }> {
+  const admin = new Pool({ connectionString: PG_URL, max: 1 });
+  try {
+    const d = await admin.query<{
+      id: string;
+      event_id: string;
+      status: string;
+      attempts: string;
+      created_at: Date;
+    }>(`SELECT id, event_id, status, attempts, created_at FROM ${schema}.deliveries`);
+    const e = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+    return {
+      deliveries: d.rows.map((r) => ({
+        id: r.id,
+        eventId: r.event_id,
+        status: r.status,
+        attempts: JSON.parse(r.attempts) as unknown[][],
+        createdAt: r.created_at.toISOString(),
+      })),
+      events: Number(e.rows[0]!.n),
+    };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Delivery and event rows in `schema` (0 and 0 while its tables do not exist yet). */
+export async function countHistory(schema: string): Promise<{ deliveries: number; events: number }> {
+  const admin = new Pool({ connectionString: PG_URL, max: 1 });
+  try {
+    const { rows } = await admin.query<{ made: boolean }>('SELECT to_regclass($1) IS NOT NULL AS made', [
+      `${schema}.deliveries`,
+    ]);
+    if (!rows[0]!.made) return { deliveries: 0, events: 0 };
+    const r = await admin.query<{ d: string; e: string }>(
+      `SELECT (SELECT count(*) FROM ${schema}.deliveries) AS d, (SELECT count(*) FROM ${schema}.events) AS e`,
+    );
+    return { deliveries: Number(r.rows[0]!.d), events: Number(r.rows[0]!.e) };
+  } finally {
+    await admin.end();
+  }
+}
