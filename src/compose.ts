@@ -35,6 +35,9 @@ import { createSubscriptionStore } from './store/subscription-store.js';
 
 export type { Context } from './pipeline/context.js';
 
+/** Whole-record entries the history outbox takes at most (src/store/history/outbox.ts). */
+const OUTBOX_MAX_ENTRIES = 5_000_000;
+
 /** How long start waits for PostgreSQL before running without it (records wait in Redis). */
 const HISTORY_START_WAIT_MS = 5_000;
 
@@ -137,7 +140,9 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     await Promise.race([pg.ready(), sleep(HISTORY_START_WAIT_MS, undefined, { ref: false })]);
     const writer = createHistoryWriter({
       store: pg.store,
-      outbox: createHistoryOutbox(redis, keys.history(), { maxEntries: config.HISTORY_BUFFER_MAX }),
+      // Ended records are named by reference (about 60 B an entry) and wait in place; the bound
+      // is for whole-record entries, which only tools push.
+      outbox: createHistoryOutbox(redis, keys.history(), { maxEntries: OUTBOX_MAX_ENTRIES }),
       mover: createHistoryMover(redis, keys, deliveries),
       batchSize: config.HISTORY_BATCH_SIZE,
       intervalMs: config.HISTORY_FLUSH_INTERVAL_MS,

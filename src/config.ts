@@ -306,11 +306,6 @@ export const configSpec = {
     doc: 'Longest a history record waits in Redis for a fuller batch before it is written.',
     parse: int(1, 60_000),
   },
-  HISTORY_BUFFER_MAX: {
-    default: 5_000_000,
-    doc: 'History records Redis holds at most while PostgreSQL is unreachable (about 1 KB each); past it, ended deliveries keep their records in Redis until the buffer drains.',
-    parse: int(1_000, 1_000_000_000),
-  },
   HISTORY_PARTITIONS_AHEAD_DAYS: {
     default: 2,
     doc: 'Days ahead with history partitions made in advance.',
