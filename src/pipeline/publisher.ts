@@ -165,29 +165,24 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
         });
       }
       // Queued is accepted: a failed confirmation only shortens the idempotency window.
-      for (let i = 0; i < freshClaims.length; i += ID_CHUNK) {
-        const chunk = freshClaims.slice(i, i + ID_CHUNK);
-        await CONFIRM.run(
-          redis,
-          chunk.map((c) => c.bucket),
-          chunk.map((c) => c.field),
-        ).catch(() => undefined);
-      }
+      await onClaims(CONFIRM, freshClaims).catch(() => undefined);
       opts.onAccepted?.(fresh.length);
     }
     return results;
   }
 
-  async function release(claims: { bucket: string; field: string }[]): Promise<void> {
+  /** Runs confirm-ids or release-ids over claims, ID_CHUNK at a time. */
+  async function onClaims(script: typeof CONFIRM, claims: { bucket: string; field: string }[]) {
     for (let i = 0; i < claims.length; i += ID_CHUNK) {
       const chunk = claims.slice(i, i + ID_CHUNK);
-      await RELEASE.run(
+      await script.run(
         redis,
         chunk.map((c) => c.bucket),
         chunk.map((c) => c.field),
       );
     }
   }
+  const release = (claims: { bucket: string; field: string }[]) => onClaims(RELEASE, claims);
 
   return {
     enqueue,
