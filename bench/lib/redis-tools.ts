@@ -41,7 +41,6 @@ export function keyClass(key: string, prefix: string): string {
   if (/^evt:[^:]+$/.test(k)) return 'event (JSON and its delivery ids, hash)';
   if (k.startsWith('idem:') || k.startsWith('idemh:')) return 'idempotency claims';
   if (k.startsWith('msg:')) return 'message status mark (hash)';
-  if (k.startsWith('msgevt:')) return 'message → events (hash)';
   if (k === 'history' || k.startsWith('history:')) return 'history outbox (stream)';
   if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
   if (/^sub:[^:]+:held$/.test(k)) return 'held set';

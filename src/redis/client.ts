@@ -84,9 +84,8 @@ export function keyspace(prefix: string) {
      * A message's status mark: per destination (field), the highest status delivered so far and
      * the delivery that did it (stale-status suppression, src/domain/stale-status.ts).
      */
+    // Without PostgreSQL it also indexes the message's events (fields `e:<event id>`).
     messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
-    /** Ids of a message's events as hash fields (a small listpack; the Redis history only, for messageId lists). */
-    messageEvents: (tenantId: string, messageId: string) => `${prefix}:msgevt:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,
     /** Ids of a tenant's API clients (platform clients: one set of their own), for the cap. */
     tenantClients: (tenantId: string | undefined) =>

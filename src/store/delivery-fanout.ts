@@ -38,8 +38,9 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
       keyArgs.push(
         evt,
         rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt,
-        // PostgreSQL finds a message's deliveries itself; Redis needs an index.
-        event.messageId && !logEnded ? keys.messageEvents(event.tenantId, event.messageId) : evt,
+        // PostgreSQL finds a message's deliveries itself; Redis needs an index: `e:<event id>`
+        // fields of the message's hash (the one its status marks live in: one key a message).
+        event.messageId && !logEnded ? keys.messageStatus(event.tenantId, event.messageId) : evt,
       );
       args.push(event.id, JSON.stringify(event), deliveries.length, rank);
       for (const d of deliveries) {

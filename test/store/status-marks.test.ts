@@ -70,7 +70,16 @@ describe('message status marks', () => {
     await succeed(read, 'dlv_read', 3);
     await succeed(delivered, 'dlv_delivered', 2);
     const key = keys.messageStatus('t', 'm1');
-    expect(await redis.hgetall(key)).toEqual({ sub_a: '3:dlv_read' });
+    // The mark, beside the message's event index (fields `e:<event id>`, the Redis history's).
+    const fields = await redis.hgetall(key);
+    expect(Object.fromEntries(Object.entries(fields).filter(([f]) => !f.startsWith('e:')))).toEqual({
+      sub_a: '3:dlv_read',
+    });
+    expect(
+      Object.keys(fields)
+        .filter((f) => f.startsWith('e:'))
+        .sort(),
+    ).toEqual([`e:${read.id}`, `e:${delivered.id}`].sort());
     const ttl = await redis.ttl(key);
     expect(ttl).toBeGreaterThan(TTL - 10);
     expect(ttl).toBeLessThanOrEqual(TTL);

@@ -8,11 +8,12 @@
   With the PostgreSQL history (ARGV[6] = 1), the history outbox gets by reference each new event
   (`v` tenant|id: written to PostgreSQL at once, its copy here kept while a delivery needs it) and
   each delivery created `superseded` (`x` id). Without it (Redis keeps the history) each event
-  with a messageId is added to its message's index, for `GET /v1/deliveries?messageId=`.
+  with a messageId is added to its message's hash (field `e:<event id>`, beside the status marks),
+  for `GET /v1/deliveries?messageId=`.
 
   KEYS[1] the history outbox stream (untouched when ARGV[6] is 0)
   KEYS[...] per event: evt (the event hash), mark (its message's status mark; evt when none),
-            msg (its message's event index; evt when none),
+            msg (its message's hash, for the event index; evt when none),
             then per delivery of that event: rec (record hash), idx (the subscription's index)
   ARGV[1] ttl (seconds)
   ARGV[2] created (ISO)
@@ -37,8 +38,8 @@ for _ = 1, tonumber(ARGV[5]) do
   local marked = rank > 0 and redis.call('EXISTS', mark) == 1
   local newEvent = redis.call('HSET', evt, 'e', json) == 1
   if msg ~= evt then
-    redis.call('HSET', msg, eventId, '')
-    redis.call('EXPIRE', msg, ttl)
+    redis.call('HSET', msg, 'e:' .. eventId, '')
+    if redis.call('TTL', msg) < tonumber(ttl) then redis.call('EXPIRE', msg, ttl) end
   end
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
