@@ -51,8 +51,6 @@ export interface DeliveryJobData {
    * jobs queued before 0.4, whose event is stored under its id alone.
    */
   t?: string;
-  /** The event's type, shown on Bull Board (older jobs carried it as their name instead). */
-  type?: string;
   /** Attempts made before this job (`retry`): its n-th run is attempt a + n. Absent means 0. */
   a?: number;
   /** `failed`: the message its first run fails with, cleared by that run. */
@@ -83,18 +81,16 @@ export const jobData = (id: string, subscriptionId: string, event: HooklineEvent
   s: subscriptionId,
   e: event.id,
   t: event.tenantId,
-  type: event.type,
 });
 
 /**
- * What names a delivery in its job's data: what a job queued again for it carries over (the
- * event type of a watch job queued before roles included).
+ * What names a delivery in its job's data: what a job queued again for it carries over. (The
+ * event type is not in it: a queued delivery's job stays small, B4; Bull Board shows the event
+ * id, and `GET /v1/events/:id` the rest.)
  */
-export function deliveryOf({ d, s, e, t, type, w }: DeliveryJobData): DeliveryJobData {
+export function deliveryOf({ d, s, e, t }: DeliveryJobData): DeliveryJobData {
   const data: DeliveryJobData = { d, s, e };
   if (t !== undefined) data.t = t;
-  const shown = type ?? w?.name;
-  if (shown !== undefined) data.type = shown;
   return data;
 }
 

@@ -200,7 +200,7 @@ describe('direct first attempts', () => {
   });
 
   it.each([
-    ['a watch job', JOB.watch, (t: string) => ({ type: t, m: 3 })],
+    ['a watch job', JOB.watch, () => ({ m: 3 })],
     // Queued by 0.3 or an earlier 0.4: named `hookline.watch`, maxRetries and event type under `w`.
     [
       'a watch job queued before job roles',
@@ -228,12 +228,9 @@ describe('direct first attempts', () => {
       await h.until(async () => (await deliveries.getStatus(id)) === 'succeeded');
       expect(rx.requests[0]!.body).toContain('m-orphan');
       expect(rx.requests[0]!.headers['webhook-id']).toBe(event.id);
-      // Queued again as a `deliver` job, showing its event type on the board.
+      // Queued again as a `deliver` job naming its delivery and event.
       const job = await requeued;
-      expect([job.name, job.data]).toEqual([
-        JOB.deliver,
-        { d: id, s: sub.id, e: event.id, t: tenant, type: event.type },
-      ]);
+      expect([job.name, job.data]).toEqual([JOB.deliver, { d: id, s: sub.id, e: event.id, t: tenant }]);
     },
   );
 
@@ -343,7 +340,7 @@ describe('direct first attempts', () => {
     const job = await queue.getJob(made.id);
     expect([job?.name, job?.data]).toEqual([
       JOB.deliver,
-      { d: made.id, s: other.id, e: event.id, t: tenant, type: event.type },
+      { d: made.id, s: other.id, e: event.id, t: tenant },
     ]);
   });
 
