@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/domain/**/*.test.ts', 'test/delivery/formats*.test.ts', 'test/delivery/ssrf-*.test.ts'],
+    include: [
+      'test/domain/**/*.test.ts',
+      'test/delivery/formats*.test.ts',
+      'test/delivery/ssrf-*.test.ts',
+      // Pure too (no Redis, no sockets): Retry-After parsing, protected headers, report secrets.
+      'test/delivery/verdicts.test.ts',
+    ],
     testTimeout: 10_000,
   },
 });

@@ -87,6 +87,8 @@ describe('DeliveryRecordSchema', () => {
       series: r.series,
       retryOf: r.retryOf,
       redrivenTo: r.redrivenTo,
+      supersededBy: r.supersededBy,
+      'state supersededBy': s.supersededBy,
       'state attempts': s.attempts,
       'state lastStatusCode': s.lastStatusCode,
     };
@@ -135,5 +137,13 @@ describe('deliveryState', () => {
     expect(Object.keys(deliveryState(record({ series: 1 })))).not.toContain('retryOf');
     expect(Object.keys(deliveryState(record({ series: 1 })))).not.toContain('redrivenTo');
     expect(Object.keys(deliveryState(record({ retryOf: 'dlv_0' })))).not.toContain('series');
+  });
+
+  it('names the delivery that superseded it, only when there is one', () => {
+    const state = deliveryState(record({ status: 'superseded', supersededBy: 'dlv_9', nextAttemptAt: null }));
+    expect(state).toMatchObject({ status: 'superseded', supersededBy: 'dlv_9' });
+    expect(Compile(DeliveryStateSchema).Check(state)).toBe(true);
+    expect(Object.keys(deliveryState(record()))).not.toContain('supersededBy');
+    expect(Compile(DeliveryStateSchema).Check({ ...state, supersededBy: 9 })).toBe(false);
   });
 });

@@ -5,7 +5,9 @@ import {
   codesWithStatus,
   conflict,
   ERROR_CODES,
+  fieldPath,
   HooklineError,
+  limitExceeded,
   notFound,
   validationError,
   type ErrorCode,
@@ -75,6 +77,24 @@ describe('helpers', () => {
     expect(c).toMatchObject({ code: 'conflict', status: 409, message: 'already exists' });
     expect(c.errors).toEqual([{ path: '/id', message: 'taken' }]);
     expect(conflict('plain').errors).toBeUndefined();
+  });
+});
+
+describe('limitExceeded and fieldPath', () => {
+  it('limitExceeded is a 409 limit_exceeded carrying the limit', () => {
+    const e = limitExceeded('at most 3 subscriptions', 3);
+    expect(e).toBeInstanceOf(HooklineError);
+    expect(e).toMatchObject({ code: 'limit_exceeded', status: 409, message: 'at most 3 subscriptions' });
+    expect(e.extra).toStrictEqual({ limit: 3 });
+    expect(e.errors).toBeUndefined();
+  });
+
+  it('fieldPath is an RFC 6901 pointer, ~ and / escaped in each token', () => {
+    expect(fieldPath('customHeaders', 'X-A')).toBe('/customHeaders/X-A');
+    expect(fieldPath('a/b', 'c~d', '~/~/')).toBe('/a~1b/c~0d/~0~1~0~1');
+    expect(fieldPath('x', '~1')).toBe('/x/~01');
+    expect(fieldPath('')).toBe('/');
+    expect(fieldPath()).toBe('');
   });
 });
 

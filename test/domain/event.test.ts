@@ -7,14 +7,19 @@ import {
   EventInputSchema,
   eventRuleErrors,
   isFinal,
+  isOperational,
   normalizeEvent,
+  occurredAtMs,
+  openReportSecret,
   parseEvent,
+  sealReportSecret,
   schemaErrors,
   statusOf,
   SUB_PRODUCTS,
   type EventInput,
 } from '../../src/domain/event.js';
 import { HooklineError } from '../../src/domain/errors.js';
+import { createSecretBox, isUnreadable, secretContext } from '../../src/crypto.js';
 
 const NOW = Date.parse('2025-03-01T12:00:00.000Z');
 const ok: EventInput = { tenantId: 'tnt_a', type: 'message.delivered', channel: 'sms', messageId: 'msg_1' };
@@ -109,6 +114,13 @@ describe('status types', () => {
   it('only delivered and failed are final', () => {
     expect(EVENT_TYPES.filter(isFinal)).toEqual(['message.delivered', 'message.failed']);
   });
+
+  it('only subscription.disabled and delivery.exhausted are operational', () => {
+    expect(isOperational('subscription.disabled')).toBe(true);
+    expect(isOperational('delivery.exhausted')).toBe(true);
+    for (const t of [...EVENT_TYPES, 'subscription.*', 'delivery.*', '*', ''])
+      expect(isOperational(t), t).toBe(false);
+  });
 });
 
 describe('the event schema', () => {
@@ -201,6 +213,23 @@ describe('the rules beyond the schema', () => {
     expect(eventRuleErrors({ ...auth, occurredAt: 5 })).toEqual([]);
   });
 
+  it('a deliveryReport secret must be a valid header value (it is sent as one)', () => {
+    const report = (webhookSecret: string) => ({
+      ...auth,
+      deliveryReport: { webhookUrl: 'https://r', webhookSecret },
+    });
+    expect(eventRuleErrors(report('a\r\nX-Injected: 1'), '/2')).toEqual([
+      {
+        path: '/2/deliveryReport/webhookSecret',
+        message:
+          'must be visible ASCII, spaces or tabs (no CR, LF, NUL or other control characters), at most 8192 characters',
+      },
+    ]);
+    expect(eventRuleErrors(report('s3cret value'))).toEqual([]);
+    expect(eventRuleErrors(report(''))).toEqual([]);
+    expect(eventRuleErrors({ ...auth, deliveryReport: { webhookUrl: 'https://r' } })).toEqual([]);
+  });
+
   it('parseEvent runs the rules only on schema-valid input', () => {
     // A schema error alone: the missing channel is not reported on top of it.
     expect(problem({ tenantId: 't', type: 'message.sent', messageId: 'm', sender: x(300) })).toBe(
@@ -265,5 +294,81 @@ describe('normalisation', () => {
     const input = { ...auth, occurredAt: 0 };
     normalizeEvent(input, NOW);
     expect(input).toStrictEqual({ ...auth, occurredAt: 0 });
+  });
+});
+
+describe('occurredAtMs', () => {
+  it('takes epoch milliseconds as a number or as a string of up to 16 digits', () => {
+    expect(occurredAtMs(0)).toBe(0);
+    expect(occurredAtMs(5)).toBe(5);
+    expect(occurredAtMs(17000)).toBe(17000);
+    expect(occurredAtMs('5')).toBe(5);
+    expect(occurredAtMs('17000')).toBe(17000);
+    expect(occurredAtMs('1700000000000')).toBe(1_700_000_000_000);
+    expect(occurredAtMs('0001700000000000')).toBe(1_700_000_000_000);
+  });
+
+  it('parses any other string as a date', () => {
+    expect(occurredAtMs('2025-03-01T14:00:00+02:00')).toBe(NOW);
+    // Ends in digits but is not all digits: a date, not a number.
+    expect(occurredAtMs('2025-03-01T12:00:00.123Z')).toBe(NOW + 123);
+    expect(occurredAtMs('12345678901234567')).toBeUndefined();
+    expect(occurredAtMs('yesterday')).toBeUndefined();
+    expect(occurredAtMs('1e3')).toBeUndefined();
+  });
+
+  it('refuses times a Date cannot hold (beyond ±8.64e15 ms)', () => {
+    expect(occurredAtMs(8.64e15)).toBe(8.64e15);
+    expect(occurredAtMs('8640000000000000')).toBe(8.64e15);
+    expect(occurredAtMs(8.64e15 + 1)).toBeUndefined();
+    expect(occurredAtMs('9000000000000000')).toBeUndefined();
+    expect(occurredAtMs(-8.64e15 - 1)).toBeUndefined();
+    expect(occurredAtMs(Number.NaN)).toBeUndefined();
+  });
+});
+
+describe('the deliveryReport secret at rest', () => {
+  const box = createSecretBox(Buffer.alloc(32, 7).toString('base64'));
+  const event = parseEvent(
+    {
+      ...auth,
+      id: 'evt_1',
+      deliveryReport: { webhookUrl: 'https://r', reportType: 'final', webhookSecret: 'pssst' },
+    },
+    '',
+    NOW,
+  );
+  const context = secretContext('event', 'tnt_a', 'evt_1', 'deliveryReport.webhookSecret');
+
+  it('is encrypted for its tenant, event and field, the rest of the event unchanged', () => {
+    const sealed = sealReportSecret(event, box);
+    expect(sealed.deliveryReport!.webhookSecret).not.toBe('pssst');
+    expect(box.decrypt(sealed.deliveryReport!.webhookSecret!, context)).toBe('pssst');
+    expect({ ...sealed, deliveryReport: { ...sealed.deliveryReport, webhookSecret: 'x' } }).toStrictEqual({
+      ...event,
+      deliveryReport: { ...event.deliveryReport, webhookSecret: 'x' },
+    });
+    expect(event.deliveryReport!.webhookSecret).toBe('pssst');
+  });
+
+  it('leaves an event without a secret as it is', () => {
+    const plain = parseEvent(auth, '', NOW);
+    expect(sealReportSecret(plain, box)).toBe(plain);
+    const noSecret = { ...event, deliveryReport: { webhookUrl: 'https://r' } };
+    expect(sealReportSecret(noSecret, box)).toBe(noSecret);
+    expect(openReportSecret(plain, box)).toBeUndefined();
+    expect(openReportSecret(noSecret, box)).toBeUndefined();
+  });
+
+  it('opens a secret sealed for the same event only', () => {
+    const sealed = sealReportSecret(event, box);
+    expect(openReportSecret(sealed, box)).toBe('pssst');
+    const stored = {
+      ...event,
+      deliveryReport: { webhookUrl: 'https://r', webhookSecret: box.encrypt('direct', context) },
+    };
+    expect(openReportSecret(stored, box)).toBe('direct');
+    expect(isUnreadable(openReportSecret({ ...sealed, id: 'evt_2' }, box)!)).toBe(true);
+    expect(isUnreadable(openReportSecret({ ...sealed, tenantId: 'tnt_b' }, box)!)).toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 // a request Hookline builds.
 import { describe, expect, it } from 'vitest';
 import {
+  basicCredentialProblem,
   headerNameProblem,
   headerValueProblem,
   isHeaderName,
@@ -89,5 +90,33 @@ describe('header values', () => {
   it('name their problem', () => {
     expect(headerValueProblem('ok value')).toBeUndefined();
     expect(headerValueProblem('a\r\nSet-Cookie: x')).toBe(VALUE_PROBLEM);
+  });
+});
+
+describe('basic credentials (RFC 7617)', () => {
+  const CTL = 'must not contain control characters (CR, LF, NUL, tab…), RFC 7617';
+  const COLON = 'must not contain ":" (it separates the user-id from the password, RFC 7617)';
+
+  it('accept any text without control characters, Unicode included', () => {
+    for (const part of ['user-id', 'password'] as const) {
+      expect(basicCredentialProblem('', part)).toBeUndefined();
+      expect(basicCredentialProblem('Ünïcödé user ✓ 😀 ~', part)).toBeUndefined();
+      expect(basicCredentialProblem('\u0080\u00a0', part)).toBeUndefined();
+    }
+  });
+
+  it.each(['\u0000', '\t', '\r', '\n', '\u001f', '\u007f'])('refuse control character %j anywhere', (c) => {
+    for (const part of ['user-id', 'password'] as const) {
+      expect(basicCredentialProblem(`${c}ab`, part)).toBe(CTL);
+      expect(basicCredentialProblem(`a${c}b`, part)).toBe(CTL);
+      expect(basicCredentialProblem(`ab${c}`, part)).toBe(CTL);
+    }
+  });
+
+  it('refuse ":" in the user-id only', () => {
+    expect(basicCredentialProblem('a:b', 'user-id')).toBe(COLON);
+    expect(basicCredentialProblem(':', 'user-id')).toBe(COLON);
+    expect(basicCredentialProblem('a:b', 'password')).toBeUndefined();
+    expect(basicCredentialProblem('a:\nb', 'user-id')).toBe(CTL);
   });
 });

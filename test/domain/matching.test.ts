@@ -2,7 +2,7 @@
 // operators, and/or/not nesting, path reading and the filter shape check. Pure, no I/O.
 import { describe, expect, it } from 'vitest';
 import type { HooklineEvent } from '../../src/domain/event.js';
-import { evaluateFilter, filterErrors, matches, readPath } from '../../src/domain/matching.js';
+import { coversEvent, evaluateFilter, filterErrors, matches, readPath } from '../../src/domain/matching.js';
 import type { Subscription } from '../../src/domain/subscription.js';
 
 const event = (extra: Partial<HooklineEvent> = {}): HooklineEvent => ({
@@ -106,6 +106,48 @@ describe('matches: the attribute rules', () => {
   it('applies the payload filter last', () => {
     expect(matches(sub({ filter: leaf('$.data.kind', 'eq', 'otp') }), event())).toBe(true);
     expect(matches(sub({ filter: leaf('$.data.kind', 'eq', 'promo') }), event())).toBe(false);
+  });
+});
+
+describe('operational events (SPEC §9)', () => {
+  const ops = (
+    type: 'subscription.disabled' | 'delivery.exhausted',
+    data: Record<string, unknown> | undefined,
+  ) =>
+    event({ type, channel: undefined, subProduct: undefined, messageId: undefined, sender: undefined, data });
+
+  it('are covered by their exact type or their own family pattern, never by *', () => {
+    expect(coversEvent(['subscription.disabled'], 'subscription.disabled')).toBe(true);
+    expect(coversEvent(['subscription.*'], 'subscription.disabled')).toBe(true);
+    expect(coversEvent(['delivery.*'], 'delivery.exhausted')).toBe(true);
+    expect(coversEvent(['*', 'delivery.*'], 'delivery.exhausted')).toBe(true);
+    expect(coversEvent(['*'], 'subscription.disabled')).toBe(false);
+    expect(coversEvent(['*', 'message.*'], 'delivery.exhausted')).toBe(false);
+    expect(coversEvent(['delivery.*'], 'subscription.disabled')).toBe(false);
+    expect(coversEvent([], 'delivery.exhausted')).toBe(false);
+  });
+
+  it('leave message patterns as they are: * covers every message type', () => {
+    expect(coversEvent(['*'], 'message.sent')).toBe(true);
+    expect(coversEvent(['message.*'], 'message.sent')).toBe(true);
+    expect(coversEvent(['auth.*'], 'message.sent')).toBe(false);
+  });
+
+  it('reach a subscription that asks for them, not a catch-all one', () => {
+    const disabled = ops('subscription.disabled', { subscriptionId: 'sub_other', reason: 'gone' });
+    expect(matches(sub({ id: 'sub_watch', events: ['subscription.*'] }), disabled)).toBe(true);
+    expect(matches(sub({ id: 'sub_watch', events: ['*'] }), disabled)).toBe(false);
+    expect(matches(sub({ events: ['delivery.exhausted'] }), ops('delivery.exhausted', undefined))).toBe(true);
+  });
+
+  it('never reach the subscription they are about', () => {
+    const about = (id: string) => ops('subscription.disabled', { subscriptionId: id, reason: 'failing' });
+    expect(matches(sub({ id: 'sub_1', events: ['subscription.*'] }), about('sub_1'))).toBe(false);
+    expect(matches(sub({ id: 'sub_2', events: ['subscription.*'] }), about('sub_1'))).toBe(true);
+    const exhausted = ops('delivery.exhausted', { deliveryId: 'dlv_1', subscriptionId: 'sub_1' });
+    expect(matches(sub({ id: 'sub_1', events: ['delivery.*'] }), exhausted)).toBe(false);
+    // A message event's data may name a subscription: that excludes nothing.
+    expect(matches(sub({ id: 'sub_1' }), event({ data: { subscriptionId: 'sub_1' } }))).toBe(true);
   });
 });
 
@@ -300,6 +342,34 @@ describe('filterErrors', () => {
     const error = [{ path: `/filter/${key}`, message: 'must be a non-empty array' }];
     expect(filterErrors({ [key]: [] }, LIMITS)).toEqual(error);
     expect(filterErrors({ [key]: { path: '$.a', op: 'eq' } }, LIMITS)).toEqual(error);
+  });
+
+  it('refuses a filter larger than maxBytes of JSON, counting UTF-8 bytes', () => {
+    const f = { path: '$.data.kind', op: 'eq', value: 'é' };
+    const bytes = Buffer.byteLength(JSON.stringify(f));
+    expect(bytes).toBe(JSON.stringify(f).length + 1);
+    expect(filterErrors(f, { maxBytes: bytes, maxDepth: 10 })).toEqual([]);
+    expect(filterErrors(f, { maxBytes: bytes - 1, maxDepth: 10 })).toEqual([
+      { path: '/filter', message: `is ${bytes} bytes of JSON; the limit is ${bytes - 1}` },
+    ]);
+    // Nothing to serialise counts as 0 bytes: the shape check answers.
+    expect(filterErrors(undefined, { maxBytes: 1, maxDepth: 10 })).toEqual([
+      { path: '/filter', message: 'must be an object' },
+    ]);
+  });
+
+  it('refuses a filter nested deeper than maxDepth before checking its shape', () => {
+    const f = { not: { not: { path: '$.a', op: 'exists' } } };
+    expect(filterErrors(f, { maxBytes: 16_384, maxDepth: 3 })).toEqual([]);
+    expect(filterErrors(f, { maxBytes: 16_384, maxDepth: 2 })).toEqual([
+      { path: '/filter', message: 'nests objects and arrays deeper than 2 levels' },
+    ]);
+    expect(filterErrors({ and: [[[]]] }, { maxBytes: 16_384, maxDepth: 4 })).toEqual([
+      { path: '/filter/and/0', message: 'must be an object' },
+    ]);
+    expect(filterErrors({ and: [[[]]] }, { maxBytes: 16_384, maxDepth: 3 })[0]!.message).toBe(
+      'nests objects and arrays deeper than 3 levels',
+    );
   });
 
   it('names the bad branch by its path', () => {

@@ -91,6 +91,54 @@ describe("WhatsApp's message shape", () => {
     expect(errors[0]!.message).not.toBe('');
   });
 
+  it.each([
+    ['a long media id', { type: 'image', image: { id: 'i'.repeat(257) } }, '/data/image/id'],
+    ['a long sender', { type: 'text', text: { body: 'x' }, from: '1'.repeat(257) }, '/data/from'],
+    ['a long media url', { type: 'image', image: { url: 'u'.repeat(2049) } }, '/data/image/url'],
+    ['an empty type', { type: '' }, '/data/type'],
+    ['a long type', { type: 't'.repeat(65) }, '/data/type'],
+    ['an empty context id', { type: 'text', text: { body: 'x' }, context: { id: '' } }, '/data/context/id'],
+    [
+      'a long context id',
+      { type: 'text', text: { body: 'x' }, context: { id: 'w'.repeat(257) } },
+      '/data/context/id',
+    ],
+  ])('refuses %s', (_name, data, path) => {
+    expect(refusal(reply(data)).map((e) => e.path)).toEqual([path]);
+  });
+
+  it('accepts every field at its limit', () => {
+    const data = {
+      type: 't'.repeat(64),
+      from: '1'.repeat(256),
+      context: { id: 'w'.repeat(256) },
+      image: { id: 'i'.repeat(256), url: 'u'.repeat(2048) },
+    };
+    expect(() => parseEvent(reply(data))).not.toThrow();
+    expect(() => parseEvent(reply({ type: 'image', image: data.image }))).not.toThrow();
+  });
+
+  it('reports schema errors alone, before the required kind objects', () => {
+    // Without its image object and with a bad id: only the bad id is named.
+    expect(refusal(reply({ type: 'image', id: 5 })).map((e) => e.path)).toEqual(['/data/id']);
+    expect(
+      refusal(reply({ type: 'interactive', id: 5, interactive: { type: 'button_reply' } })).map(
+        (e) => e.path,
+      ),
+    ).toEqual(['/data/id']);
+  });
+
+  it('needs the chosen reply only when the message itself is interactive', () => {
+    const data = { type: 'text', text: { body: 'hi' }, interactive: { type: 'button_reply' } };
+    expect(() => parseEvent(reply(data))).not.toThrow();
+    expect(refusal(reply({ ...data, type: 'interactive' }))).toEqual([
+      {
+        path: '/data/interactive/button_reply',
+        message: 'is required when interactive.type is "button_reply"',
+      },
+    ]);
+  });
+
   it('names the item in a batch', () => {
     const errors = refusal(reply({ type: 'text', text: { body: 5 } }), '/3');
     expect(errors.map((e) => e.path)).toEqual(['/3/data/text/body']);

@@ -41,6 +41,11 @@ describe('defaultSampleType', () => {
     [['message.read', 'message.reply'], 'message.reply'],
     [['message.read', 'auth.success'], 'auth.success'],
     [['auth.approval'], 'auth.approval'],
+    // Operational types only when nothing else is covered, and never through *.
+    [['subscription.*'], 'subscription.disabled'],
+    [['delivery.*'], 'delivery.exhausted'],
+    [['delivery.exhausted', 'subscription.disabled'], 'subscription.disabled'],
+    [['delivery.*', 'auth.fallback'], 'auth.fallback'],
     [[], 'message.delivered'],
   ])('for %j is %s', (events, type) => {
     expect(defaultSampleType({ events })).toBe(type);
@@ -123,5 +128,27 @@ describe('sampleEvent', () => {
       toChannel: 'sms',
     });
     expect(sampleEvent(sub(), 'auth.approval', NOW).data).toEqual({ test: true, token: 'test-approval' });
+  });
+
+  it('builds operational events with the data their receivers read', () => {
+    const disabled = sampleEvent(sub({ events: ['subscription.*'] }), undefined, NOW);
+    expect(disabled.type).toBe('subscription.disabled');
+    expect(disabled.data).toStrictEqual({
+      test: true,
+      subscriptionId: 'sub_test',
+      reason: 'gone',
+      disabledAt: '2025-03-01T12:00:00.000Z',
+    });
+    expect(disabled).not.toHaveProperty('channel');
+    expect(sampleEvent(sub(), 'delivery.exhausted', NOW).data).toStrictEqual({
+      test: true,
+      deliveryId: 'dlv_test',
+      eventId: 'evt_test',
+      subscriptionId: 'sub_test',
+      attempts: 11,
+      lastError: { code: 'http_error', message: 'subscriber answered 500', statusCode: 500 },
+    });
+    // A sample about sub_test reaches the subscription under test.
+    expect(matches(sub({ events: ['subscription.*'] }), disabled)).toBe(true);
   });
 });

@@ -191,6 +191,15 @@ describe('the subscription schema', () => {
     expect(props.filter).toHaveProperty('description', expect.stringMatching(/filter/));
     expect(props.customParams).toHaveProperty('description', expect.stringMatching(/params/));
     expect(props.customHeaders).toHaveProperty('description', expect.stringMatching(/headers/));
+    expect(props.customHeaders).toHaveProperty(
+      'description',
+      expect.stringMatching(/values are secrets, masked/),
+    );
+    expect(props.dropStaleStatuses).toMatchObject({ type: 'boolean' });
+    expect(props.dropStaleStatuses).toHaveProperty(
+      'description',
+      expect.stringMatching(/^Default true.*superseded/),
+    );
   });
 
   it('needs webhookUrl and events', () => {
@@ -322,6 +331,66 @@ describe('subscriptionRuleErrors', () => {
     expect(rules({ method: 'GET', encoding: 'json' })).toEqual([]);
     expect(rules({ method: 'GET' })).toEqual([]);
     expect(rules({ method: 'POST', encoding: 'xml' })).toEqual([]);
+  });
+
+  it('refuses a #fragment in the webhook and token URLs, once per field', () => {
+    const fragment = 'must not contain a #fragment (it is never sent)';
+    expect(rules({ webhookUrl: 'https://example.com/hook#part' })).toEqual([
+      { path: '/webhookUrl', message: fragment },
+    ]);
+    expect(rules({ webhookUrl: 'https://example.com/hook#' })).toEqual([
+      { path: '/webhookUrl', message: fragment },
+    ]);
+    expect(
+      rules({ authType: 'oauth2', oauth2: { ...oauth2, tokenUrl: 'https://auth.example.com/t#x' } }),
+    ).toEqual([{ path: '/oauth2/tokenUrl', message: fragment }]);
+    // A URL refused already is not refused twice.
+    expect(rules({ webhookUrl: 'http://example.com/#x' })).toEqual([
+      { path: '/webhookUrl', message: 'must be an https URL (plain http is disabled)' },
+    ]);
+    expect(rules({ authType: 'oauth2', oauth2: { ...oauth2, tokenUrl: 'nope#x' } })).toEqual([
+      { path: '/oauth2/tokenUrl', message: 'must be an absolute URL' },
+    ]);
+    // Another field's error does not hide this one.
+    expect(
+      rules({ webhookUrl: 'http://example.com/', oauth2: { ...oauth2, tokenUrl: 'https://a.example/#x' } }),
+    ).toEqual([
+      { path: '/webhookUrl', message: 'must be an https URL (plain http is disabled)' },
+      { path: '/oauth2', message: 'is only allowed when authType is oauth2' },
+      { path: '/oauth2/tokenUrl', message: fragment },
+    ]);
+  });
+
+  it('with encoding xml, needs customParams keys and fieldNames to be XML element names', () => {
+    const problem =
+      'must be an XML element name when encoding is xml (a letter or _ first, no spaces or ":")';
+    const xml = {
+      encoding: 'xml' as const,
+      format: 'params' as const,
+      customParams: { ok_name: '1', '1st': '2', 'a b': '3', 'a/b': '4' },
+      fieldNames: { messageId: 'msg-id', mobile: 'ns:mobile', status: '_s' },
+    };
+    expect(rules(xml)).toEqual([
+      { path: '/customParams/1st', message: problem },
+      { path: '/customParams/a b', message: problem },
+      { path: '/customParams/a~1b', message: problem },
+      { path: '/fieldNames/mobile', message: problem },
+    ]);
+    expect(rules({ ...xml, encoding: 'form' })).toEqual([]);
+    expect(rules({ ...xml, encoding: undefined })).toEqual([]);
+    expect(rules({ encoding: 'xml', fieldNames: { status: undefined } })).toEqual([]);
+    expect(rules({ encoding: 'xml' })).toEqual([]);
+  });
+
+  it('includes the header rules', () => {
+    expect(rules({ authType: 'bearer', bearer: { token: 'a\nb' }, customHeaders: { Host: 'h' } })).toEqual([
+      {
+        path: '/bearer/token',
+        message:
+          'must be visible ASCII, spaces or tabs (no CR, LF, NUL or other control characters), at most 8192 characters',
+      },
+      { path: '/customHeaders/Host', message: '"Host" is reserved: Hookline sets it itself' },
+    ]);
   });
 });
 
