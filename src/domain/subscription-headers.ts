@@ -28,6 +28,7 @@ export function authHeaderName(s: Pick<HeaderSettings, 'authType' | 'secret'>): 
     case 'basic':
     case 'oauth2':
       return 'authorization';
+    // Stryker disable next-line ConditionalExpression: equivalent, without a default case the function returns undefined all the same
     default:
       return undefined;
   }

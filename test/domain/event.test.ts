@@ -308,6 +308,13 @@ describe('occurredAtMs', () => {
     expect(occurredAtMs('0001700000000000')).toBe(1_700_000_000_000);
   });
 
+  it('reads any number as epoch milliseconds, never as a date string', () => {
+    // As strings, "-1" and "1.5" would parse as dates in 2001.
+    expect(occurredAtMs(-1)).toBe(-1);
+    expect(occurredAtMs(1.5)).toBe(1.5);
+    expect(occurredAtMs(-8.64e15)).toBe(-8.64e15);
+  });
+
   it('parses any other string as a date', () => {
     expect(occurredAtMs('2025-03-01T14:00:00+02:00')).toBe(NOW);
     // Ends in digits but is not all digits: a date, not a number.
