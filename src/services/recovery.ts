@@ -179,20 +179,9 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     // Without PostgreSQL, Redis holds every record.
     if (!ctx.historyStore) return listStore().listDeliveries(q);
     const indexIds = subscriptionId ? [subscriptionId] : await tenantSubscriptionIds(tenant);
-    // Live records are filtered here by what their events say (few: only those under way).
-    const needsEvent = !!(messageId || eventType);
-    const keep = async (r: DeliveryRecord) => {
-      if (eventId && r.eventId !== eventId) return false;
-      if (!needsEvent) return true;
-      const [event] = await deliveries.getEvents([{ tenantId: r.tenantId, id: r.eventId }]);
-      return (
-        !!event && (!messageId || event.messageId === messageId) && (!eventType || event.type === eventType)
-      );
-    };
     return history.listDeliveries(
       q,
       indexIds.map((id) => ctx.keys.subDeliveries(id)),
-      keep,
     );
   }
 

@@ -2,7 +2,7 @@
 // time window work; what Redis cannot serve answers 400 unsupported_filter naming DATABASE_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryRecord } from '../../src/domain/delivery-record.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
@@ -96,5 +96,37 @@ describe('lists on the Redis history', () => {
     expect(res.body.code).toBe('unsupported_filter');
     expect(res.body.detail).toContain('DATABASE_URL');
     expect(res.body.errors[0]!.path).toBe(`/querystring/${field}`);
+  });
+});
+
+describe('the platform’s ops deliveries in a tenant’s lists', () => {
+  it('are listed for platform callers and hidden from the tenant’s own clients', async () => {
+    const { redis, deliveries } = h.hookline.ctx;
+    const eventId = ids[5]!;
+    const [event] = await deliveries.getEvents([{ tenantId: tenant, id: eventId }]);
+    const opsId = `dlv_ops_${Math.random().toString(36).slice(2)}`;
+    const pipe = redis.pipeline();
+    deliveries.addPending(
+      pipe,
+      [
+        {
+          event: event!,
+          deliveries: [{ id: opsId, eventId, subscriptionId: 'ops', tenantId: tenant, target: 'ops' }],
+        },
+      ],
+      Date.now(),
+    );
+    await pipe.exec();
+    const url = `/v1/deliveries?tenantId=${tenant}&eventId=${eventId}`;
+    const asAdmin = await h.request<{ data: DeliveryRecord[] }>({ method: 'GET', url });
+    expect(asAdmin.body.data.map((d) => d.id)).toContain(opsId);
+    const asTenant = await h.request<{ data: DeliveryRecord[] }>({
+      method: 'GET',
+      url: `/v1/deliveries?eventId=${eventId}`,
+      headers: await tenantAuth(h, tenant),
+    });
+    expect(asTenant.status, asTenant.raw).toBe(200);
+    expect(asTenant.body.data.length).toBeGreaterThan(0);
+    expect(asTenant.body.data.map((d) => d.id)).not.toContain(opsId);
   });
 });

@@ -58,6 +58,17 @@ export interface HistoryReaderDeps {
 }
 
 export function createHistoryReader({ live, history }: HistoryReaderDeps) {
+  /** The records of a live page that match the query's event filters (one read of their events). */
+  async function liveMatches(records: DeliveryRecord[], q: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const byEvent = q.eventId ? records.filter((r) => r.eventId === q.eventId) : records;
+    if (!q.messageId && !q.eventType) return byEvent;
+    const events = await live.getEvents(byEvent.map((r) => ({ tenantId: r.tenantId, id: r.eventId })));
+    return byEvent.filter((_, i) => {
+      const e = events[i];
+      return !!e && (!q.messageId || e.messageId === q.messageId) && (!q.eventType || e.type === q.eventType);
+    });
+  }
+
   return {
     /** A delivery by id, wherever it is now. */
     async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
@@ -93,15 +104,11 @@ export function createHistoryReader({ live, history }: HistoryReaderDeps) {
     },
 
     /**
-     * A list of deliveries: the live records (Redis indexes of `indexKeys`, filtered here by what
-     * Redis cannot filter) merged with the history's page. `extra` filters a live record by the
-     * fields of its event (eventType, messageId) where the history filters in SQL.
+     * A list of deliveries: the live records (Redis indexes of `indexKeys`) merged with the
+     * history's page. The live page is filtered here by what Redis cannot filter: the event id,
+     * and the fields of its event (messageId, eventType), read once for the page.
      */
-    async listDeliveries(
-      query: DeliveryQuery,
-      indexKeys: string[],
-      keep: (r: DeliveryRecord) => boolean | Promise<boolean> = () => true,
-    ): Promise<Page<DeliveryRecord>> {
+    async listDeliveries(query: DeliveryQuery, indexKeys: string[]): Promise<Page<DeliveryRecord>> {
       const livePage = await live.scan(indexKeys, {
         status: query.status,
         since: query.since,
@@ -110,9 +117,9 @@ export function createHistoryReader({ live, history }: HistoryReaderDeps) {
         cursor: query.cursor,
         withAttempts: query.withAttempts,
       });
-      const kept: DeliveryRecord[] = [];
-      for (const r of livePage.data) if (await keep(r)) kept.push(r);
-      const pages: Page<DeliveryRecord>[] = [{ data: kept, nextCursor: livePage.nextCursor }];
+      const pages: Page<DeliveryRecord>[] = [
+        { data: await liveMatches(livePage.data, query), nextCursor: livePage.nextCursor },
+      ];
       if (history) pages.push(await history.listDeliveries(query));
       return mergePages(pages, query.limit);
     },
