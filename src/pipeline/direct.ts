@@ -168,7 +168,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
         settled.push(new Promise<void>((r) => (task.settle = r)));
         tasks.push(task);
         waiting.add(task);
-        task.wait = slots.take(() => start(task));
+        task.wait = slots.take(item.data.s, () => start(task));
       }
       // Attempts under way too long stop holding this fan-out (checked a few times per detachMs).
       const check = setInterval(

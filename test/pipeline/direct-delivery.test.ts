@@ -133,7 +133,7 @@ describe('direct first attempts', () => {
     expect(most).toBe(3);
   });
 
-  it('a retry job waiting for a slot gets the next one freed, not the one after every direct attempt', async () => {
+  it('a retry job waiting for a slot gets its subscription’s turn, not the slot after every direct attempt', async () => {
     const { h, rx } = await setup({ DELIVERY_CONCURRENCY: '1', FANOUT_DIRECT_DETACH_MS: '60000' });
     const held: (() => void)[] = [];
     let flaky = 0;
@@ -163,12 +163,13 @@ describe('direct first attempts', () => {
       held[n - 1]!();
     }
     await h.until(() => flaky === 2);
-    // In arrival order, X's retry came right after the first slow request, not after the fifth.
+    // Subscriptions take turns: the slot freed by the first slow request goes to the slow one's
+    // next (it waited first), the one after to X's retry, not after the fifth.
     expect(rx.requests.map((r) => r.path)).toEqual([
       '/flaky',
       '/slow',
-      '/flaky',
       '/slow',
+      '/flaky',
       '/slow',
       '/slow',
       '/slow',

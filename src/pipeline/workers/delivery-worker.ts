@@ -33,12 +33,15 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
   };
 }
 
-/** Each job holds one of the process's delivery slots (shared with direct attempts) while it runs. */
+/**
+ * Each job holds one of the process's delivery slots (shared with direct attempts) while it runs,
+ * waiting for one in its subscription's turn (src/pipeline/slots.ts).
+ */
 export function startDeliveryWorker(ctx: Context, slots: Slots, deps: DeliveryDeps): Worker<DeliveryJobData> {
   const worker = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
     async (job, token) => {
-      await slots.wait();
+      await slots.wait(job.data.s);
       try {
         return await processDelivery(deps, job, token);
       } finally {
