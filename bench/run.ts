@@ -14,6 +14,7 @@ import { bareBaseline, mergeRuns, noopBaseline, undiciBaseline } from './phases/
 import { b1Throughput, b2Latency, b3Fanout } from './phases/hookline.js';
 import { b1PgThroughput, b7Memory } from './phases/history.js';
 import { b4Memory, b5Stability } from './phases/resources.js';
+import { b6Isolation } from './phases/isolation.js';
 import { withBenchSchema } from './lib/pg-tools.js';
 import { now } from './lib/clock.js';
 import { runProfile } from './profile.js';
@@ -113,6 +114,7 @@ try {
     }
     if (wants('B4')) await phase('B4', () => b4Memory(ctx));
     if (wants('B5')) await phase('B5', () => b5Stability(ctx));
+    if (wants('B6')) await phase('B6', () => b6Isolation(ctx));
     if (wants('B7')) await phase('B7', () => b7Memory(ctx));
 
     const rs = rows(results);

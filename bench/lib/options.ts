@@ -2,7 +2,7 @@
 import { loadConfig } from '../../src/config.js';
 import type { ReceiverPlacement } from './receiver-client.js';
 
-export const PHASES = ['noop', 'bare', 'undici', 'B1', 'B1pg', 'B2', 'B3', 'B4', 'B5', 'B7'] as const;
+export const PHASES = ['noop', 'bare', 'undici', 'B1', 'B1pg', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -37,6 +37,9 @@ export interface Sizes {
   b4Backlog: number;
   b5Warmup: number;
   b5Deliveries: number;
+  /** B6: tenant B's events/s, and how long each case publishes (ms). */
+  b6Rate: number;
+  b6Ms: number;
   /** B7: delivered events measured per store, after a warm-up of b7Warmup. */
   b7Events: number;
   b7Warmup: number;
@@ -65,6 +68,8 @@ function sizesFor(scale: number, profile: boolean): Sizes {
     b4Backlog: n(100_000, 2_000),
     b5Warmup: n(20_000, 1_000),
     b5Deliveries: n(200_000, 5_000),
+    b6Rate: 50,
+    b6Ms: scale >= 1 ? 20_000 : 8_000,
     b7Events: n(100_000, 2_000),
     b7Warmup: n(10_000, 500),
     b7Rows: n(1_000_000, 20_000),

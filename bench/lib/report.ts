@@ -4,6 +4,7 @@ import type { B4Result, B5Result } from '../phases/resources.js';
 import type { RateResult } from '../phases/baselines.js';
 import type { B1Result, B2Result, B3Result } from '../phases/hookline.js';
 import type { B1PgResult, B7Result, B7Store } from '../phases/history.js';
+import { aAccounted, type B6Result } from '../phases/isolation.js';
 import type { Options } from './options.js';
 
 export interface Results {
@@ -16,6 +17,7 @@ export interface Results {
   B3?: B3Result;
   B4?: B4Result;
   B5?: B5Result;
+  B6?: B6Result;
   B7?: B7Result;
   errors: Record<string, string>;
 }
@@ -38,6 +40,8 @@ export const TARGETS = {
   b3Ms: 1000,
   b4OverheadBytes: 1536,
   b5GrowthPct: 10,
+  /** B's p99 with a troubled or flooding tenant A beside it, × B's p99 alone in the same run (issue 18). */
+  b6P99Ratio: 1.5,
   /** Redis bytes retained per delivered event, idempotency claim included, by history store. */
   b7RedisBytes: { postgresql: 100, redis: 800 },
   /** PostgreSQL bytes per delivered event, indexes included (an aim, reported). */
@@ -161,6 +165,7 @@ export function rows(r: Results): Row[] {
       verdict: verdict(r.B5.rssGrowthPct <= TARGETS.b5GrowthPct),
     });
   }
+  if (r.B6) out.push(...b6Rows(r.B6));
   if (r.B7) out.push(...b7Rows(r.B7));
   for (const [phase, message] of Object.entries(r.errors))
     out.push({
@@ -171,6 +176,37 @@ export function rows(r: Results): Row[] {
       verdict: 'FAIL',
     });
   return out;
+}
+
+function b6Rows(r: B6Result): Row[] {
+  const alone = r.cases.find((c) => c.name === 'alone');
+  const lat = (c: B6Result['cases'][number]) =>
+    `${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)} (max ${ms(c.max)}, n=${int(c.received)} of ${int(c.sent)})`;
+  return r.cases.map((c): Row => {
+    if (c.name === 'alone')
+      return {
+        phase: 'B6',
+        measure: `B alone, ${r.rate} events/s for ${r.durationMs / 1000} s: p50 / p95 / p99 accepted → received`,
+        result: `${lat(c)}${timedOut(c)}`,
+        target: 'baseline',
+        verdict: '',
+      };
+    const ratio = alone ? c.p99 / alone.p99 : NaN;
+    const a = c.a;
+    const ledger = a
+      ? `; A: ${int(a.accepted)} accepted, ${int(a.records)} records: ${int(a.succeeded)} succeeded, ` +
+        `${int(a.retrying)} retrying (queued), ${int(a.pending)} pending, ${int(a.failed)} failed` +
+        `${a.retryingUnqueued + a.other > 0 ? `, ${int(a.retryingUnqueued + a.other)} LOST` : ''}; ${int(a.requests)} requests`
+      : '';
+    const ok = !c.timedOut && Number.isFinite(ratio) && ratio <= TARGETS.b6P99Ratio && !!a && aAccounted(a);
+    return {
+      phase: 'B6',
+      measure: `B with ${c.label}`,
+      result: `${lat(c)} = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × alone${ledger}${timedOut(c)}`,
+      target: `p99 ≤ ${TARGETS.b6P99Ratio} × alone; A none lost or failed`,
+      verdict: verdict(ok),
+    };
+  });
 }
 
 const storeName = (s: B7Store) => (s.store === 'postgresql' ? 'PostgreSQL' : 'Redis');

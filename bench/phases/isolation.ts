@@ -1,0 +1,235 @@
+// B6, one tenant's deliveries isolated from another's trouble (issue 18): tenant B publishes
+// 50 events/s to a healthy receiver; its accepted → received latency is measured alone, then
+// while tenant A publishes to a receiver that is slow, hangs, answers 503 or is healthy but
+// flooded. Each case gets a fresh Hookline with default settings, so no backlog carries over.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HooklineApi } from '../lib/api.js';
+import { now, sleep } from '../lib/clock.js';
+import { startHookline, type BenchContext, type HooklineUnderTest } from '../lib/context.js';
+import { percentile } from '../lib/stats.js';
+
+export type ACase = 'slow' | 'hang' | '503' | 'flood';
+
+/** What A's receiver does, and how fast A publishes (× B's rate). */
+export const A_CASES: Record<ACase, { label: string; rate: number }> = {
+  slow: { label: '(a) A answers 200 after 3 s', rate: 1 },
+  hang: { label: '(b) A hangs past its timeout (10 s)', rate: 1 },
+  '503': { label: '(c) A answers 503', rate: 1 },
+  flood: { label: '(d) A healthy, 10 × B’s rate, 50 ms each', rate: 10 },
+};
+
+export interface ALedger {
+  accepted: number;
+  /** A's delivery records (one per accepted event; fewer: lost). */
+  records: number;
+  succeeded: number;
+  /** Retrying with its retry job queued. */
+  retrying: number;
+  /** Retrying with no job for it in the deliveries queue (lost from the schedule). */
+  retryingUnqueued: number;
+  /** Not attempted yet (waiting for a slot, or under way). */
+  pending: number;
+  failed: number;
+  other: number;
+  /** Requests A's receiver got. */
+  requests: number;
+}
+
+export interface B6Case {
+  name: 'alone' | ACase;
+  label: string;
+  sent: number;
+  received: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  a?: ALedger;
+  timedOut: boolean;
+}
+
+export interface B6Result {
+  rate: number;
+  durationMs: number;
+  cases: B6Case[];
+}
+
+/** A's receiver, in this process: counts requests and answers as the case says. */
+async function startAReceiver(
+  mode: ACase,
+): Promise<{ url: string; count: () => number; close(): Promise<void> }> {
+  let n = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      n++;
+      const answer = (status: number) => {
+        if (!res.destroyed) res.writeHead(status, { 'content-length': '0' }).end();
+      };
+      if (mode === 'slow') setTimeout(() => answer(200), 3_000).unref();
+      else if (mode === 'flood') setTimeout(() => answer(200), 50).unref();
+      else if (mode === '503') answer(503);
+      // hang: never answers; Hookline's timeout closes the request.
+    });
+  });
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/a`,
+    count: () => n,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Publishes `rate` events/s of one tenant, a batch every tickMs, until `until`. */
+async function paced(
+  api: HooklineApi,
+  o: { tenantId: string; rate: number; tickMs: number; until: number; tag: string },
+): Promise<{ sent: number; accepted: number }> {
+  const start = now();
+  let sent = 0;
+  let accepted = 0;
+  const inflight = new Set<Promise<void>>();
+  for (let tick = 0; start + tick * o.tickMs < o.until; tick++) {
+    const wait = start + tick * o.tickMs - now();
+    if (wait > 0) await sleep(wait);
+    const n = Math.round(((now() - start) / 1000) * o.rate) - sent;
+    if (n <= 0) continue;
+    const from = sent;
+    sent += n;
+    const t = now();
+    const events = Array.from({ length: n }, (_, k) => ({
+      tenantId: o.tenantId,
+      type: 'message.delivered',
+      channel: 'sms',
+      messageId: `${o.tag}-${from + k}`,
+      sender: 'HOOKLINE',
+      recipient: '9647700000000',
+      data: { t },
+    }));
+    const p = api
+      .publishBatch(events)
+      .then((a) => {
+        accepted += a;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+  await Promise.all(inflight);
+  return { sent, accepted };
+}
+
+/** A's deliveries by status, read from Redis (the records and the deliveries queue's jobs). */
+async function ledger(
+  ctx: BenchContext,
+  h: HooklineUnderTest,
+  subId: string,
+  accepted: number,
+  requests: number,
+): Promise<ALedger> {
+  const p = h.info.prefix;
+  const ids = await ctx.redis.zrange(`${p}:sub:${subId}:dlv`, '0', '-1');
+  const l: ALedger = {
+    accepted,
+    records: ids.length,
+    succeeded: 0,
+    retrying: 0,
+    retryingUnqueued: 0,
+    pending: 0,
+    failed: 0,
+    other: 0,
+    requests,
+  };
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const pipe = ctx.redis.pipeline();
+    for (const id of chunk) pipe.hget(`${p}:dlv:${id}`, 'status').exists(`${p}:hookline-deliveries:${id}`);
+    const replies = (await pipe.exec()) ?? [];
+    for (let k = 0; k < chunk.length; k++) {
+      const status = replies[2 * k]?.[1] as string | null;
+      const job = replies[2 * k + 1]?.[1] === 1;
+      if (status === 'succeeded') l.succeeded++;
+      else if (status === 'retrying') {
+        if (job) l.retrying++;
+        else l.retryingUnqueued++;
+      } else if (status === 'pending') l.pending++;
+      else if (status === 'failed') l.failed++;
+      else l.other++;
+    }
+  }
+  return l;
+}
+
+/** Every A delivery made or on its schedule: one record per event, none failed, none unqueued. */
+export const aAccounted = (a: ALedger) =>
+  a.records === a.accepted && a.failed === 0 && a.retryingUnqueued === 0 && a.other === 0;
+
+async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms: number): Promise<B6Case> {
+  const label = name === 'alone' ? 'B alone' : A_CASES[name].label;
+  const h = await startHookline(ctx);
+  const a = name === 'alone' ? undefined : await startAReceiver(name);
+  try {
+    const tag = `b6${name}${Math.random().toString(36).slice(2, 6)}`;
+    const bTenant = `bench-b6-b`;
+    await h.api.createSubscription(bTenant, `${ctx.receiver.origin}/b6/b`);
+    const aSub = a ? await h.api.createSubscription('bench-b6-a', a.url) : undefined;
+    // One second of B alone first: connections, caches and JIT warm, not measured.
+    await ctx.receiver.reset({ mode: 'count' });
+    const warm = await paced(h.api, {
+      tenantId: bTenant,
+      rate,
+      tickMs: 100,
+      until: now() + 1_000,
+      tag: `${tag}w`,
+    });
+    await ctx.receiver.waitFor(warm.accepted, now() + 10_000);
+    await ctx.receiver.reset({ mode: 'latency' });
+    const until = now() + ms;
+    const [b, aPub] = await Promise.all([
+      paced(h.api, { tenantId: bTenant, rate, tickMs: 100, until, tag: `${tag}b` }),
+      a
+        ? paced(h.api, {
+            tenantId: 'bench-b6-a',
+            rate: rate * A_CASES[name as ACase].rate,
+            tickMs: 100,
+            until,
+            tag: `${tag}a`,
+          })
+        : undefined,
+    ]);
+    const s = await ctx.receiver.waitFor(b.accepted, now() + 15_000);
+    const lat = (await ctx.receiver.latencies()).fromAccepted.sort((x, y) => x - y);
+    const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aPub.accepted, a.count()) : undefined;
+    return {
+      name,
+      label,
+      sent: b.sent,
+      received: s.count,
+      p50: percentile(lat, 50),
+      p95: percentile(lat, 95),
+      p99: percentile(lat, 99),
+      max: lat.at(-1) ?? NaN,
+      a: aLedger,
+      timedOut: s.count < b.accepted,
+    };
+  } finally {
+    await a?.close();
+    await h.stop();
+  }
+}
+
+export async function b6Isolation(ctx: BenchContext): Promise<B6Result> {
+  const { b6Rate: rate, b6Ms: ms } = ctx.opts.sizes;
+  const cases: B6Case[] = [];
+  for (const name of ['alone', 'slow', 'hang', '503', 'flood'] as const) {
+    ctx.log(`B6 ${name} …`);
+    cases.push(await runCase(ctx, name, rate, ms));
+  }
+  return { rate, durationMs: ms, cases };
+}
