@@ -146,6 +146,10 @@ describe('parking', () => {
       7,
     );
     expect(rx.ids).toHaveLength(1);
+    const metrics = await h.hookline.ctx.metrics.scrape();
+    expect(metrics).toContain('\nhookline_deliveries_parked 7\n');
+    expect(metrics).toContain(`hookline_deliveries_parked_by_subscription{subscription_id="${sub.id}"} 7`);
+    expect(metrics).toContain(`hookline_in_flight_by_subscription{subscription_id="${sub.id}"} 1`);
 
     rx.hold(false);
     const records = await h.until(async () => {
