@@ -29,6 +29,11 @@ const PARKED_TTL_MS = 24 * 3_600_000;
 export interface InFlightOptions {
   /** Lease of one request; renewed every quarter of it while the request is under way. */
   leaseMs: number;
+  /**
+   * Renewals stop after this long (a run that never gave its lease back: a bug, not a request).
+   * Default 5 minutes, past the longest attempt.
+   */
+  maxHoldMs?: number;
 }
 
 /** go: leased (send now). handed: other deliveries of the subscription given a lease meanwhile. */
@@ -47,8 +52,9 @@ export interface InFlightSnapshot {
 
 export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOptions) {
   const { leaseMs } = opts;
-  /** subscription id → delivery ids this process holds leases for (renewed on a timer). */
-  const held = new Map<string, Set<string>>();
+  const maxHoldMs = opts.maxHoldMs ?? 5 * 60_000;
+  /** subscription id → delivery id → when this process took its lease (renewed on a timer). */
+  const held = new Map<string, Map<string, number>>();
   let renewTimer: NodeJS.Timeout | undefined;
   const capKeys = (subId: string): CapKeys => [
     keys.inFlight(subId),
@@ -61,14 +67,18 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
     if (held.size === 0) return;
     defineScripts(redis, RENEW);
     const pipe = redis.pipeline();
-    for (const [subId, ids] of held) RENEW.queue(pipe, [keys.inFlight(subId)], [leaseMs, ...ids]);
+    const oldest = Date.now() - maxHoldMs;
+    for (const [subId, ids] of held) {
+      for (const [id, since] of ids) if (since < oldest) forget(subId, id);
+      if (ids.size > 0) RENEW.queue(pipe, [keys.inFlight(subId)], [leaseMs, ...ids.keys()]);
+    }
     await pipe.exec();
   }
 
   function keep(subId: string, deliveryId: string): void {
     let ids = held.get(subId);
-    if (!ids) held.set(subId, (ids = new Set()));
-    ids.add(deliveryId);
+    if (!ids) held.set(subId, (ids = new Map()));
+    ids.set(deliveryId, Date.now());
     // A lost renewal round is retried by the next; the lease has three more rounds to spare.
     renewTimer ??= setInterval(() => void renew().catch(() => undefined), leaseMs / 4).unref();
   }

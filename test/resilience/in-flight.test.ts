@@ -163,6 +163,35 @@ describe('parking', () => {
   });
 });
 
+describe('a run that throws', () => {
+  it('gives its lease back at once (the next delivery does not wait for the lease to expire)', async () => {
+    const h = await startHarness();
+    open.push(h);
+    const rx = await concurrencyReceiver(0);
+    const tenant = uniqueTenant('throw');
+    const sub = await subscribe(h, tenant, `${rx.url}/throw`, { maxInFlight: 1 });
+    // Throws after the first attempt is recorded, before any other hook hears of it.
+    let thrown = 0;
+    h.hookline.ctx.deliveryHooks.unshift({
+      afterAttempt() {
+        if (thrown++ === 0) throw new Error('observer failed');
+      },
+    });
+    const events = makeEvents(tenant, 2);
+    rx.hold(true);
+    await publish(h, events.slice(0, 1));
+    await h.until(() => rx.ids.length === 1, 10_000);
+    await publish(h, events.slice(1));
+    await h.until(async () => (await parkedCount(h, sub.id)) === 1, 10_000);
+    const released = Date.now();
+    rx.hold(false);
+    await h.until(() => rx.ids.length === 2, 10_000);
+    // The lease is IN_FLIGHT_LEASE_MS (20 s): a leaked one would hold the second back that long.
+    expect(Date.now() - released).toBeLessThan(3_000);
+    expect(thrown).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('the maxInFlight field', () => {
   it('is validated (1-1000, 400 naming the field), shows its default, and PATCH sets and removes it', async () => {
     const h = await startHarness({ MAX_IN_FLIGHT_PER_SUBSCRIPTION: '7' });
