@@ -201,6 +201,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   // Breaker, rate limit and in-flight cap first (they may hold a delivery), metrics last.
   const resilience = createResilience(ctx);
   deliveryHooks.push(resilience.hook, metrics.deliveryHook);
+  closers.push(() => resilience.close());
   metrics.trackQueues([eventsQueue, deliveriesQueue], logger);
   const port = config.METRICS_PORT;
   if (port !== undefined) {

@@ -202,6 +202,16 @@ export const configSpec = {
     doc: 'A direct first attempt under way this long no longer holds its fan-out job (a watch job covers it).',
     parse: int(10, 60_000),
   },
+  MAX_IN_FLIGHT_PER_SUBSCRIPTION: {
+    default: 25,
+    doc: 'Requests under way at once to one subscription, across every worker process, when the subscription sets no `maxInFlight` (1-1000). Deliveries over it are parked in Redis, in arrival order, and released as its requests finish (no attempt spent). 25: a hanging subscriber holds at most a quarter of one process’s default DELIVERY_CONCURRENCY, while one answering in 50 ms still gets about 500 requests/s.',
+    parse: int(1, 1_000),
+  },
+  IN_FLIGHT_LEASE_MS: {
+    default: 20_000,
+    doc: 'Lease of one in-flight request on its subscription’s cap, renewed every quarter of it while the request is under way: a killed process’s requests stop counting within this time, and its parked deliveries are released within half of it after that.',
+    parse: int(1_000, 600_000),
+  },
   MAX_CONNECTIONS_PER_ORIGIN: {
     default: 50,
     doc: 'Upper bound of open sockets to one subscriber origin per worker.',

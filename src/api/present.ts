@@ -6,7 +6,11 @@ import type { OutboundRequest, AttemptOutcome } from '../delivery/attempt.js';
 import { openReportSecret, type HooklineEvent } from '../domain/event.js';
 import { subscriptionWritableProperties, type Subscription } from '../domain/subscription.js';
 
-export function presentSubscription(sub: Subscription, opts: { admin?: boolean } = {}): SubscriptionView {
+/** `defaults`: what a subscription gets when it sets none (services.subscriptionDefaults). */
+export function presentSubscription(
+  sub: Subscription,
+  opts: { admin?: boolean; defaults?: { maxInFlight: number } } = {},
+): SubscriptionView {
   const {
     signingSecrets: _signing,
     authVersion: _v,
@@ -29,6 +33,7 @@ export function presentSubscription(sub: Subscription, opts: { admin?: boolean }
       : {}),
     // Subscriptions saved before 0.4 lack it: they drop stale statuses too.
     dropStaleStatuses: rest.dropStaleStatuses ?? true,
+    ...(rest.maxInFlight === undefined && opts.defaults ? { maxInFlight: opts.defaults.maxInFlight } : {}),
     ...(secret ? { secret: { headerName: secret.headerName, value: mask(secret.value) } } : {}),
     ...(bearer ? { bearer: { token: mask(bearer.token) } } : {}),
     ...(basic ? { basic: { username: basic.username, password: mask(basic.password) } } : {}),

@@ -18,6 +18,13 @@ export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
   'superseded',
 ]);
 
+/**
+ * Why a pending delivery waits without being sent (shown, never stored): parked over its
+ * subscription's `maxInFlight`, or its subscription is paused or disabled.
+ */
+export const HELD_REASONS = ['in_flight_cap', 'subscription_paused', 'subscription_disabled'] as const;
+export type HeldReason = (typeof HELD_REASONS)[number];
+
 export const DeliveryStatusSchema = Type.Unsafe<DeliveryStatus>({
   type: 'string',
   enum: [...DELIVERY_STATUSES],
@@ -57,6 +64,14 @@ export const DeliveryRecordSchema = Type.Object(
       Type.String({
         description:
           'For status superseded: the delivery of a later status of the same message that succeeded first (this one was not sent).',
+      }),
+    ),
+    heldReason: Type.Optional(
+      Type.Unsafe<HeldReason>({
+        type: 'string',
+        enum: [...HELD_REASONS],
+        description:
+          'For status pending: why it waits. in_flight_cap: parked over its subscription’s maxInFlight (released in arrival order as requests finish); subscription_paused / subscription_disabled: until resume. No attempt is spent.',
       }),
     ),
   },

@@ -40,6 +40,9 @@ export const PARAM_FIELDS = [
   'eventType',
 ] as const;
 export type ParamField = (typeof PARAM_FIELDS)[number];
+/** The largest `maxInFlight` a subscription may have. */
+export const MAX_IN_FLIGHT_MAX = 1_000;
+
 /** The largest `timeoutMs` a subscription may have (SPEC §3). */
 export const TIMEOUT_MS_MAX = 30_000;
 
@@ -135,6 +138,14 @@ export const subscriptionWritableProperties = {
       { additionalProperties: false },
     ),
   ),
+  maxInFlight: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_IN_FLIGHT_MAX,
+      description:
+        'Requests under way at once to this subscription, across every worker (default MAX_IN_FLIGHT_PER_SUBSCRIPTION, 25). Deliveries over it wait, parked in arrival order (status pending, heldReason in_flight_cap), and spend no attempt.',
+    }),
+  ),
   dropStaleStatuses: Type.Optional(
     Type.Boolean({
       description:
@@ -186,6 +197,8 @@ export interface Subscription {
   timeoutMs: number;
   maxRetries: number;
   rateLimit?: { perSecond: number };
+  /** Absent: MAX_IN_FLIGHT_PER_SUBSCRIPTION, read when a delivery runs (so changing it applies). */
+  maxInFlight?: number;
   /** Absent (subscriptions saved before 0.4) means true. */
   dropStaleStatuses?: boolean;
   status: SubscriptionStatus;

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerPhase } from '../resilience/breaker.js';
+import type { InFlightSnapshot } from '../resilience/in-flight.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryHooks } from './runner.js';
 import type { StallState } from './stall.js';
@@ -43,6 +44,11 @@ export interface Metrics {
   trackBreakers(refresh: () => Promise<void>, logger?: Logger): void;
   /** The delivery slots of this process's workers, exported as hookline_delivery_stalled and …_slots_full_seconds. */
   trackStall(read: () => StallState): void;
+  /**
+   * The in-flight cap's counts, read from Redis at scrape time (at most every cacheMs):
+   * hookline_deliveries_parked, …_parked_by_subscription and hookline_in_flight_by_subscription.
+   */
+  trackInFlight(read: () => Promise<InFlightSnapshot>, logger?: Logger): void;
   /** Queues whose job counts are exported as hookline_queue_jobs (read at most every cacheMs). */
   trackQueues(queues: CountableQueue[], logger?: Logger): void;
   /** The text exposition: this instance's metrics, then the process metrics. */
@@ -214,6 +220,53 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
           this.set(read().fullForMs / 1000);
         },
       });
+    },
+    trackInFlight(read, logger) {
+      let cached: { at: number; snap: Promise<InFlightSnapshot> } | undefined;
+      const snapshot = () => {
+        if (!cached || Date.now() - cached.at > cacheMs) {
+          const entry = { at: Date.now(), snap: withTimeout(read(), 2000) };
+          entry.snap.catch(() => {
+            if (cached === entry) cached = undefined;
+          });
+          cached = entry;
+        }
+        return cached.snap;
+      };
+      const gauge = (
+        name: string,
+        help: string,
+        fill: (g: Gauge<'subscription_id'>, s: InFlightSnapshot) => void,
+      ) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: name === 'hookline_deliveries_parked' ? [] : ['subscription_id'],
+          registers,
+          async collect() {
+            this.reset();
+            try {
+              fill(this, await snapshot());
+            } catch (err) {
+              logger?.warn({ err }, 'metrics: in-flight counts unavailable');
+            }
+          },
+        });
+      gauge(
+        'hookline_deliveries_parked',
+        'Deliveries parked over their subscription’s maxInFlight (pending, heldReason in_flight_cap), every process together.',
+        (g, s) => g.set(s.parkedTotal),
+      );
+      gauge(
+        'hookline_deliveries_parked_by_subscription',
+        'Deliveries parked over maxInFlight, for the 10 subscriptions with the most.',
+        (g, s) => s.parked.forEach(([id, n]) => g.set({ subscription_id: id }, n)),
+      );
+      gauge(
+        'hookline_in_flight_by_subscription',
+        'Requests under way per subscription (leases on its maxInFlight), every process together, for the 10 with the most.',
+        (g, s) => s.inFlight.forEach(([id, n]) => g.set({ subscription_id: id }, n)),
+      );
     },
     trackQueues(queues, logger) {
       let cached: { at: number; counts: Promise<Record<string, number>[]> } | undefined;

@@ -1,5 +1,7 @@
 // Circuit breaker, auto-disable, per-subscription rate limits and in-flight caps, as one delivery
 // hook (SPEC §5). Nothing here fails a delivery: it is held (no attempt spent) or let through.
+// The in-flight cap (`maxInFlight`) is counted in Redis across processes: a delivery over it is
+// parked (src/pipeline/parked.ts) and its lease is given back when its run ends, whatever the end.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from './context.js';
 import { isOperational, type HooklineEvent } from '../domain/event.js';
@@ -8,12 +10,13 @@ import { releaseHeld } from './held.js';
 import type { Subscription } from '../domain/subscription.js';
 import { createBreaker, type Breaker } from '../resilience/breaker.js';
 import type { DeliveryHooks } from './runner.js';
-import { createInFlightLimiter, createRateLimiter } from '../resilience/rate-limit.js';
+import { createRateLimiter } from '../resilience/rate-limit.js';
+import { createInFlightCap } from '../resilience/in-flight.js';
+import { capOf, createParking, parkMs } from './parked.js';
 
-/** In-flight cap per slow subscription and process: a quarter of the worker's concurrency. */
-function inFlightLimit(config: Context['config']): number {
-  return Math.max(1, Math.min(config.MAX_CONNECTIONS_PER_ORIGIN, Math.ceil(config.DELIVERY_CONCURRENCY / 4)));
-}
+/** Subscriptions read per metrics scrape, and how many of them get a labelled series. */
+const METRICS_SUBS_READ = 1_000;
+const METRICS_TOP = 10;
 
 /** Longest an attempt can take (a 401 from an OAuth2 subscriber is retried once at once). */
 const attemptBoundMs = (sub: Subscription) => sub.timeoutMs * 2 + 5_000;
@@ -21,6 +24,8 @@ const attemptBoundMs = (sub: Subscription) => sub.timeoutMs * 2 + 5_000;
 export interface Resilience {
   breaker: Breaker;
   hook: DeliveryHooks;
+  /** Waits for leases being given back (shutdown), then stops renewing. */
+  close(): Promise<void>;
 }
 
 /** The breaker, rate-limit and in-flight hook; compose puts it first in `ctx.deliveryHooks`. */
@@ -37,7 +42,12 @@ export function createResilience(ctx: Context): Resilience {
   // A scrape reads again the breakers this process shows open or half-open (no I/O while none is).
   ctx.metrics.trackBreakers(() => breaker.refresh(), logger);
   const rate = createRateLimiter(ctx.redis, ctx.keys);
-  const inFlight = createInFlightLimiter({ limit: inFlightLimit(config) });
+  const cap = createInFlightCap(ctx.redis, ctx.keys, { leaseMs: config.IN_FLIGHT_LEASE_MS });
+  const parking = createParking(ctx, cap);
+  ctx.metrics.trackInFlight(() => cap.snapshot(METRICS_SUBS_READ, METRICS_TOP), logger);
+  /** delivery id → its subscription and cap, for the leases this process holds. */
+  const leased = new Map<string, { subId: string; cap: number }>();
+  const giving = new Set<Promise<void>>();
   const releasing = new Map<string, Promise<unknown>>();
 
   /** Promotes the deliveries an open breaker parked, once at a time per subscription. */
@@ -86,17 +96,36 @@ export function createResilience(ctx: Context): Resilience {
         }
         if (rated.waitMs > 0) await sleep(rated.waitMs);
       }
-      // Over the cap a rate-limit slot goes unused: harmless, the subscriber is the bottleneck then.
-      if (!inFlight.tryAcquire(sub.id, jobId, attemptBoundMs(sub))) {
+      // Last: a lease is held only by a delivery about to be sent. A rate-limit slot taken by
+      // one parked here stays reserved for it (it is let through at once when it comes back).
+      const capValue = capOf(ctx, sub);
+      const v = await cap.acquire(sub.id, jobId, capValue);
+      if (v.handed.length > 0) parking.wake(sub.id, v.handed, capValue);
+      if (!v.go) {
         await breaker.cancelProbe(sub.id, jobId);
-        return { ms: inFlight.holdMs(sub.id), park: false };
+        return { ms: parkMs(), park: false };
       }
+      leased.set(jobId, { subId: sub.id, cap: capValue });
       return 0;
+    },
+
+    afterRun(delivery) {
+      const lease = leased.get(delivery.id);
+      if (!lease) return;
+      leased.delete(delivery.id);
+      // In the background: the run's end does not wait for Redis. A lost release expires.
+      const p: Promise<void> = cap
+        .release(lease.subId, delivery.id, lease.cap)
+        .then((handed) => parking.wake(lease.subId, handed, lease.cap))
+        .catch((err: unknown) =>
+          logger.warn({ err, deliveryId: delivery.id }, 'in-flight lease not given back; it expires'),
+        )
+        .finally(() => giving.delete(p));
+      giving.add(p);
     },
 
     async afterAttempt({ delivery, sub, outcome, event }) {
       if (!isSubscriptionTarget(sub.id)) return;
-      inFlight.release(sub.id, delivery.id, outcome.durationMs);
       const r = await breaker.record(sub.id, delivery.id, outcome.ok);
       if (r.opened) {
         logger.warn({ subscriptionId: sub.id, failures: r.failures }, 'circuit breaker opened');
@@ -112,5 +141,12 @@ export function createResilience(ctx: Context): Resilience {
       }
     },
   };
-  return { breaker, hook };
+  return {
+    breaker,
+    hook,
+    async close() {
+      await Promise.allSettled([...giving]);
+      cap.close();
+    },
+  };
 }

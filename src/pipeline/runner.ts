@@ -54,14 +54,16 @@ export interface AttemptReport {
 /**
  * How long to hold a delivery without spending an attempt (0 = go ahead). A bare number parks it:
  * it joins the subscription's held set, which resume and a closing breaker release at once.
- * `park: false` (rate limits, in-flight caps) only delays it.
+ * `park: false` (rate limits, in-flight caps: src/pipeline/parked.ts) only delays it.
  */
 export type HoldDecision = number | { ms: number; park: boolean };
 
-/** Extension points for the breaker, rate limiter and metrics. */
+/** Extension points for the breaker, rate limiter, in-flight cap and metrics. */
 export interface DeliveryHooks {
   beforeAttempt?(sub: Subscription, delivery: DeliveryRef): Promise<HoldDecision>;
   afterAttempt?(report: AttemptReport): Promise<void> | void;
+  /** Once at the end of every run, whatever its verdict, also when it threw (must not throw). */
+  afterRun?(delivery: DeliveryRef): void;
 }
 
 export interface DeliveryDeps {
@@ -243,7 +245,11 @@ export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): 
 
 /** decide, then commit: one run of a delivery. */
 export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict['kind']> {
-  return commit(deps, run, await decide(deps, run));
+  try {
+    return await commit(deps, run, await decide(deps, run));
+  } finally {
+    for (const h of deps.hooks) h.afterRun?.(run.delivery);
+  }
 }
 
 /** A job for a delivery `made` attempts into it, with `retriesLeft` retries after its first run. */

@@ -98,6 +98,14 @@ export function keyspace(prefix: string) {
     oauthLock: (subId: string) => `${prefix}:oauth:${subId}:lock`,
     breaker: (subId: string) => `${prefix}:breaker:${subId}`,
     rate: (subId: string) => `${prefix}:rate:${subId}`,
+    /** In-flight cap (src/resilience/in-flight.ts): a subscription's leases, delivery id → expiry ms. */
+    inFlight: (subId: string) => `${prefix}:infl:${subId}`,
+    /** Its deliveries parked over the cap, delivery id → arrival µs. */
+    parked: (subId: string) => `${prefix}:parked:${subId}`,
+    /** Subscriptions with leases or parked deliveries (metrics read these). */
+    inFlightSubs: () => `${prefix}:infl-subs`,
+    /** Subscriptions with parked deliveries (the sweep reads these). */
+    parkedSubs: () => `${prefix}:parked-subs`,
   };
 }
 

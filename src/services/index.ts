@@ -20,6 +20,8 @@ export interface Services {
   /** API clients and their access tokens. */
   clients: ClientStore;
   health: Health;
+  /** Values a subscription gets when it sets none, shown in answers (read when it is used). */
+  subscriptionDefaults: { maxInFlight: number };
 }
 
 export function createServices(ctx: Context): Services {
@@ -37,5 +39,6 @@ export function createServices(ctx: Context): Services {
     recovery: createRecoveryService(ctx),
     clients: createClientStore(ctx.redis, ctx.keys, { maxPerTenant: ctx.config.MAX_CLIENTS_PER_TENANT }),
     health: createHealth(ctx),
+    subscriptionDefaults: { maxInFlight: ctx.config.MAX_IN_FLIGHT_PER_SUBSCRIPTION },
   };
 }

@@ -12,6 +12,7 @@ import { redrive, type Destination } from '../pipeline/fanout.js';
 import { OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from '../pipeline/targets.js';
 import type { Tenant } from './subscriptions.js';
 import { deliveryVisibleTo } from './visibility.js';
+import { withHeldReasons } from './held-reason.js';
 
 /** Deliveries re-driven concurrently by one recover call. */
 const PARALLEL = 20;
@@ -27,6 +28,7 @@ export type RecoveryDeps = Pick<
   | 'redisHistory'
   | 'deliveriesQueue'
   | 'subscriptionStore'
+  | 'subscriptions'
   | 'metrics'
 >;
 
@@ -198,7 +200,10 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     ): Promise<DeliveryPage> {
       const page = await listTenantDeliveries(tenant, query);
       return {
-        data: page.data.filter((r) => deliveryVisibleTo(r, tenant, caller.platform)),
+        data: await withHeldReasons(
+          ctx,
+          page.data.filter((r) => deliveryVisibleTo(r, tenant, caller.platform)),
+        ),
         nextCursor: page.nextCursor,
       };
     },
@@ -206,15 +211,17 @@ export function createRecoveryService(ctx: RecoveryDeps) {
     async getDelivery(id: string, tenant: Tenant, caller: Caller): Promise<DeliveryRecord> {
       const record = await history.getDelivery(id);
       if (!record || !deliveryVisibleTo(record, tenant, caller.platform)) throw notFound('delivery');
-      return record;
+      return (await withHeldReasons(ctx, [record]))[0]!;
     },
 
     /** A subscription's deliveries, newest first. */
     async subscriptionDeliveries(id: string, tenant: Tenant, page: ListPage): Promise<DeliveryPage> {
       const sub = await subs.getVisible(id, tenant);
-      return history.listDeliveries({ ...page, tenantId: sub.tenantId, subscriptionId: sub.id }, [
-        ctx.keys.subDeliveries(sub.id),
-      ]);
+      const found = await history.listDeliveries(
+        { ...page, tenantId: sub.tenantId, subscriptionId: sub.id },
+        [ctx.keys.subDeliveries(sub.id)],
+      );
+      return { data: await withHeldReasons(ctx, found.data), nextCursor: found.nextCursor };
     },
 
     /** Re-drives the subscription's failed deliveries created in [since, until (default now)]. */

@@ -37,7 +37,7 @@ export default async function bullBoardPlugin(app: FastifyInstance, { ctx }: { c
   );
   const deliveries = new BullMQAdapter(ctx.deliveriesQueue, {
     description:
-      'Deliveries needing another run: retries, holds, failures (first attempts are made by the fan-out)',
+      'Deliveries needing another run: retries, holds, failures (first attempts are made by the fan-out). Delayed jobs include held ones: paused or breaker-open subscriptions, rate limits, and deliveries parked over their subscription’s maxInFlight (woken in arrival order as its requests finish; GET /v1/deliveries/:id shows heldReason).',
   });
   deliveries.setFormatter('data', (data: DeliveryJobData) =>
     typeof data.e === 'string' ? data : { ...data, e: shown(data.e) },

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { EventTypeSchema } from '../../domain/event.js';
+import type { Subscription } from '../../domain/subscription.js';
 import type { Services } from '../../services/index.js';
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from '../../services/subscription-actions.js';
 import { tenantScope } from '../plugins/auth.js';
@@ -15,6 +16,8 @@ export default async function subscriptionActions(
   { services }: { services: Services },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const present = (sub: Subscription, opts: { admin?: boolean } = {}) =>
+    presentSubscription(sub, { ...opts, defaults: services.subscriptionDefaults });
   const actions = services.subscriptionActions;
   const tags = ['subscriptions'];
 
@@ -35,7 +38,7 @@ export default async function subscriptionActions(
     '/v1/subscriptions/:id/pause',
     stateRoute('pauseSubscription', 'Pause: deliveries wait (no attempt spent) until resume'),
     async (request) =>
-      presentSubscription(await actions.pause((request.params as { id: string }).id, tenantScope(request))),
+      present(await actions.pause((request.params as { id: string }).id, tenantScope(request))),
   );
 
   app.post(
@@ -45,7 +48,7 @@ export default async function subscriptionActions(
       'Resume a paused or disabled subscription; held deliveries are sent at once',
     ),
     async (request) =>
-      presentSubscription(await actions.resume((request.params as { id: string }).id, tenantScope(request))),
+      present(await actions.resume((request.params as { id: string }).id, tenantScope(request))),
   );
 
   app.post(

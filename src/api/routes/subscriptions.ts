@@ -8,6 +8,7 @@ import { SubProductSchema } from '../../domain/event.js';
 import { HooklineError } from '../../domain/errors.js';
 import { EVENT_PATTERNS, SubscriptionInputSchema } from '../../domain/subscription.js';
 import { SubscriptionPatchSchema, type SubscriptionPatch } from '../../domain/subscription-patch.js';
+import type { Subscription } from '../../domain/subscription.js';
 import type { Services } from '../../services/index.js';
 import { tenantScope } from '../plugins/auth.js';
 import {
@@ -50,6 +51,8 @@ export default async function subscriptionRoutes(
   { services }: { services: Services },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const present = (sub: Subscription, opts: { admin?: boolean } = {}) =>
+    presentSubscription(sub, { ...opts, defaults: services.subscriptionDefaults });
   const subs = services.subscriptions;
   const tags = ['subscriptions'];
 
@@ -77,7 +80,7 @@ export default async function subscriptionRoutes(
       const { subscription, signingSecret } = await subs.create(tenantId, request.body, {
         verify: request.query.verify,
       });
-      return reply.status(201).send({ ...presentSubscription(subscription), signingSecret });
+      return reply.status(201).send({ ...present(subscription), signingSecret });
     },
   );
 
@@ -100,7 +103,7 @@ export default async function subscriptionRoutes(
       if (q.includeDeleted && !admin)
         throw new HooklineError('insufficient_scope', 'includeDeleted is for the admin token only');
       const page = await subs.list({ ...q, tenantId: tenantScope(request) });
-      return { data: page.data.map((s) => presentSubscription(s, { admin })), nextCursor: page.nextCursor };
+      return { data: page.data.map((s) => present(s, { admin })), nextCursor: page.nextCursor };
     },
   );
 
@@ -119,7 +122,7 @@ export default async function subscriptionRoutes(
       },
     },
     async (request) =>
-      presentSubscription(await subs.get(request.params.id, tenantScope(request)), {
+      present(await subs.get(request.params.id, tenantScope(request)), {
         admin: isAdmin(request),
       }),
   );
@@ -161,8 +164,7 @@ export default async function subscriptionRoutes(
         response: { 200: SubscriptionSchema, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) =>
-      presentSubscription(await subs.replace(request.params.id, tenantScope(request), request.body)),
+    async (request) => present(await subs.replace(request.params.id, tenantScope(request), request.body)),
   );
 
   app.patch(
@@ -180,8 +182,7 @@ export default async function subscriptionRoutes(
         response: { 200: SubscriptionSchema, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) =>
-      presentSubscription(await subs.patch(request.params.id, tenantScope(request), request.body)),
+    async (request) => present(await subs.patch(request.params.id, tenantScope(request), request.body)),
   );
 
   app.delete(
@@ -221,7 +222,7 @@ export default async function subscriptionRoutes(
     },
     async (request) => {
       const sub = await subs.restore(request.params.id, tenantScope(request));
-      return presentSubscription(sub, { admin: isAdmin(request) });
+      return present(sub, { admin: isAdmin(request) });
     },
   );
 

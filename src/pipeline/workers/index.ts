@@ -3,6 +3,7 @@
 import type { Worker } from 'bullmq';
 import type { Context } from '../context.js';
 import { createDirectDelivery, WATCH_DELAY_MS } from '../direct.js';
+import { startParkingSweep } from '../parked.js';
 import { Slots } from '../slots.js';
 import { stallThresholdMs, watchStall, type StallState } from '../stall.js';
 import { deliveryDeps, startDeliveryWorker } from './delivery-worker.js';
@@ -29,6 +30,8 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
   });
   const workers: Worker[] = [startFanoutWorker(ctx, direct), startDeliveryWorker(ctx, slots, deps)];
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Deliveries parked over a cap whose leases expired (a killed process's) are released here.
+  const stopSweep = startParkingSweep(ctx);
   return {
     workers,
     slots,
@@ -36,6 +39,7 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
     async close() {
       // Direct deliveries not started yet are queued for any worker; those under way finish.
       direct.stop();
+      stopSweep();
       const graceful = Promise.all(workers.map((w) => w.close())).then(() => direct.drain());
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(r, ctx.config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref(),

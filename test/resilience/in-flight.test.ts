@@ -1,0 +1,222 @@
+// The per-subscription in-flight cap (maxInFlight), counted in Redis across processes: two
+// Hookline instances on one Redis never exceed it together; deliveries over it are parked in
+// arrival order, spend no attempt and show `pending` with heldReason; the API validates the field.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from './support.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const o of open.reverse()) await o.close();
+});
+
+interface ConcurrencyReceiver {
+  url: string;
+  /** webhook-id of every request, in arrival order. */
+  ids: string[];
+  /** Requests under way now, and the most at once. */
+  current: number;
+  most: number;
+  /** Answers 200 after delayMs; `hold(true)` keeps requests unanswered until `hold(false)`. */
+  hold(on: boolean): void;
+  close(): Promise<void>;
+}
+
+async function concurrencyReceiver(delayMs: number): Promise<ConcurrencyReceiver> {
+  let holding = false;
+  const held: (() => void)[] = [];
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      rx.ids.push(String(req.headers['webhook-id'] ?? ''));
+      rx.current++;
+      rx.most = Math.max(rx.most, rx.current);
+      const answer = () =>
+        setTimeout(() => {
+          rx.current--;
+          res.writeHead(200).end('ok');
+        }, delayMs);
+      if (holding) held.push(answer);
+      else answer();
+    });
+  };
+  const server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const rx: ConcurrencyReceiver = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ids: [],
+    current: 0,
+    most: 0,
+    hold(on) {
+      holding = on;
+      if (!on) for (const a of held.splice(0)) a();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  open.push(rx);
+  return rx;
+}
+
+async function pair(overrides: Record<string, string> = {}): Promise<[Harness, Harness]> {
+  const a = await startHarness(overrides);
+  open.push(a);
+  const b = await startHarness({ ...overrides, REDIS_PREFIX: a.config.REDIS_PREFIX }, { api: false });
+  open.push(b);
+  return [a, b];
+}
+
+const parkedCount = (h: Harness, subId: string) =>
+  h.hookline.ctx.redis.zcard(h.hookline.ctx.keys.parked(subId));
+
+describe('in-flight cap across two processes', () => {
+  it('a slow receiver never sees more than maxInFlight requests at once; each delivery is sent once', async () => {
+    const [a] = await pair();
+    const rx = await concurrencyReceiver(150);
+    const tenant = uniqueTenant('cap');
+    const sub = await subscribe(a, tenant, `${rx.url}/cap`, { maxInFlight: 3, maxRetries: 0 });
+    // Several publish calls, so both instances fan out and both run parked deliveries' jobs.
+    const events = makeEvents(tenant, 40);
+    for (let i = 0; i < events.length; i += 5) await publish(a, events.slice(i, i + 5));
+    const records = await a.until(async () => {
+      const all = await allDeliveries(a, sub.id);
+      return all.length === 40 && all.every((d) => d.status === 'succeeded') && all;
+    }, 30_000);
+    console.log(`in-flight cap 3 over two instances: at most ${rx.most} at once, ${rx.ids.length} requests`);
+    expect(rx.most).toBeLessThanOrEqual(3);
+    expect(rx.most).toBe(3);
+    expect(rx.ids).toHaveLength(40);
+    expect(records.every((d) => d.attempts.length === 1)).toBe(true);
+    expect(await parkedCount(a, sub.id)).toBe(0);
+  });
+
+  it('a slow subscriber at its cap never starves a fast one', async () => {
+    // Concurrency 8 per process: the slow subscriber holds at most 2 of them.
+    const h = await startHarness({ DELIVERY_CONCURRENCY: '8' });
+    open.push(h);
+    const slow = await concurrencyReceiver(1_000);
+    const fast = await concurrencyReceiver(0);
+    const tenant = uniqueTenant('fair');
+    await subscribe(h, tenant, `${slow.url}/slow`, { events: ['message.sent'], maxInFlight: 2 });
+    await subscribe(h, tenant, `${fast.url}/fast`, { events: ['message.delivered'] });
+    await publish(
+      h,
+      makeEvents(tenant, 40).map((e) => ({ ...e, type: 'message.sent' })),
+    );
+    await h.until(() => slow.ids.length >= 1, 5_000);
+    const start = Date.now();
+    await publish(h, makeEvents(tenant, 20));
+    await h.until(() => fast.ids.length >= 20 && fast.current === 0, 5_000);
+    const fastMs = Date.now() - start;
+    console.log(
+      `20 fast deliveries in ${fastMs} ms behind 40 slow ones (1 s each, at most ${slow.most} at once)`,
+    );
+    expect(fastMs).toBeLessThan(2_500);
+    expect(slow.most).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('parking', () => {
+  it('maxInFlight 1: deliveries go in arrival order, none lost, one attempt each; parked ones show heldReason', async () => {
+    const h = await startHarness();
+    open.push(h);
+    const rx = await concurrencyReceiver(20);
+    const tenant = uniqueTenant('order');
+    const sub = await subscribe(h, tenant, `${rx.url}/order`, { maxInFlight: 1 });
+    const events = makeEvents(tenant, 8);
+    // The first is held at the receiver; each next one is published once the one before is parked.
+    rx.hold(true);
+    await publish(h, events.slice(0, 1));
+    await h.until(() => rx.ids.length === 1, 10_000);
+    for (let i = 1; i < events.length; i++) {
+      await publish(h, events.slice(i, i + 1));
+      await h.until(async () => (await parkedCount(h, sub.id)) === i, 10_000);
+    }
+    const parked = await allDeliveries(h, sub.id, 'pending');
+    const shown = await h.request<{ status: string; heldReason?: string; attempts: unknown[] }>({
+      method: 'GET',
+      url: `/v1/deliveries/${parked.find((d) => d.eventId === events[3]!.id)!.id}`,
+    });
+    expect(shown.body).toMatchObject({ status: 'pending', heldReason: 'in_flight_cap', attempts: [] });
+    expect(parked.filter((d) => (d as { heldReason?: string }).heldReason === 'in_flight_cap')).toHaveLength(
+      7,
+    );
+    expect(rx.ids).toHaveLength(1);
+    const metrics = await h.hookline.ctx.metrics.scrape();
+    expect(metrics).toContain('\nhookline_deliveries_parked 7\n');
+    expect(metrics).toContain(`hookline_deliveries_parked_by_subscription{subscription_id="${sub.id}"} 7`);
+    expect(metrics).toContain(`hookline_in_flight_by_subscription{subscription_id="${sub.id}"} 1`);
+
+    rx.hold(false);
+    const records = await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all.length === 8 && all.every((d) => d.status === 'succeeded') && all;
+    }, 20_000);
+    expect(rx.ids).toEqual(events.map((e) => e.id));
+    expect(rx.most).toBe(1);
+    expect(records.every((d) => d.attempts.length === 1)).toBe(true);
+    expect(records.some((d) => 'heldReason' in d)).toBe(false);
+  });
+});
+
+describe('a run that throws', () => {
+  it('gives its lease back at once (the next delivery does not wait for the lease to expire)', async () => {
+    const h = await startHarness();
+    open.push(h);
+    const rx = await concurrencyReceiver(0);
+    const tenant = uniqueTenant('throw');
+    const sub = await subscribe(h, tenant, `${rx.url}/throw`, { maxInFlight: 1 });
+    // Throws after the first attempt is recorded, before any other hook hears of it.
+    let thrown = 0;
+    h.hookline.ctx.deliveryHooks.unshift({
+      afterAttempt() {
+        if (thrown++ === 0) throw new Error('observer failed');
+      },
+    });
+    const events = makeEvents(tenant, 2);
+    rx.hold(true);
+    await publish(h, events.slice(0, 1));
+    await h.until(() => rx.ids.length === 1, 10_000);
+    await publish(h, events.slice(1));
+    await h.until(async () => (await parkedCount(h, sub.id)) === 1, 10_000);
+    const released = Date.now();
+    rx.hold(false);
+    await h.until(() => rx.ids.length === 2, 10_000);
+    // The lease is IN_FLIGHT_LEASE_MS (20 s): a leaked one would hold the second back that long.
+    expect(Date.now() - released).toBeLessThan(3_000);
+    expect(thrown).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the maxInFlight field', () => {
+  it('is validated (1-1000, 400 naming the field), shows its default, and PATCH sets and removes it', async () => {
+    const h = await startHarness({ MAX_IN_FLIGHT_PER_SUBSCRIPTION: '7' });
+    open.push(h);
+    const tenant = uniqueTenant('field');
+    for (const bad of [0, 1001, 2.5, -1]) {
+      const res = await h.request<{ code: string; errors: { path: string }[] }>({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}`,
+        body: { webhookUrl: 'http://127.0.0.1:9/x', events: ['*'], maxInFlight: bad },
+      });
+      expect(res.status, res.raw).toBe(400);
+      expect(res.body.errors.map((e) => e.path)).toContain('/maxInFlight');
+    }
+    const sub = await subscribe(h, tenant, 'http://127.0.0.1:9/x');
+    const get = () =>
+      h.request<{ maxInFlight: number }>({ method: 'GET', url: `/v1/subscriptions/${sub.id}` });
+    expect((await get()).body.maxInFlight).toBe(7);
+    const patch = (body: unknown) =>
+      h.request<{ maxInFlight: number }>({ method: 'PATCH', url: `/v1/subscriptions/${sub.id}`, body });
+    expect((await patch({ maxInFlight: 1000 })).body.maxInFlight).toBe(1000);
+    expect((await get()).body.maxInFlight).toBe(1000);
+    const tooMany = await patch({ maxInFlight: 1001 });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.raw).toContain('/maxInFlight');
+    expect((await patch({ maxInFlight: null })).body.maxInFlight).toBe(7);
+  });
+});
