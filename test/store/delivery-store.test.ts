@@ -104,9 +104,12 @@ describe('delivery store', () => {
       'retrying',
       Date.now() + waitMs,
     );
-    for (const key of [keys.delivery(id), keys.deliveryAttempts(id), keys.event('t', 'evt_wait')]) {
+    for (const key of [keys.delivery(id), keys.event('t', 'evt_wait')]) {
       expect(await redis.ttl(key), key).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     }
+    // The attempts are in the record's own hash: one key a delivery.
+    expect(await redis.exists(keys.deliveryAttempts(id))).toBe(0);
+    expect((await store.get(id))?.attempts).toEqual([attempt]);
     // A shorter wait later never shortens what an event already has (its other deliveries).
     await store.recordAttempt(id, { tenantId: 't', id: 'evt_wait' }, { ...attempt, n: 2 }, 'succeeded', null);
     expect(await redis.ttl(keys.event('t', 'evt_wait'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);

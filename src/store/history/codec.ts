@@ -225,3 +225,258 @@ export function mergeDeliveries(earlier: HistoryDelivery, later: HistoryDelivery
     ...(redrivenTo ? { redrivenTo } : {}),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Redis history's compact layout (0.5 on; B7): one hash per delivery, attempts inside it as
+// tuples, times as epoch ms, statuses as one character, common response headers as numbers; the
+// stored event without what its key already says. Readers accept the older layout too.
+
+/**
+ * Response header names and whole headers common enough to store as a number. Part of the stored
+ * format: entries are only ever appended, never reordered or removed.
+ */
+const HEADER_NAMES = [
+  'date',
+  'content-type',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'server',
+  'transfer-encoding',
+  'cache-control',
+  'vary',
+  'x-request-id',
+  'etag',
+  'location',
+  'retry-after',
+  'x-powered-by',
+  'expires',
+  'pragma',
+  'x-content-type-options',
+  'strict-transport-security',
+  'access-control-allow-origin',
+  'set-cookie',
+];
+const HEADER_PAIRS: [string, string][] = [
+  ['connection', 'keep-alive'],
+  ['connection', 'close'],
+  ['keep-alive', 'timeout=5'],
+  ['content-length', '0'],
+  ['transfer-encoding', 'chunked'],
+  ['content-type', 'application/json'],
+  ['content-type', 'application/json; charset=utf-8'],
+  ['content-type', 'text/plain; charset=utf-8'],
+  ['content-type', 'text/html; charset=utf-8'],
+  ['content-type', 'text/plain'],
+  ['x-content-type-options', 'nosniff'],
+  ['cache-control', 'no-cache'],
+  ['vary', 'Accept-Encoding'],
+  ['x-powered-by', 'Express'],
+];
+const NAME_CODE = new Map(HEADER_NAMES.map((n, i) => [n, i]));
+const PAIR_CODE = new Map(HEADER_PAIRS.map(([n, v], i) => [`${n}\n${v}`, i]));
+const DATE = 0;
+
+/** A stored header: a common one's number, or [name (or its number), value (the date: seconds from the start)]. */
+type StoredHeader = number | [number | string, string | number];
+
+function headersToRedis(h: Record<string, string>, startedMs: number | undefined): StoredHeader[] {
+  const out: StoredHeader[] = [];
+  for (const [name, value] of Object.entries(h)) {
+    const pair = PAIR_CODE.get(`${name}\n${value}`);
+    if (pair !== undefined) {
+      out.push(pair);
+      continue;
+    }
+    const code = NAME_CODE.get(name);
+    if (code === DATE && startedMs !== undefined) {
+      const s = Math.floor(startedMs / 1000);
+      const at = Date.parse(value);
+      // A date that reads back as the same string is stored as its offset from the start, in s.
+      if (!Number.isNaN(at) && new Date(at).toUTCString() === value) {
+        out.push([DATE, at / 1000 - s]);
+        continue;
+      }
+    }
+    out.push([code ?? name, value]);
+  }
+  return out;
+}
+
+function headersFromRedis(stored: StoredHeader[], startedMs: number | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const x of stored) {
+    if (typeof x === 'number') {
+      const [n, v] = HEADER_PAIRS[x]!;
+      h[n] = v;
+      continue;
+    }
+    const [n, v] = x;
+    const name = typeof n === 'number' ? HEADER_NAMES[n]! : n;
+    h[name] =
+      typeof v === 'number' ? new Date((Math.floor((startedMs ?? 0) / 1000) + v) * 1000).toUTCString() : v;
+  }
+  return h;
+}
+
+/**
+ * An attempt as the record hash's `a` field holds it, a tuple: [started (ms after the record's
+ * creation, or the time as given when it does not read back the same), n, durationMs, statusCode,
+ * error ([code, message] or as is), headers, body, other fields?]; trailing defaults left out.
+ * `startedMs` set: the tuple's first element is a 0 the writing script replaces with the offset
+ * from the record's creation (it knows it; the writer does not).
+ */
+export function attemptToRedis(a: Attempt): { startedMs: number | undefined; tuple: string } {
+  const { n, startedAt, durationMs, statusCode, error, responseHeaders, responseBody, ...other } = a;
+  const startedMs = canonicalMs(startedAt);
+  const plainError = error && Object.keys(error).length === 2 ? [error.code, error.message] : error;
+  const t: unknown[] = [
+    startedMs === undefined ? startedAt : 0,
+    n,
+    durationMs,
+    statusCode,
+    plainError,
+    headersToRedis(responseHeaders, startedMs),
+    responseBody,
+  ];
+  if (Object.keys(other).length > 0) t.push(other);
+  else if (responseBody === '') {
+    t.pop();
+    if (responseHeaders && Object.keys(responseHeaders).length === 0) {
+      t.pop();
+      if (plainError === null) t.pop();
+    }
+  }
+  return { startedMs, tuple: JSON.stringify(t) };
+}
+
+export function attemptFromRedis(t: unknown[], createdMs: number): Attempt {
+  const [started, n, durationMs, statusCode, error, headers, body, other] = t as [
+    number | string,
+    number,
+    number,
+    number | null,
+    [string, string] | Attempt['error'] | undefined,
+    StoredHeader[] | undefined,
+    string | undefined,
+    Record<string, unknown> | undefined,
+  ];
+  const startedMs = typeof started === 'number' ? createdMs + started : undefined;
+  return {
+    n,
+    startedAt: startedMs !== undefined ? iso(startedMs) : (started as string),
+    durationMs,
+    statusCode: statusCode ?? null,
+    error: Array.isArray(error) ? { code: error[0], message: error[1] } : (error ?? null),
+    responseHeaders: headersFromRedis(headers ?? [], startedMs),
+    responseBody: body ?? '',
+    ...other,
+  };
+}
+
+/** Record hash fields of the compact layout (`E` present: this layout; `eventId`: the older one). */
+export const REC = {
+  eventId: 'E',
+  subscriptionId: 'S',
+  tenantId: 'T',
+  /** epoch ms */
+  createdAt: 'C',
+  /** STATUS_CODE */
+  status: 's',
+  /** ms after C; absent: C */
+  updatedAt: 'U',
+  /** epoch ms; absent or '': none */
+  nextAttemptAt: 'N',
+  /** absent: subscription */
+  target: 'g',
+  series: 'n',
+  retryOf: 'R',
+  redrivenTo: 'd',
+  supersededBy: 'b',
+  /** JSON array of attemptToRedis tuples */
+  attempts: 'a',
+} as const;
+
+/** A record from its hash, either layout (older: ISO times, whole attempts in a list beside it). */
+export function recordFromRedis(
+  id: string,
+  h: Record<string, string>,
+  legacyAttempts: string[] | undefined,
+  withAttempts = true,
+): DeliveryRecord | undefined {
+  if (h.E !== undefined) {
+    const created = Number(h.C);
+    return {
+      id,
+      eventId: h.E,
+      subscriptionId: h.S!,
+      tenantId: h.T!,
+      target: h.g ?? 'subscription',
+      status: h.s ? statusOfCode(h.s) : 'pending',
+      createdAt: iso(created),
+      updatedAt: iso(created + Number(h.U ?? 0)),
+      nextAttemptAt: h.N ? iso(Number(h.N)) : null,
+      attempts:
+        withAttempts && h.a ? (JSON.parse(h.a) as unknown[][]).map((t) => attemptFromRedis(t, created)) : [],
+      ...(h.n ? { series: Number(h.n) } : {}),
+      ...(h.R ? { retryOf: h.R } : {}),
+      ...(h.d ? { redrivenTo: h.d } : {}),
+      ...(h.b ? { supersededBy: h.b } : {}),
+    };
+  }
+  if (!h.eventId) return undefined;
+  return {
+    id,
+    eventId: h.eventId,
+    subscriptionId: h.subscriptionId!,
+    tenantId: h.tenantId!,
+    target: h.target ?? 'subscription',
+    status: (h.status ?? 'pending') as DeliveryStatus,
+    createdAt: h.createdAt!,
+    updatedAt: h.updatedAt ?? h.createdAt!,
+    nextAttemptAt: h.nextAttemptAt || null,
+    attempts: (legacyAttempts ?? []).map((a) => JSON.parse(a) as Attempt),
+    ...(h.series ? { series: Number(h.series) } : {}),
+    ...(h.retryOf ? { retryOf: h.retryOf } : {}),
+    ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
+    ...(h.supersededBy ? { supersededBy: h.supersededBy } : {}),
+  };
+}
+
+/** A record's status from HMGET rec `s` `status` (either layout). */
+export const statusFromRedis = (code: string | null | undefined, legacy: string | null | undefined) =>
+  code ? statusOfCode(code) : ((legacy ?? undefined) as DeliveryStatus | undefined);
+
+/**
+ * The event as its hash's `e` field holds it: without its tenant and id (its key names them), the
+ * acceptance time as `_a`, occurredAt left out when it is the acceptance time (else `_o`, ms, when
+ * it reads back the same). An event's own fields never start with `_` (the schema refuses them).
+ */
+export function eventToRedis(e: HooklineEvent): string {
+  const { id: _id, tenantId: _tenant, acceptedAt, occurredAt, ...rest } = e;
+  const o: Record<string, unknown> = { ...rest, _a: acceptedAt };
+  const occurredMs = canonicalMs(occurredAt);
+  if (occurredMs === undefined) o.occurredAt = occurredAt;
+  else if (occurredMs !== acceptedAt) o._o = occurredMs;
+  return JSON.stringify(o);
+}
+
+/** A stored event, either form (with a tenantId: stored whole, as before 0.5). */
+export function eventFromRedis(raw: string, ref: { tenantId: string; id: string }): HooklineEvent {
+  const o = JSON.parse(raw) as Record<string, unknown>;
+  if (o.tenantId !== undefined) return o as unknown as HooklineEvent;
+  const { _a, _o, occurredAt, ...rest } = o as { _a: number; _o?: number; occurredAt?: string };
+  return {
+    id: ref.id,
+    tenantId: ref.tenantId,
+    ...rest,
+    occurredAt: occurredAt ?? iso(_o ?? _a),
+    acceptedAt: _a,
+  } as HooklineEvent;
+}
+
+/** How many attempts a compact record's `a` field holds (without parsing their details). */
+export function attemptCount(a: string | null): number {
+  if (!a) return 0;
+  return (JSON.parse(a) as unknown[]).length;
+}
