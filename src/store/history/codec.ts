@@ -277,7 +277,10 @@ const NAME_CODE = new Map(HEADER_NAMES.map((n, i) => [n, i]));
 const PAIR_CODE = new Map(HEADER_PAIRS.map(([n, v], i) => [`${n}\n${v}`, i]));
 const DATE = 0;
 
-/** A stored header: a common one's number, or [name (or its number), value (the date: seconds from the start)]. */
+/**
+ * A stored header: a common one's number (HEADER_PAIRS); -1 - s, the `date` s ≥ 0 seconds after
+ * the attempt's start second; or [name (or its number), value (the date: seconds from the start)].
+ */
 type StoredHeader = number | [number | string, string | number];
 
 function headersToRedis(h: Record<string, string>, startedMs: number | undefined): StoredHeader[] {
@@ -294,7 +297,8 @@ function headersToRedis(h: Record<string, string>, startedMs: number | undefined
       const at = Date.parse(value);
       // A date that reads back as the same string is stored as its offset from the start, in s.
       if (!Number.isNaN(at) && new Date(at).toUTCString() === value) {
-        out.push([DATE, at / 1000 - s]);
+        const d = at / 1000 - s;
+        out.push(d >= 0 ? -1 - d : [DATE, d]);
         continue;
       }
     }
@@ -306,6 +310,10 @@ function headersToRedis(h: Record<string, string>, startedMs: number | undefined
 function headersFromRedis(stored: StoredHeader[], startedMs: number | undefined): Record<string, string> {
   const h: Record<string, string> = {};
   for (const x of stored) {
+    if (typeof x === 'number' && x < 0) {
+      h.date = new Date((Math.floor((startedMs ?? 0) / 1000) - 1 - x) * 1000).toUTCString();
+      continue;
+    }
     if (typeof x === 'number') {
       const [n, v] = HEADER_PAIRS[x]!;
       h[n] = v;
@@ -322,7 +330,8 @@ function headersFromRedis(stored: StoredHeader[], startedMs: number | undefined)
 /**
  * An attempt as the record hash's `a` field holds it, a tuple: [started (ms after the record's
  * creation, or the time as given when it does not read back the same), n, durationMs, statusCode,
- * error ([code, message] or as is), headers, body, other fields?]; trailing defaults left out.
+ * headers, body, error ([code, message] or as is), other fields?]; trailing defaults (no error,
+ * an empty body, no headers) left out.
  * `startedMs` set: the tuple's first element is a 0 the writing script replaces with the offset
  * from the record's creation (it knows it; the writer does not).
  */
@@ -335,30 +344,30 @@ export function attemptToRedis(a: Attempt): { startedMs: number | undefined; tup
     n,
     durationMs,
     statusCode,
-    plainError,
     headersToRedis(responseHeaders, startedMs),
     responseBody,
+    plainError,
   ];
   if (Object.keys(other).length > 0) t.push(other);
-  else if (responseBody === '') {
+  else if (plainError === null) {
     t.pop();
-    if (responseHeaders && Object.keys(responseHeaders).length === 0) {
+    if (responseBody === '') {
       t.pop();
-      if (plainError === null) t.pop();
+      if (Object.keys(responseHeaders).length === 0) t.pop();
     }
   }
   return { startedMs, tuple: JSON.stringify(t) };
 }
 
 export function attemptFromRedis(t: unknown[], createdMs: number): Attempt {
-  const [started, n, durationMs, statusCode, error, headers, body, other] = t as [
+  const [started, n, durationMs, statusCode, headers, body, error, other] = t as [
     number | string,
     number,
     number,
     number | null,
-    [string, string] | Attempt['error'] | undefined,
     StoredHeader[] | undefined,
     string | undefined,
+    [string, string] | Attempt['error'] | undefined,
     Record<string, unknown> | undefined,
   ];
   const startedMs = typeof started === 'number' ? createdMs + started : undefined;
@@ -447,17 +456,54 @@ export function recordFromRedis(
 export const statusFromRedis = (code: string | null | undefined, legacy: string | null | undefined) =>
   code ? statusOfCode(code) : ((legacy ?? undefined) as DeliveryStatus | undefined);
 
+/** Event types stored as their number (`_t`). Part of the stored format: only ever appended. */
+const STORED_TYPES = [
+  'message.sent',
+  'message.delivered',
+  'message.read',
+  'message.failed',
+  'message.clicked',
+  'message.reply',
+  'message.template',
+  'auth.success',
+  'auth.fallback',
+  'auth.approval',
+  'subscription.disabled',
+  'delivery.exhausted',
+];
+const TYPE_CODE = new Map(STORED_TYPES.map((t, i) => [t, i]));
+
 /**
- * The event as its hash's `e` field holds it: without its tenant and id (its key names them), the
- * acceptance time as `_a`, occurredAt left out when it is the acceptance time (else `_o`, ms, when
- * it reads back the same). An event's own fields never start with `_` (the schema refuses them).
+ * Event fields stored under one letter. Part of the stored format: never reassigned. The schema
+ * refuses any other top-level field, and every field's own name is longer than a letter.
+ */
+const FIELD_CODE: Record<string, string> = {
+  channel: 'c',
+  messageId: 'm',
+  recipient: 'r',
+  sender: 's',
+  subProduct: 'p',
+  error: 'x',
+  data: 'd',
+  deliveryReport: 'D',
+};
+const FIELD_OF_CODE = new Map(Object.entries(FIELD_CODE).map(([f, c]) => [c, f]));
+
+/**
+ * The event as its hash's `e` field holds it: without its tenant and id (its key names them), its
+ * fields under one letter (FIELD_CODE, `t` its type's number in STORED_TYPES when a known one,
+ * else `type`), the acceptance time as `a`, occurredAt left out when it is the acceptance time
+ * (else `o`, ms, when it reads back the same, else `occurredAt` as given).
  */
 export function eventToRedis(e: HooklineEvent): string {
-  const { id: _id, tenantId: _tenant, acceptedAt, occurredAt, ...rest } = e;
-  const o: Record<string, unknown> = { ...rest, _a: acceptedAt };
+  const { id: _id, tenantId: _tenant, acceptedAt, occurredAt, type, ...rest } = e;
+  const code = TYPE_CODE.get(type);
+  const o: Record<string, unknown> = code === undefined ? { type } : { t: code };
+  for (const [k, v] of Object.entries(rest)) o[FIELD_CODE[k] ?? k] = v;
+  o.a = acceptedAt;
   const occurredMs = canonicalMs(occurredAt);
   if (occurredMs === undefined) o.occurredAt = occurredAt;
-  else if (occurredMs !== acceptedAt) o._o = occurredMs;
+  else if (occurredMs !== acceptedAt) o.o = occurredMs;
   return JSON.stringify(o);
 }
 
@@ -465,14 +511,14 @@ export function eventToRedis(e: HooklineEvent): string {
 export function eventFromRedis(raw: string, ref: { tenantId: string; id: string }): HooklineEvent {
   const o = JSON.parse(raw) as Record<string, unknown>;
   if (o.tenantId !== undefined) return o as unknown as HooklineEvent;
-  const { _a, _o, occurredAt, ...rest } = o as { _a: number; _o?: number; occurredAt?: string };
-  return {
-    id: ref.id,
-    tenantId: ref.tenantId,
-    ...rest,
-    occurredAt: occurredAt ?? iso(_o ?? _a),
-    acceptedAt: _a,
-  } as HooklineEvent;
+  const e: Record<string, unknown> = { id: ref.id, tenantId: ref.tenantId };
+  if (o.t !== undefined) e.type = STORED_TYPES[o.t as number];
+  for (const [k, v] of Object.entries(o))
+    if (k !== 't' && k !== 'a' && k !== 'o') e[FIELD_OF_CODE.get(k) ?? k] = v;
+  const acceptedAt = o.a as number;
+  e.occurredAt ??= iso((o.o as number | undefined) ?? acceptedAt);
+  e.acceptedAt = acceptedAt;
+  return e as unknown as HooklineEvent;
 }
 
 /** How many attempts a compact record's `a` field holds (without parsing their details). */
