@@ -14,7 +14,7 @@ import { execAll } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
-import { attemptToRedis } from './history/codec.js';
+import { attemptToRedis } from './delivery-layout.js';
 import { eventKey } from './legacy-events.js';
 
 /** The outbox and a flag, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */

@@ -5,7 +5,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
 import { staleRank } from '../domain/stale-status.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
-import { eventToRedis } from './history/codec.js';
+import { eventToRedis } from './delivery-layout.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
 
 /** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */

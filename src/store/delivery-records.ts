@@ -1,9 +1,9 @@
 // Reading delivery records: a hash per delivery, its attempts inside it (the compact layout,
-// history/codec.ts REC), or beside it in a list (records written before 0.5).
+// delivery-layout.ts REC), or beside it in a list (records written before 0.5).
 import type { DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
 import { execAll } from '../redis/exec-all.js';
 import type { DeliveryStoreContext } from './delivery-types.js';
-import { attemptCount, recordFromRedis, statusFromRedis } from './history/codec.js';
+import { attemptCount, recordFromRedis, statusFromRedis } from './delivery-layout.js';
 
 export function createDeliveryRecords({ redis, keys }: DeliveryStoreContext) {
   async function getMany(ids: string[], withAttempts = true): Promise<DeliveryRecord[]> {

@@ -4,7 +4,7 @@ import type { DeliveryRecord } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
 import { execAll } from '../redis/exec-all.js';
 import type { DeliveryStoreContext, ScanOptions } from './delivery-types.js';
-import { statusFromRedis } from './history/codec.js';
+import { statusFromRedis } from './delivery-layout.js';
 
 interface Entry {
   id: string;

@@ -5,7 +5,7 @@ import type { HooklineEvent } from '../domain/event.js';
 import { luaScript } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef } from './delivery-types.js';
-import { eventFromRedis } from './history/codec.js';
+import { eventFromRedis } from './delivery-layout.js';
 import { deliveryIdPlaces, eventKey, eventPlaces } from './legacy-events.js';
 
 /** Per event, the JSON from the first of its `per` places that holds it. */
@@ -17,7 +17,7 @@ const EVENT_DELIVERIES = luaScript<
   string[]
 >('event-deliveries');
 
-/** A stored event: compact (history/codec.ts eventToRedis, its tenant and id from `ref`) or whole. */
+/** A stored event: compact (history/delivery-layout.ts eventToRedis, its tenant and id from `ref`) or whole. */
 const parseStored = (raw: string | null | undefined, ref: EventRef) =>
   raw ? eventFromRedis(raw, { tenantId: ref.tenantId ?? '', id: ref.id }) : undefined;
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { deliveryJobOptions } from '../../src/pipeline/jobs.js';
 import type { DeliveryJobData } from '../../src/pipeline/jobs.js';
 import { execAll } from '../../src/store/delivery-store.js';
-import { eventFromRedis } from '../../src/store/history/codec.js';
+import { eventFromRedis } from '../../src/store/delivery-layout.js';
 import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { deliveryIdV03 } from '../helpers/legacy.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';

@@ -2,7 +2,7 @@
   One fan-out (or re-drive): per event, its stored copy (a hash: field `e` the event JSON, the
   other fields its delivery ids) and per delivery a pending record (an existing one, from a re-run
   fan-out, keeps its status and its layout) and its entry in the subscription's index, trimmed to
-  the retention. A new record is written in the compact layout (src/store/history/codec.ts REC:
+  the retention. A new record is written in the compact layout (src/store/history/delivery-layout.ts REC:
   `E` event, `S` subscription, `T` tenant, `C` created ms, `s` status code, `g` target, `n`
   series, `R` retryOf, `b` supersededBy; no `U`: updated when created).
   A delivery whose message already had a later status delivered to its destination (the message's
@@ -24,7 +24,7 @@
   ARGV[4] trim bound (epoch ms): index entries older than this are removed
   ARGV[5] event count
   ARGV[6] 1: log ended records to the history outbox, 0: Redis keeps the history
-  ARGV[...] per event: id, JSON (compact, codec.ts eventToRedis), delivery count, stale rank
+  ARGV[...] per event: id, JSON (compact, delivery-layout.ts eventToRedis), delivery count, stale rank
             (0: none), tenant,
             then per delivery: id, subscription, tenant, target, series, retryOf,
             mark field ('' = keeps stale statuses)

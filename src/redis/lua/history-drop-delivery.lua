@@ -7,7 +7,7 @@
   written) is kept and named in the outbox again, so the link reaches PostgreSQL too.
 
   KEYS[1] rec   the delivery record hash
-  KEYS[2] att   its attempts list (the older layout; none in the compact one, codec.ts REC)
+  KEYS[2] att   its attempts list (the older layout; none in the compact one, delivery-layout.ts REC)
   KEYS[3] idx   its subscription's delivery index (sorted set)
   KEYS[4] evt   its event's hash
   KEYS[5] the history outbox stream

@@ -3,7 +3,7 @@
   while its record is here: with the PostgreSQL history an ended record may have moved there
   (the caller links it there instead), and a link must not leave a stray hash behind.
 
-  The link's field is `d` in the compact layout (codec.ts REC), `redrivenTo` in the older one.
+  The link's field is `d` in the compact layout (delivery-layout.ts REC), `redrivenTo` in the older one.
 
   KEYS[1] rec   the re-driven delivery's record hash
   ARGV[1] the re-driving delivery's id

@@ -4,7 +4,7 @@
   gone before the last delivery that needs it. A succeeded status delivery raises its message's
   status mark (only ever raised).
 
-  A record in the compact layout (0.5 on, codec.ts REC) gets its attempt appended to its `a` field
+  A record in the compact layout (0.5 on, delivery-layout.ts REC) gets its attempt appended to its `a` field
   (a JSON array of tuples; the tuple's leading 0 becomes the start's offset from `C`), its status
   code `s`, `U` (ms after `C`) and `N`; a record of the older layout (field `eventId`) gets them
   as it always did: the attempt JSON pushed on its list, ISO times.

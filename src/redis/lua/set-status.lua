@@ -1,6 +1,6 @@
 --[[
   Sets a delivery record's status if the record still exists (an expired one is not brought back),
-  in its layout: the compact one (codec.ts REC: `s` code, `U` ms after `C`, `N` ms) or the older
+  in its layout: the compact one (delivery-layout.ts REC: `s` code, `U` ms after `C`, `N` ms) or the older
   one (field `eventId`: names, ISO times).
 
   With the PostgreSQL history (ARGV[4] = 1), a record that ends is named in the history outbox.

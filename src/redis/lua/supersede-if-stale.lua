@@ -13,7 +13,7 @@
   ARGV[3] updatedAt (ISO)
   ARGV[4] 1: log ended records to the history outbox, 0: Redis keeps the history
   ARGV[5] the delivery id
-  ARGV[6] updatedAt (ms), for a record of the compact layout (codec.ts REC)
+  ARGV[6] updatedAt (ms), for a record of the compact layout (delivery-layout.ts REC)
 
   Returns the superseding delivery's id, or nil.
 ]]

@@ -14,7 +14,8 @@ import type { HooklineEvent } from '../../../src/domain/event.js';
 import { isSubscriptionTarget } from '../../../src/pipeline/targets.js';
 import { keyspace, type Keys } from '../../../src/redis/client.js';
 import { createDeliveryStore, execAll, type DeliveryStore } from '../../../src/store/delivery-store.js';
-import { mergeDeliveries, REC } from '../../../src/store/history/codec.js';
+import { REC } from '../../../src/store/delivery-layout.js';
+import { mergeDeliveries } from '../../../src/store/history/codec.js';
 import type {
   HistoryBatch,
   HistoryDelivery,
@@ -63,7 +64,7 @@ function pipelineSeed(redis: Redis, keys: Keys, deliveries: DeliveryStore, store
     const ref = { tenantId: r.tenantId, id: r.eventId };
     await Promise.all(r.attempts.map((a) => deliveries.recordAttempt(r.id, ref, a, r.status, next)));
     if (r.attempts.length === 0) await deliveries.setStatus(r.id, r.status, next);
-    // The compact layout (codec.ts REC): updatedAt as ms after the creation.
+    // The compact layout (delivery-layout.ts REC): updatedAt as ms after the creation.
     const fix = redis.pipeline().hset(keys.delivery(r.id), REC.updatedAt, Date.parse(r.updatedAt) - created);
     if (r.supersededBy) fix.hset(keys.delivery(r.id), REC.supersededBy, r.supersededBy);
     await execAll(fix);

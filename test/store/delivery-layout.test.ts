@@ -1,15 +1,15 @@
-// The Redis history's compact layout (codec.ts): attempts, records and events read back exactly
+// The Redis history's compact layout (src/store/delivery-layout.ts): attempts, records and events read back exactly
 // as written, whatever their times and headers; the older layout still read.
 import { describe, expect, it } from 'vitest';
-import type { Attempt } from '../../../src/domain/delivery-record.js';
-import type { HooklineEvent } from '../../../src/domain/event.js';
+import type { Attempt } from '../../src/domain/delivery-record.js';
+import type { HooklineEvent } from '../../src/domain/event.js';
 import {
   attemptFromRedis,
   attemptToRedis,
   eventFromRedis,
   eventToRedis,
   recordFromRedis,
-} from '../../../src/store/history/codec.js';
+} from '../../src/store/delivery-layout.js';
 
 const created = Date.parse('2026-03-01T10:00:00.000Z');
 
@@ -35,7 +35,7 @@ const ok: Attempt = {
   responseBody: '',
 };
 
-describe('Redis history codec', () => {
+describe('Redis delivery layout', () => {
   it('stores a plain successful attempt in a few bytes and reads it back whole', () => {
     const { tuple } = attemptToRedis(ok);
     expect(tuple.length).toBeLessThanOrEqual(24);
