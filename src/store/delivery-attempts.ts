@@ -14,20 +14,29 @@ import { execAll } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
+import { attemptToRedis } from './delivery-layout.js';
 import { eventKey } from './legacy-events.js';
 
-/** The outbox and a flag, then per record (four keys, eight arguments): an attempt appended, its status set, a mark raised. */
+/** The outbox and a flag, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */
 const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], number>('record-attempts');
 /** Answers the superseding delivery's id, or null to go ahead. */
 const SUPERSEDE_IF_STALE = luaScript<
   [rec: string, mark: string, history: string],
-  [field: string, rank: number, updatedAt: string, log: number, id: string],
+  [field: string, rank: number, updatedAt: string, log: number, id: string, updatedMs: number],
   string | null
 >('supersede-if-stale');
 const KEEP_ALIVE = luaScript<string[], [ttlSeconds: number], 1>('keep-alive');
 const SET_STATUS = luaScript<
   [rec: string, history: string],
-  [status: DeliveryStatus, updatedAt: string, nextAttemptAt: string, log: number, id: string],
+  [
+    status: DeliveryStatus,
+    updatedAt: string,
+    nextAttemptAt: string,
+    log: number,
+    id: string,
+    updatedMs: number,
+    nextAttemptMs: number | '',
+  ],
   0 | 1
 >('set-status');
 
@@ -59,6 +68,7 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         m ? keys.messageStatus(m.tenantId, m.messageId) : keys.delivery(w.id),
       );
       const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
+      const compact = attemptToRedis(w.attempt);
       args.push(
         JSON.stringify(w.attempt),
         w.status,
@@ -68,6 +78,10 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         m ? m.field : '',
         m ? `${m.level}:${w.id}` : '',
         w.id,
+        now,
+        w.nextAttemptAt || '',
+        compact.startedMs ?? '',
+        compact.tuple,
       );
     }
     await RECORD_ATTEMPTS.run(redis, keyArgs, args);
@@ -100,10 +114,11 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
       field: string,
       rank: number,
     ): Promise<string | undefined> {
+      const now = Date.now();
       const by = await SUPERSEDE_IF_STALE.run(
         redis,
         [keys.delivery(id), keys.messageStatus(event.tenantId, event.messageId!), keys.history()],
-        [field, rank, new Date().toISOString(), log, id],
+        [field, rank, new Date(now).toISOString(), log, id, now],
       );
       return by ?? undefined;
     },
@@ -124,15 +139,18 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
 
     /** Sets the status of an existing record (one that expired stays gone). */
     async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
+      const now = Date.now();
       await SET_STATUS.run(
         redis,
         [keys.delivery(id), keys.history()],
         [
           status,
-          new Date().toISOString(),
+          new Date(now).toISOString(),
           nextAttemptAt ? new Date(nextAttemptAt).toISOString() : '',
           log,
           id,
+          now,
+          nextAttemptAt || '',
         ],
       );
     },

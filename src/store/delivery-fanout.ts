@@ -5,6 +5,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
 import { staleRank } from '../domain/stale-status.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
+import { eventToRedis } from './delivery-layout.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
 
 /** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
@@ -26,7 +27,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
     // outgrows the retention window however long the subscription lives.
     const args: ScriptArg[] = [
       ttlSeconds,
-      new Date(now).toISOString(),
+      '', // unused since 0.5 (was the creation time as ISO)
       now,
       now - ttlSeconds * 1000,
       batch.length,
@@ -42,7 +43,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
         // fields of the message's hash (the one its status marks live in: one key a message).
         event.messageId && !logEnded ? keys.messageStatus(event.tenantId, event.messageId) : evt,
       );
-      args.push(event.id, JSON.stringify(event), deliveries.length, rank);
+      args.push(event.id, eventToRedis(event), deliveries.length, rank, event.tenantId);
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
         args.push(

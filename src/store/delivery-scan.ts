@@ -4,6 +4,7 @@ import type { DeliveryRecord } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
 import { execAll } from '../redis/exec-all.js';
 import type { DeliveryStoreContext, ScanOptions } from './delivery-types.js';
+import { statusFromRedis } from './delivery-layout.js';
 
 interface Entry {
   id: string;
@@ -113,8 +114,11 @@ export function createDeliveryScan(
         let statuses: unknown[] = [];
         if (opts.status) {
           const pipe = redis.pipeline();
-          for (const e of entries) pipe.hget(keys.delivery(e.id), 'status');
-          statuses = await execAll(pipe);
+          for (const e of entries) pipe.hmget(keys.delivery(e.id), 's', 'status');
+          statuses = (await execAll(pipe)).map((f) => {
+            const [code, status] = f as (string | null)[];
+            return statusFromRedis(code, status);
+          });
         }
         let i = 0;
         for (; i < entries.length && ids.length < opts.limit; i++) {

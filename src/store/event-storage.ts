@@ -5,6 +5,7 @@ import type { HooklineEvent } from '../domain/event.js';
 import { luaScript } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef } from './delivery-types.js';
+import { eventFromRedis } from './delivery-layout.js';
 import { deliveryIdPlaces, eventKey, eventPlaces } from './legacy-events.js';
 
 /** Per event, the JSON from the first of its `per` places that holds it. */
@@ -16,8 +17,9 @@ const EVENT_DELIVERIES = luaScript<
   string[]
 >('event-deliveries');
 
-const parseStored = (raw: string | null | undefined) =>
-  raw ? (JSON.parse(raw) as HooklineEvent) : undefined;
+/** A stored event: compact (history/delivery-layout.ts eventToRedis, its tenant and id from `ref`) or whole. */
+const parseStored = (raw: string | null | undefined, ref: EventRef) =>
+  raw ? eventFromRedis(raw, { tenantId: ref.tenantId ?? '', id: ref.id }) : undefined;
 
 export function createEventStorage({ redis, keys }: DeliveryStoreContext) {
   /** Each event's JSON from the first of its `per` keys that holds it. */
@@ -28,10 +30,11 @@ export function createEventStorage({ redis, keys }: DeliveryStoreContext) {
   // asked for in a turn is read and parsed once.
   const loadEvent = tickBatcher<EventRef, HooklineEvent | undefined>(async (refs) => {
     const wanted = refs.map((ref) => eventKey(keys, ref));
-    const distinct = [...new Set(wanted)];
+    const refOf = new Map(wanted.map((key, i) => [key, refs[i]!]));
+    const distinct = [...refOf.keys()];
     const raws = await getEventsJson(distinct, 1);
     const byKey = new Map<string, HooklineEvent | undefined>();
-    distinct.forEach((key, i) => byKey.set(key, parseStored(raws[i])));
+    distinct.forEach((key, i) => byKey.set(key, parseStored(raws[i], refOf.get(key)!)));
     return wanted.map((key) => byKey.get(key));
   });
 
@@ -51,7 +54,7 @@ export function createEventStorage({ redis, keys }: DeliveryStoreContext) {
         2,
       );
       return raws.map((raw, i) => {
-        const event = parseStored(raw);
+        const event = parseStored(raw, refs[i]!);
         return event?.tenantId === refs[i]!.tenantId ? event : undefined;
       });
     },

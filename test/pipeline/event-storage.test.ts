@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { deliveryJobOptions } from '../../src/pipeline/jobs.js';
 import type { DeliveryJobData } from '../../src/pipeline/jobs.js';
 import { execAll } from '../../src/store/delivery-store.js';
+import { eventFromRedis } from '../../src/store/delivery-layout.js';
 import { addPendingDelivery, scanKeys, startHarness, type Harness } from '../helpers/harness.js';
 import { deliveryIdV03 } from '../helpers/legacy.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -137,7 +138,7 @@ describe('event storage', () => {
     expect(await redis.type(key)).toBe('hash');
     const hash = await redis.hgetall(key);
     const { e, ...deliveryFields } = hash;
-    const stored = JSON.parse(e!) as HooklineEvent;
+    const stored = eventFromRedis(e!, { tenantId: tenant, id: eventId });
     expect(stored).toEqual(view.event);
     expect(stored).toMatchObject({ id: eventId, ...input });
     expect(Object.keys(deliveryFields).sort()).toEqual([...ids].sort());
@@ -249,7 +250,8 @@ describe('event storage', () => {
     await h.until(statusIs(newId, 'succeeded'));
 
     expect(await redis.type(keys.event(tenant, event.id))).toBe('hash');
-    expect(JSON.parse((await redis.hget(keys.event(tenant, event.id), 'e'))!)).toEqual(event);
+    const raw = (await redis.hget(keys.event(tenant, event.id), 'e'))!;
+    expect(eventFromRedis(raw, { tenantId: tenant, id: event.id })).toEqual(event);
     const after = await getEvent(event.id);
     expect(after.deliveries.map((d) => d.id).sort()).toEqual([oldId, newId].sort());
     expect(await redis.ttl(keys.event(tenant, event.id))).toBeGreaterThan(ttl);

@@ -104,9 +104,12 @@ describe('delivery store', () => {
       'retrying',
       Date.now() + waitMs,
     );
-    for (const key of [keys.delivery(id), keys.deliveryAttempts(id), keys.event('t', 'evt_wait')]) {
+    for (const key of [keys.delivery(id), keys.event('t', 'evt_wait')]) {
       expect(await redis.ttl(key), key).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     }
+    // The attempts are in the record's own hash: one key a delivery.
+    expect(await redis.exists(keys.deliveryAttempts(id))).toBe(0);
+    expect((await store.get(id))?.attempts).toEqual([attempt]);
     // A shorter wait later never shortens what an event already has (its other deliveries).
     await store.recordAttempt(id, { tenantId: 't', id: 'evt_wait' }, { ...attempt, n: 2 }, 'succeeded', null);
     expect(await redis.ttl(keys.event('t', 'evt_wait'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
@@ -117,6 +120,59 @@ describe('delivery store', () => {
     await store.keepAlive('dlv_evt_held_0', { tenantId: 't', id: 'evt_held' }, waitMs);
     expect(await redis.ttl(keys.event('t', 'evt_held'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
     expect(await redis.ttl(keys.delivery('dlv_evt_held_0'))).toBeGreaterThan(TTL + waitMs / 1000 - 60);
+  });
+
+  it('keeps one key a delivery (attempts inside), and still reads and updates a record of the older layout', async () => {
+    await fanOut([item('evt_one', 1)]);
+    const id = 'dlv_evt_one_0';
+    const attempt = {
+      n: 1,
+      startedAt: new Date().toISOString(),
+      durationMs: 4,
+      statusCode: 200,
+      error: null,
+      responseHeaders: { 'content-length': '0', 'x-id': 'a' },
+      responseBody: 'ok',
+    };
+    await store.recordAttempt(id, { tenantId: 't', id: 'evt_one' }, attempt, 'succeeded', null);
+    const keysOf = await redis.keys(`${keys.delivery(id)}*`);
+    expect(keysOf).toEqual([keys.delivery(id)]);
+    expect(await store.get(id)).toMatchObject({ status: 'succeeded', attempts: [attempt] });
+    expect(await store.progress(id)).toEqual({ status: 'succeeded', attempts: 1 });
+
+    // A record as 0.4 wrote it (names, ISO times, its attempts in a list beside it) stays in
+    // that layout as it gets more attempts, a status and a link.
+    const old = 'dlv_old_layout';
+    const t0 = '2026-03-01T10:00:00.000Z';
+    await redis
+      .multi()
+      .hset(keys.delivery(old), {
+        eventId: 'evt_one',
+        subscriptionId: 'sub_0',
+        tenantId: 't',
+        createdAt: t0,
+        status: 'retrying',
+        updatedAt: t0,
+        nextAttemptAt: '',
+      })
+      .rpush(keys.deliveryAttempts(old), JSON.stringify({ ...attempt, statusCode: 500, responseBody: '' }))
+      .expire(keys.delivery(old), TTL)
+      .exec();
+    await store.recordAttempt(old, { tenantId: 't', id: 'evt_one' }, { ...attempt, n: 2 }, 'succeeded', null);
+    expect(await redis.hexists(keys.delivery(old), 'E')).toBe(0);
+    expect(await redis.llen(keys.deliveryAttempts(old))).toBe(2);
+    expect(await store.get(old)).toMatchObject({
+      status: 'succeeded',
+      createdAt: t0,
+      attempts: [
+        { n: 1, statusCode: 500 },
+        { n: 2, statusCode: 200 },
+      ],
+    });
+    expect(await store.progress(old)).toEqual({ status: 'succeeded', attempts: 2 });
+    await store.setStatus(old, 'cancelled');
+    expect(await store.getStatus(old)).toBe('cancelled');
+    expect(await redis.hget(keys.delivery(old), 'status')).toBe('cancelled');
   });
 
   it('does not bring an expired record back when its status is set', async () => {

@@ -7,7 +7,7 @@
   written) is kept and named in the outbox again, so the link reaches PostgreSQL too.
 
   KEYS[1] rec   the delivery record hash
-  KEYS[2] att   its attempts list
+  KEYS[2] att   its attempts list (the older layout; none in the compact one, delivery-layout.ts REC)
   KEYS[3] idx   its subscription's delivery index (sorted set)
   KEYS[4] evt   its event's hash
   KEYS[5] the history outbox stream
@@ -17,12 +17,14 @@
 
   Returns 1 when dropped, 0 when the record is gone or not ended, 2 when named again.
 ]]
-local status = redis.call('HGET', KEYS[1], 'status')
+local NAME = { p = 'pending', r = 'retrying', s = 'succeeded', f = 'failed', c = 'cancelled', x = 'superseded' }
+local cur = redis.call('HMGET', KEYS[1], 's', 'status', 'd', 'redrivenTo')
+local status = cur[1] and NAME[cur[1]] or cur[2]
 if not status then return 0 end
 local final = false
 for i = 3, #ARGV do if ARGV[i] == status then final = true end end
 if not final then return 0 end
-if (redis.call('HGET', KEYS[1], 'redrivenTo') or '') ~= ARGV[2] then
+if (cur[3] or cur[4] or '') ~= ARGV[2] then
   redis.call('XADD', KEYS[5], '*', 'x', ARGV[1])
   return 2
 end

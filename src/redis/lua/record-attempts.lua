@@ -4,27 +4,47 @@
   gone before the last delivery that needs it. A succeeded status delivery raises its message's
   status mark (only ever raised).
 
+  A record in the compact layout (0.5 on, delivery-layout.ts REC) gets its attempt appended to its `a` field
+  (a JSON array of tuples; the tuple's leading 0 becomes the start's offset from `C`), its status
+  code `s`, `U` (ms after `C`) and `N`; a record of the older layout (field `eventId`) gets them
+  as it always did: the attempt JSON pushed on its list, ISO times.
+
   With the PostgreSQL history (ARGV[1] = 1), a record that ends (succeeded, failed) is named in
   the history outbox (`x` id) in the same command: the writer moves it.
 
   KEYS[1] the history outbox stream (untouched when ARGV[1] is 0)
-  KEYS[...] per record, four each: rec (record hash), att (attempts list), evt (event hash),
-            mark (its message's status mark; rec when none)
+  KEYS[...] per record, four each: rec (record hash), att (attempts list of the older layout),
+            evt (event hash), mark (its message's status mark; rec when none)
   ARGV[1] 1: log ended records to the history outbox, 0: Redis keeps the history
-  ARGV[...] per record, eight each: attempt JSON, status, updatedAt (ISO), nextAttemptAt (ISO or
-            ''), ttl (seconds), mark field ('' = none), mark value (`<level>:<delivery id>`),
-            the delivery id
+  ARGV[...] per record, twelve each: attempt JSON (older layout), status, updatedAt (ISO),
+            nextAttemptAt (ISO or ''), ttl (seconds), mark field ('' = none), mark value
+            (`<level>:<delivery id>`), the delivery id, updatedAt (ms), nextAttemptAt (ms or ''),
+            the attempt's start (ms, or '' when the tuple holds it), the attempt tuple
 
   Returns the number of records written.
 ]]
+local CODE = { pending = 'p', retrying = 'r', succeeded = 's', failed = 'f', cancelled = 'c', superseded = 'x' }
 local log = ARGV[1] == '1'
 for i = 2, #KEYS, 4 do
-  local a = 2 + (i - 2) / 4 * 8
+  local a = 2 + (i - 2) / 4 * 12
   local ttl = tonumber(ARGV[a + 4])
-  redis.call('RPUSH', KEYS[i + 1], ARGV[a])
-  redis.call('HSET', KEYS[i], 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
-  redis.call('EXPIRE', KEYS[i], ttl)
-  redis.call('EXPIRE', KEYS[i + 1], ttl)
+  local rec = KEYS[i]
+  if redis.call('HEXISTS', rec, 'eventId') == 1 then
+    redis.call('RPUSH', KEYS[i + 1], ARGV[a])
+    redis.call('HSET', rec, 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
+    redis.call('EXPIRE', KEYS[i + 1], ttl)
+  else
+    local c = tonumber(redis.call('HGET', rec, 'C')) or 0
+    local tuple = ARGV[a + 11]
+    if ARGV[a + 10] ~= '' then
+      tuple = '[' .. string.format('%d', tonumber(ARGV[a + 10]) - c) .. string.sub(tuple, 3)
+    end
+    local cur = redis.call('HGET', rec, 'a')
+    local all = cur and (string.sub(cur, 1, -2) .. ',' .. tuple .. ']') or ('[' .. tuple .. ']')
+    redis.call('HSET', rec, 's', CODE[ARGV[a + 1]], 'U', string.format('%d', tonumber(ARGV[a + 8]) - c), 'a', all)
+    if ARGV[a + 9] ~= '' then redis.call('HSET', rec, 'N', ARGV[a + 9]) else redis.call('HDEL', rec, 'N') end
+  end
+  redis.call('EXPIRE', rec, ttl)
   if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
   local field, value = ARGV[a + 5], ARGV[a + 6]
   if field ~= '' then

@@ -13,14 +13,22 @@
   ARGV[3] updatedAt (ISO)
   ARGV[4] 1: log ended records to the history outbox, 0: Redis keeps the history
   ARGV[5] the delivery id
+  ARGV[6] updatedAt (ms), for a record of the compact layout (delivery-layout.ts REC)
 
   Returns the superseding delivery's id, or nil.
 ]]
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'pending' and status ~= 'retrying' then return false end
+local rec = redis.call('HMGET', KEYS[1], 's', 'status', 'C')
+local compact = rec[1] ~= false
+local status = compact and rec[1] or rec[2]
+if status ~= 'pending' and status ~= 'retrying' and status ~= 'p' and status ~= 'r' then return false end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur or tonumber(string.sub(cur, 1, 1)) <= tonumber(ARGV[2]) then return false end
 local by = string.sub(cur, 3)
-redis.call('HSET', KEYS[1], 'status', 'superseded', 'supersededBy', by, 'updatedAt', ARGV[3], 'nextAttemptAt', '')
+if compact then
+  redis.call('HSET', KEYS[1], 's', 'x', 'b', by, 'U', string.format('%d', tonumber(ARGV[6]) - (tonumber(rec[3]) or 0)))
+  redis.call('HDEL', KEYS[1], 'N')
+else
+  redis.call('HSET', KEYS[1], 'status', 'superseded', 'supersededBy', by, 'updatedAt', ARGV[3], 'nextAttemptAt', '')
+end
 if ARGV[4] == '1' then redis.call('XADD', KEYS[3], '*', 'x', ARGV[5]) end
 return by

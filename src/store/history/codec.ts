@@ -2,25 +2,11 @@
 // the rest is compact JSON (attempts as tuples, rare delivery fields in one object). Lossless for
 // records whose times are RFC 3339 UTC strings with milliseconds, as Hookline writes them.
 import type { HooklineEvent } from '../../domain/event.js';
-import type { Attempt, DeliveryRecord, DeliveryStatus } from '../delivery-store.js';
+import type { Attempt, DeliveryRecord } from '../../domain/delivery-record.js';
+import { statusOfCode, STATUS_CODE } from '../delivery-layout.js';
 import type { HistoryDelivery } from './history-store.js';
 
-/** One character per status (the `status` column); every status must have one. */
-export const STATUS_CODE: Record<DeliveryStatus, string> = {
-  pending: 'p',
-  retrying: 'r',
-  succeeded: 's',
-  failed: 'f',
-  cancelled: 'c',
-  superseded: 'x',
-};
-const STATUS_OF_CODE = new Map(Object.entries(STATUS_CODE).map(([s, c]) => [c, s as DeliveryStatus]));
-
-export function statusOfCode(code: string): DeliveryStatus {
-  const status = STATUS_OF_CODE.get(code);
-  if (!status) throw new Error(`unknown delivery status code ${JSON.stringify(code)} in the history`);
-  return status;
-}
+export { STATUS_CODE, statusOfCode } from '../delivery-layout.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Epoch ms of a time that reads back as the same string, else undefined. */

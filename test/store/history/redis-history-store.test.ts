@@ -2,7 +2,7 @@
 // own), records seeded the way the pipeline writes them; then what is particular to Redis.
 //
 // The seed uses the delivery store's own writes: addPending (event copy, message index, pending
-// record, subscription index), recordAttempt per attempt (attempts list, status, nextAttemptAt),
+// record, subscription index), recordAttempt per attempt (attempts, status, nextAttemptAt),
 // setStatus for a status without attempts, the mark-redriven script for redrivenTo. It then sets
 // what those stamp with the clock (updatedAt) or another workflow writes (supersededBy) to the
 // record's values, and adds the subscription to its tenant's index as creating it would. A record
@@ -14,6 +14,7 @@ import type { HooklineEvent } from '../../../src/domain/event.js';
 import { isSubscriptionTarget } from '../../../src/pipeline/targets.js';
 import { keyspace, type Keys } from '../../../src/redis/client.js';
 import { createDeliveryStore, execAll, type DeliveryStore } from '../../../src/store/delivery-store.js';
+import { REC } from '../../../src/store/delivery-layout.js';
 import { mergeDeliveries } from '../../../src/store/history/codec.js';
 import type {
   HistoryBatch,
@@ -57,14 +58,15 @@ function pipelineSeed(redis: Redis, keys: Keys, deliveries: DeliveryStore, store
       ],
       created,
     );
-    pipe.del(keys.deliveryAttempts(r.id)); // written again whole, merged
+    pipe.hdel(keys.delivery(r.id), REC.attempts); // written again whole, merged
     await execAll(pipe);
     const next = r.nextAttemptAt ? Date.parse(r.nextAttemptAt) : null;
     const ref = { tenantId: r.tenantId, id: r.eventId };
     await Promise.all(r.attempts.map((a) => deliveries.recordAttempt(r.id, ref, a, r.status, next)));
     if (r.attempts.length === 0) await deliveries.setStatus(r.id, r.status, next);
-    const fix = redis.pipeline().hset(keys.delivery(r.id), 'updatedAt', r.updatedAt);
-    if (r.supersededBy) fix.hset(keys.delivery(r.id), 'supersededBy', r.supersededBy);
+    // The compact layout (delivery-layout.ts REC): updatedAt as ms after the creation.
+    const fix = redis.pipeline().hset(keys.delivery(r.id), REC.updatedAt, Date.parse(r.updatedAt) - created);
+    if (r.supersededBy) fix.hset(keys.delivery(r.id), REC.supersededBy, r.supersededBy);
     await execAll(fix);
     if (r.redrivenTo) await store.markRedriven(r.id, r.redrivenTo);
   }

@@ -1,0 +1,329 @@
+// The Redis history's layout (0.5 on; B7: Redis bytes per delivered event): one hash per
+// delivery, its attempts inside it as tuples, times as epoch ms, statuses as one character, common
+// response headers as numbers; the stored event without what its key already says, its fields
+// under one letter. Readers accept the older layout too (records: names, ISO times, attempts in a
+// list beside the hash; events: the whole JSON). The scripts that write records
+// (src/redis/lua/add-pending, record-attempts, set-status, supersede-if-stale, mark-redriven)
+// follow the same field names (REC).
+import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
+import type { HooklineEvent } from '../domain/event.js';
+
+/** One character per status (the record's `s` field, PostgreSQL's `status` column); every status must have one. */
+export const STATUS_CODE: Record<DeliveryStatus, string> = {
+  pending: 'p',
+  retrying: 'r',
+  succeeded: 's',
+  failed: 'f',
+  cancelled: 'c',
+  superseded: 'x',
+};
+const STATUS_OF_CODE = new Map(Object.entries(STATUS_CODE).map(([s, c]) => [c, s as DeliveryStatus]));
+
+export function statusOfCode(code: string): DeliveryStatus {
+  const status = STATUS_OF_CODE.get(code);
+  if (!status) throw new Error(`unknown delivery status code ${JSON.stringify(code)} in the history`);
+  return status;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** Epoch ms of a time that reads back as the same string, else undefined. */
+function canonicalMs(time: string): number | undefined {
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) || iso(ms) !== time ? undefined : ms;
+}
+
+/**
+ * Response header names and whole headers common enough to store as a number. Part of the stored
+ * format: entries are only ever appended, never reordered or removed.
+ */
+const HEADER_NAMES = [
+  'date',
+  'content-type',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'server',
+  'transfer-encoding',
+  'cache-control',
+  'vary',
+  'x-request-id',
+  'etag',
+  'location',
+  'retry-after',
+  'x-powered-by',
+  'expires',
+  'pragma',
+  'x-content-type-options',
+  'strict-transport-security',
+  'access-control-allow-origin',
+  'set-cookie',
+];
+const HEADER_PAIRS: [string, string][] = [
+  ['connection', 'keep-alive'],
+  ['connection', 'close'],
+  ['keep-alive', 'timeout=5'],
+  ['content-length', '0'],
+  ['transfer-encoding', 'chunked'],
+  ['content-type', 'application/json'],
+  ['content-type', 'application/json; charset=utf-8'],
+  ['content-type', 'text/plain; charset=utf-8'],
+  ['content-type', 'text/html; charset=utf-8'],
+  ['content-type', 'text/plain'],
+  ['x-content-type-options', 'nosniff'],
+  ['cache-control', 'no-cache'],
+  ['vary', 'Accept-Encoding'],
+  ['x-powered-by', 'Express'],
+];
+const NAME_CODE = new Map(HEADER_NAMES.map((n, i) => [n, i]));
+const PAIR_CODE = new Map(HEADER_PAIRS.map(([n, v], i) => [`${n}\n${v}`, i]));
+const DATE = 0;
+
+/**
+ * A stored header: a common one's number (HEADER_PAIRS); -1 - s, the `date` s ≥ 0 seconds after
+ * the attempt's start second; or [name (or its number), value (the date: seconds from the start)].
+ */
+type StoredHeader = number | [number | string, string | number];
+
+function headersToRedis(h: Record<string, string>, startedMs: number | undefined): StoredHeader[] {
+  const out: StoredHeader[] = [];
+  for (const [name, value] of Object.entries(h)) {
+    const pair = PAIR_CODE.get(`${name}\n${value}`);
+    if (pair !== undefined) {
+      out.push(pair);
+      continue;
+    }
+    const code = NAME_CODE.get(name);
+    if (code === DATE && startedMs !== undefined) {
+      const s = Math.floor(startedMs / 1000);
+      const at = Date.parse(value);
+      // A date that reads back as the same string is stored as its offset from the start, in s.
+      if (!Number.isNaN(at) && new Date(at).toUTCString() === value) {
+        const d = at / 1000 - s;
+        out.push(d >= 0 ? -1 - d : [DATE, d]);
+        continue;
+      }
+    }
+    out.push([code ?? name, value]);
+  }
+  return out;
+}
+
+function headersFromRedis(stored: StoredHeader[], startedMs: number | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const x of stored) {
+    if (typeof x === 'number' && x < 0) {
+      h.date = new Date((Math.floor((startedMs ?? 0) / 1000) - 1 - x) * 1000).toUTCString();
+      continue;
+    }
+    if (typeof x === 'number') {
+      const [n, v] = HEADER_PAIRS[x]!;
+      h[n] = v;
+      continue;
+    }
+    const [n, v] = x;
+    const name = typeof n === 'number' ? HEADER_NAMES[n]! : n;
+    h[name] =
+      typeof v === 'number' ? new Date((Math.floor((startedMs ?? 0) / 1000) + v) * 1000).toUTCString() : v;
+  }
+  return h;
+}
+
+/**
+ * An attempt as the record hash's `a` field holds it, a tuple: [started (ms after the record's
+ * creation, or the time as given when it does not read back the same), n, durationMs, statusCode,
+ * headers, body, error ([code, message] or as is), other fields?]; trailing defaults (no error,
+ * an empty body, no headers) left out.
+ * `startedMs` set: the tuple's first element is a 0 the writing script replaces with the offset
+ * from the record's creation (it knows it; the writer does not).
+ */
+export function attemptToRedis(a: Attempt): { startedMs: number | undefined; tuple: string } {
+  const { n, startedAt, durationMs, statusCode, error, responseHeaders, responseBody, ...other } = a;
+  const startedMs = canonicalMs(startedAt);
+  const plainError = error && Object.keys(error).length === 2 ? [error.code, error.message] : error;
+  const t: unknown[] = [
+    startedMs === undefined ? startedAt : 0,
+    n,
+    durationMs,
+    statusCode,
+    headersToRedis(responseHeaders, startedMs),
+    responseBody,
+    plainError,
+  ];
+  if (Object.keys(other).length > 0) t.push(other);
+  else if (plainError === null) {
+    t.pop();
+    if (responseBody === '') {
+      t.pop();
+      if (Object.keys(responseHeaders).length === 0) t.pop();
+    }
+  }
+  return { startedMs, tuple: JSON.stringify(t) };
+}
+
+export function attemptFromRedis(t: unknown[], createdMs: number): Attempt {
+  const [started, n, durationMs, statusCode, headers, body, error, other] = t as [
+    number | string,
+    number,
+    number,
+    number | null,
+    StoredHeader[] | undefined,
+    string | undefined,
+    [string, string] | Attempt['error'] | undefined,
+    Record<string, unknown> | undefined,
+  ];
+  const startedMs = typeof started === 'number' ? createdMs + started : undefined;
+  return {
+    n,
+    startedAt: startedMs !== undefined ? iso(startedMs) : (started as string),
+    durationMs,
+    statusCode: statusCode ?? null,
+    error: Array.isArray(error) ? { code: error[0], message: error[1] } : (error ?? null),
+    responseHeaders: headersFromRedis(headers ?? [], startedMs),
+    responseBody: body ?? '',
+    ...other,
+  };
+}
+
+/** Record hash fields of the compact layout (`E` present: this layout; `eventId`: the older one). */
+export const REC = {
+  eventId: 'E',
+  subscriptionId: 'S',
+  tenantId: 'T',
+  /** epoch ms */
+  createdAt: 'C',
+  /** STATUS_CODE */
+  status: 's',
+  /** ms after C; absent: C */
+  updatedAt: 'U',
+  /** epoch ms; absent or '': none */
+  nextAttemptAt: 'N',
+  /** absent: subscription */
+  target: 'g',
+  series: 'n',
+  retryOf: 'R',
+  redrivenTo: 'd',
+  supersededBy: 'b',
+  /** JSON array of attemptToRedis tuples */
+  attempts: 'a',
+} as const;
+
+/** A record from its hash, either layout (older: ISO times, whole attempts in a list beside it). */
+export function recordFromRedis(
+  id: string,
+  h: Record<string, string>,
+  legacyAttempts: string[] | undefined,
+  withAttempts = true,
+): DeliveryRecord | undefined {
+  if (h.E !== undefined) {
+    const created = Number(h.C);
+    return {
+      id,
+      eventId: h.E,
+      subscriptionId: h.S!,
+      tenantId: h.T!,
+      target: h.g ?? 'subscription',
+      status: h.s ? statusOfCode(h.s) : 'pending',
+      createdAt: iso(created),
+      updatedAt: iso(created + Number(h.U ?? 0)),
+      nextAttemptAt: h.N ? iso(Number(h.N)) : null,
+      attempts:
+        withAttempts && h.a ? (JSON.parse(h.a) as unknown[][]).map((t) => attemptFromRedis(t, created)) : [],
+      ...(h.n ? { series: Number(h.n) } : {}),
+      ...(h.R ? { retryOf: h.R } : {}),
+      ...(h.d ? { redrivenTo: h.d } : {}),
+      ...(h.b ? { supersededBy: h.b } : {}),
+    };
+  }
+  if (!h.eventId) return undefined;
+  return {
+    id,
+    eventId: h.eventId,
+    subscriptionId: h.subscriptionId!,
+    tenantId: h.tenantId!,
+    target: h.target ?? 'subscription',
+    status: (h.status ?? 'pending') as DeliveryStatus,
+    createdAt: h.createdAt!,
+    updatedAt: h.updatedAt ?? h.createdAt!,
+    nextAttemptAt: h.nextAttemptAt || null,
+    attempts: (legacyAttempts ?? []).map((a) => JSON.parse(a) as Attempt),
+    ...(h.series ? { series: Number(h.series) } : {}),
+    ...(h.retryOf ? { retryOf: h.retryOf } : {}),
+    ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
+    ...(h.supersededBy ? { supersededBy: h.supersededBy } : {}),
+  };
+}
+
+/** A record's status from HMGET rec `s` `status` (either layout). */
+export const statusFromRedis = (code: string | null | undefined, legacy: string | null | undefined) =>
+  code ? statusOfCode(code) : ((legacy ?? undefined) as DeliveryStatus | undefined);
+
+/** Event types stored as their number (`_t`). Part of the stored format: only ever appended. */
+const STORED_TYPES = [
+  'message.sent',
+  'message.delivered',
+  'message.read',
+  'message.failed',
+  'message.clicked',
+  'message.reply',
+  'message.template',
+  'auth.success',
+  'auth.fallback',
+  'auth.approval',
+  'subscription.disabled',
+  'delivery.exhausted',
+];
+const TYPE_CODE = new Map(STORED_TYPES.map((t, i) => [t, i]));
+
+/**
+ * Event fields stored under one letter. Part of the stored format: never reassigned. The schema
+ * refuses any other top-level field, and every field's own name is longer than a letter.
+ */
+const FIELD_CODE: Record<string, string> = {
+  channel: 'c',
+  messageId: 'm',
+  recipient: 'r',
+  sender: 's',
+  subProduct: 'p',
+  error: 'x',
+  data: 'd',
+  deliveryReport: 'D',
+};
+const FIELD_OF_CODE = new Map(Object.entries(FIELD_CODE).map(([f, c]) => [c, f]));
+
+/**
+ * The event as its hash's `e` field holds it: without its tenant and id (its key names them), its
+ * fields under one letter (FIELD_CODE, `t` its type's number in STORED_TYPES when a known one,
+ * else `type`), the acceptance time as `a`, occurredAt left out when it is the acceptance time
+ * (else `o`, ms, when it reads back the same, else `occurredAt` as given).
+ */
+export function eventToRedis(e: HooklineEvent): string {
+  const { id: _id, tenantId: _tenant, acceptedAt, occurredAt, type, ...rest } = e;
+  const code = TYPE_CODE.get(type);
+  const o: Record<string, unknown> = code === undefined ? { type } : { t: code };
+  for (const [k, v] of Object.entries(rest)) o[FIELD_CODE[k] ?? k] = v;
+  o.a = acceptedAt;
+  const occurredMs = canonicalMs(occurredAt);
+  if (occurredMs === undefined) o.occurredAt = occurredAt;
+  else if (occurredMs !== acceptedAt) o.o = occurredMs;
+  return JSON.stringify(o);
+}
+
+/** A stored event, either form (with a tenantId: stored whole, as before 0.5). */
+export function eventFromRedis(raw: string, ref: { tenantId: string; id: string }): HooklineEvent {
+  const o = JSON.parse(raw) as Record<string, unknown>;
+  if (o.tenantId !== undefined) return o as unknown as HooklineEvent;
+  const e: Record<string, unknown> = { id: ref.id, tenantId: ref.tenantId };
+  if (o.t !== undefined) e.type = STORED_TYPES[o.t as number];
+  for (const [k, v] of Object.entries(o))
+    if (k !== 't' && k !== 'a' && k !== 'o') e[FIELD_OF_CODE.get(k) ?? k] = v;
+  const acceptedAt = o.a as number;
+  e.occurredAt ??= iso((o.o as number | undefined) ?? acceptedAt);
+  e.acceptedAt = acceptedAt;
+  return e as unknown as HooklineEvent;
+}
+
+/** How many attempts a compact record's `a` field holds (without parsing their details). */
+export function attemptCount(a: string | null): number {
+  if (!a) return 0;
+  return (JSON.parse(a) as unknown[]).length;
+}
