@@ -2,8 +2,8 @@
   One fan-out (or re-drive): per event, its stored copy (a hash: field `e` the event JSON, the
   other fields its delivery ids) and per delivery a pending record (an existing one, from a re-run
   fan-out, keeps its status) and its entry in the subscription's index, trimmed to the retention.
-  A delivery whose message already had a later status delivered to its destination (the message's
-  status mark) is created `superseded`.
+  A delivery whose message already had a later status delivered to its destination (a status
+  mark, lib/status-marks.lua, read across the mark window) is created `superseded`.
 
   With the PostgreSQL history (ARGV[6] = 1), the history outbox gets by reference each new event
   (`v` tenant|id: written to PostgreSQL at once, its copy here kept while a delivery needs it) and
@@ -12,7 +12,7 @@
   for `GET /v1/deliveries?messageId=`.
 
   KEYS[1] the history outbox stream (untouched when ARGV[6] is 0)
-  KEYS[...] per event: evt (the event hash), mark (its message's status mark; evt when none),
+  KEYS[...] per event: evt (the event hash), mark (the current mark table, routing only; evt when none),
             msg (its message's hash, for the event index; evt when none),
             then per delivery of that event: rec (record hash), idx (the subscription's index)
   ARGV[1] ttl (seconds)
@@ -21,21 +21,26 @@
   ARGV[4] trim bound (epoch ms): index entries older than this are removed
   ARGV[5] event count
   ARGV[6] 1: log ended records to the history outbox, 0: Redis keeps the history
+  ARGV[7] base of the mark tables (`<prefix>:mk:`)
+  ARGV[8] the current mark slot
   ARGV[...] per event: id, JSON, delivery count, stale rank (0: none),
             then per delivery: id, subscription, tenant, target, series, retryOf,
-            mark field ('' = keeps stale statuses)
+            mark field (a digest; '' = keeps stale statuses)
 
   Returns each delivery's status after the write, in order: `new` for a record created here,
   `dropped` for one created `superseded`, else the existing record's status.
 ]]
+-- @include linear-hash
+-- @include status-marks
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
 local log = ARGV[6] == '1'
-local k, a, out, trimmed = 2, 7, {}, {}
+local mkBase, mkSlot = ARGV[7], tonumber(ARGV[8])
+local k, a, out, trimmed = 2, 9, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, mark, msg = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local evt, msg = KEYS[k], KEYS[k + 2]
   local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   k, a = k + 3, a + 4
-  local marked = rank > 0 and redis.call('EXISTS', mark) == 1
+  local marked = rank > 0
   local newEvent = redis.call('HSET', evt, 'e', json) == 1
   if msg ~= evt then
     redis.call('HSET', msg, 'e:' .. eventId, '')
@@ -50,9 +55,9 @@ for _ = 1, tonumber(ARGV[5]) do
     local fresh = redis.call('HSETNX', rec, 'status', 'pending')
     local dropped = false
     if fresh == 1 and marked and ARGV[a + 6] ~= '' then
-      local by = redis.call('HGET', mark, ARGV[a + 6])
-      if by and tonumber(string.sub(by, 1, 1)) > rank then
-        redis.call('HSET', rec, 'status', 'superseded', 'supersededBy', string.sub(by, 3))
+      local by = mk_get(mkBase, mkSlot, ARGV[a + 6])
+      if by and mk_level(by) > rank then
+        redis.call('HSET', rec, 'status', 'superseded', 'supersededBy', mk_by(by))
         dropped = true
         if log then redis.call('XADD', KEYS[1], '*', 'x', id) end
       end
