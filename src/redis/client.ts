@@ -93,8 +93,13 @@ export function keyspace(prefix: string) {
      */
     markTable: (slot: number) => `${prefix}:mk:${slot}`,
     /**
-     * Without PostgreSQL: a message's events (fields `e:<event id>`), for the Redis history's
-     * messageId filter. Before this layout it also held the message's status marks (not read).
+     * Without PostgreSQL: the message index of one time slot (the marks' slots), a linear-hashed
+     * table whose fields are digests of tenant and message, valued the event ids (space-separated).
+     */
+    messageIndex: (slot: number) => `${prefix}:mx:${slot}`,
+    /**
+     * Before the slot tables (0.4.0-pre): a message's events (fields `e:<event id>`, read by the
+     * Redis history until they expire, never written) and its status marks (no longer read).
      */
     messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,

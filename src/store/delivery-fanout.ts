@@ -6,7 +6,7 @@ import type { DeliveryStatus } from '../domain/delivery-record.js';
 import { markDigest, staleRank } from '../domain/stale-status.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
-import { markWindow } from './status-marks.js';
+import { messageIndexField, markWindow } from './status-marks.js';
 
 /** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
 export const PENDING_CHUNK = 1_000;
@@ -35,18 +35,27 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
       logEnded ? 1 : 0,
       marks.base,
       marks.slot,
+      marks.indexBase,
+      marks.expireAt,
     ];
     for (const { event, deliveries } of batch) {
       const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
       const evt = keys.event(event.tenantId, event.id);
+      const indexed = !!event.messageId && !logEnded;
       keyArgs.push(
         evt,
         rank > 0 ? marks.table : evt,
-        // PostgreSQL finds a message's deliveries itself; Redis needs an index: `e:<event id>`
-        // fields of the message's hash.
-        event.messageId && !logEnded ? keys.messageStatus(event.tenantId, event.messageId) : evt,
+        // PostgreSQL finds a message's deliveries itself; Redis needs an index: the message's
+        // entry in the current slot's message index (./status-marks.ts).
+        indexed ? marks.indexTable : evt,
       );
-      args.push(event.id, JSON.stringify(event), deliveries.length, rank);
+      args.push(
+        event.id,
+        JSON.stringify(event),
+        deliveries.length,
+        rank,
+        indexed ? messageIndexField(event.tenantId, event.messageId!) : '',
+      );
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
         args.push(

@@ -5,6 +5,7 @@
 // (DELIVERY_LOG_TTL_DAYS), so a mark supersedes for at least the retention after its write (the
 // longest a record, and so a stale delivery, waits) and at most one slot longer; its table then
 // expires whole. 7 days of retention: slots of 28 h.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { markDigest } from '../domain/stale-status.js';
 import type { Keys } from '../redis/client.js';
@@ -23,7 +24,11 @@ export function markWindow(keys: Keys, ttlSeconds: number, nowMs: number) {
     slot,
     /** The current slot's table (its count key), the one written to. */
     table: keys.markTable(slot),
-    /** When the current slot's table expires (epoch seconds): once no window holds the slot. */
+    /** The message index tables' base (`<prefix>:mx:`). */
+    indexBase: `${keys.prefix}:mx:`,
+    /** The current slot's message index table. */
+    indexTable: keys.messageIndex(slot),
+    /** When the current slot's tables expire (epoch seconds): once no window holds the slot. */
     expireAt: (slot + MARK_BACK + 1) * width + 60,
   };
 }
@@ -53,4 +58,38 @@ export async function readMark(
     if (!best || level > best.level) best = { level, by };
   }
   return best;
+}
+
+/** A message's field in the message index: 12 bytes of SHA-256 over tenant and message id. */
+export const messageIndexField = (tenantId: string, messageId: string): Buffer =>
+  createHash('sha256').update(`${tenantId}\n${messageId}`).digest().subarray(0, 12);
+
+/** The ids of a tenant's events of a message that the index holds (the window's slots), oldest slot last. */
+export async function messageEventIds(
+  redis: Redis,
+  keys: Keys,
+  ttlSeconds: number,
+  tenantId: string,
+  messageId: string,
+  nowMs = Date.now(),
+): Promise<string[]> {
+  const { slot } = markWindow(keys, ttlSeconds, nowMs);
+  const field = messageIndexField(tenantId, messageId);
+  const tables = Array.from({ length: MARK_BACK + 2 }, (_, i) => keys.messageIndex(slot + 1 - i));
+  const counts = await redis.mget(tables);
+  const pipe = redis.pipeline();
+  tables.forEach((t, i) => pipe.hget(`${t}:${lhBucketOf(field, lhBuckets(Number(counts[i] ?? 0)))}`, field));
+  // 0.4.0-pre's index: `e:<event id>` fields of the message's own hash, until it expires.
+  pipe.hkeys(keys.messageStatus(tenantId, messageId));
+  const replies = (await pipe.exec()) ?? [];
+  const ids = new Set<string>();
+  replies.forEach(([err, v], i) => {
+    if (err) throw err;
+    const found =
+      i < tables.length
+        ? ((v as string | null) ?? '').split(' ')
+        : (v as string[]).filter((f) => f.startsWith('e:')).map((f) => f.slice(2));
+    for (const id of found) if (id) ids.add(id);
+  });
+  return [...ids];
 }

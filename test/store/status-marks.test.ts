@@ -10,7 +10,13 @@ import { deliveryId } from '../../src/domain/ids.js';
 import { markDigest, packMark } from '../../src/domain/stale-status.js';
 import { keyspace } from '../../src/redis/client.js';
 import { lhBucketOf, lhBuckets } from '../../src/redis/linear-hash.js';
-import { MARK_BACK, markWindow, readMark } from '../../src/store/status-marks.js';
+import {
+  MARK_BACK,
+  markWindow,
+  messageEventIds,
+  messageIndexField,
+  readMark,
+} from '../../src/store/status-marks.js';
 import {
   createDeliveryStore,
   execAll,
@@ -78,17 +84,14 @@ describe('message status marks', () => {
       level: 3,
       by: 'dlv_read',
     });
-    // The message's hash is its event index alone (the Redis history's `e:<event id>` fields).
-    const key = keys.messageStatus('t', 'm1');
-    expect(Object.keys(await redis.hgetall(key)).sort()).toEqual(
-      [`e:${read.id}`, `e:${delivered.id}`].sort(),
+    // The message index (the Redis history's) names both events; no key of the message's own.
+    expect((await messageEventIds(redis, keys, TTL, 't', 'm1')).sort()).toEqual(
+      [read.id, delivered.id].sort(),
     );
-    const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(TTL - 10);
-    expect(ttl).toBeLessThanOrEqual(TTL);
+    expect(await redis.exists(keys.messageStatus('t', 'm1'))).toBe(0);
     // The mark's table lives until no window holds its slot: at least the retention.
-    const { table } = markWindow(keys, TTL, Date.now());
-    for (const k of [table, `${table}:0`]) {
+    const { table, indexTable } = markWindow(keys, TTL, Date.now());
+    for (const k of [table, `${table}:0`, indexTable, `${indexTable}:0`]) {
       expect(await redis.ttl(k)).toBeGreaterThanOrEqual(TTL);
       expect(await redis.ttl(k)).toBeLessThanOrEqual((MARK_BACK + 1) * TTL + 60);
     }
@@ -234,5 +237,25 @@ describe('message status marks: compact layout', () => {
         level: 2,
         by: deliveryId('t', `evt_bulk_${i}`, 'sub_a'),
       });
+  });
+});
+
+describe('message index (the Redis history)', () => {
+  it('lists a message’s events once each, across slots of the window, and 0.4.0-pre’s `e:` fields', async () => {
+    const a = message('m-ix', 'message.sent', 'evt_ix_a');
+    const b = message('m-ix', 'message.delivered', 'evt_ix_b');
+    await pending(a, 'dlv_ix_a');
+    await pending(a, 'dlv_ix_a'); // a re-run fan-out: listed once
+    await pending(b, 'dlv_ix_b');
+    // An event indexed MARK_BACK slots ago, one indexed a slot too early, and 0.4.0-pre's hash.
+    const { slot } = markWindow(keys, TTL, Date.now());
+    const field = messageIndexField('t', 'm-ix');
+    await redis.hset(`${keys.messageIndex(slot - MARK_BACK)}:0`, field, 'evt_ix_old');
+    await redis.hset(`${keys.messageIndex(slot - MARK_BACK - 1)}:0`, field, 'evt_ix_gone');
+    await redis.hset(keys.messageStatus('t', 'm-ix'), 'e:evt_ix_pre', '', 'sub_a', '2:dlv_x');
+    expect((await messageEventIds(redis, keys, TTL, 't', 'm-ix')).sort()).toEqual(
+      ['evt_ix_a', 'evt_ix_b', 'evt_ix_old', 'evt_ix_pre'].sort(),
+    );
+    expect(await messageEventIds(redis, keys, TTL, 'u', 'm-ix')).toEqual([]);
   });
 });

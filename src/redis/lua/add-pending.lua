@@ -8,12 +8,13 @@
   With the PostgreSQL history (ARGV[6] = 1), the history outbox gets by reference each new event
   (`v` tenant|id: written to PostgreSQL at once, its copy here kept while a delivery needs it) and
   each delivery created `superseded` (`x` id). Without it (Redis keeps the history) each event
-  with a messageId is added to its message's hash (field `e:<event id>`, beside the status marks),
-  for `GET /v1/deliveries?messageId=`.
+  with a messageId is added to its message's entry in the current slot's message index (a
+  linear-hashed table like the marks': field a 12-byte digest of tenant and message, value the
+  event ids separated by spaces), for `GET /v1/deliveries?messageId=`.
 
   KEYS[1] the history outbox stream (untouched when ARGV[6] is 0)
   KEYS[...] per event: evt (the event hash), mark (the current mark table, routing only; evt when none),
-            msg (its message's hash, for the event index; evt when none),
+            msg (the current message index table, routing only; evt when none),
             then per delivery of that event: rec (record hash), idx (the subscription's index)
   ARGV[1] ttl (seconds)
   ARGV[2] created (ISO)
@@ -22,8 +23,11 @@
   ARGV[5] event count
   ARGV[6] 1: log ended records to the history outbox, 0: Redis keeps the history
   ARGV[7] base of the mark tables (`<prefix>:mk:`)
-  ARGV[8] the current mark slot
-  ARGV[...] per event: id, JSON, delivery count, stale rank (0: none),
+  ARGV[8] the current mark slot (the message index's too)
+  ARGV[9] base of the message index tables (`<prefix>:mx:`)
+  ARGV[10] expiry of the current message index table (epoch seconds)
+  ARGV[...] per event: id, JSON, delivery count, stale rank (0: none), message index field
+            (a digest; '' = not indexed),
             then per delivery: id, subscription, tenant, target, series, retryOf,
             mark field (a digest; '' = keeps stale statuses)
 
@@ -34,17 +38,22 @@
 -- @include status-marks
 local ttl, iso, now, trim = ARGV[1], ARGV[2], ARGV[3], '(' .. ARGV[4]
 local log = ARGV[6] == '1'
-local mkBase, mkSlot = ARGV[7], tonumber(ARGV[8])
-local k, a, out, trimmed = 2, 9, {}, {}
+local mkBase, mkSlot, mxTable, mxExpire = ARGV[7], tonumber(ARGV[8]), ARGV[9] .. ARGV[8], ARGV[10]
+local k, a, out, trimmed = 2, 11, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
-  local evt, msg = KEYS[k], KEYS[k + 2]
+  local evt = KEYS[k]
   local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  k, a = k + 3, a + 4
+  local mx = ARGV[a + 4]
+  k, a = k + 3, a + 5
   local marked = rank > 0
   local newEvent = redis.call('HSET', evt, 'e', json) == 1
-  if msg ~= evt then
-    redis.call('HSET', msg, 'e:' .. eventId, '')
-    if redis.call('TTL', msg) < tonumber(ttl) then redis.call('EXPIRE', msg, ttl) end
+  if mx ~= '' then
+    local key = lh_bucket(mxTable, mx)
+    local ids = redis.call('HGET', key, mx)
+    if not ids then lh_add(mxTable, mx, eventId, mxExpire)
+    elseif not string.find(' ' .. ids .. ' ', ' ' .. eventId .. ' ', 1, true) then
+      redis.call('HSET', key, mx, ids .. ' ' .. eventId)
+    end
   end
   for _ = 1, n do
     local rec, idx, id = KEYS[k], KEYS[k + 1], ARGV[a]
