@@ -228,6 +228,8 @@ describe('publisher: compact idempotency claims', () => {
     const bucket = `${c.table}:${lhBucketOf(c.digest, lhBuckets(count))}`;
     await redis.hset(bucket, c.digest, value);
     await redis.expire(bucket, 3600);
+    // Counted, as the script counts what it adds (a table without a count is not looked at).
+    if ((await redis.incr(c.table)) === 1) await redis.expire(c.table, 3600);
   }
   /** The 0.4.0-pre layout: a field `<tenant>|<id>` of one of 64 FNV-1a shards of a 6-hour slot. */
   async function preClaim(id: string, slotsAgo: number, value: string) {

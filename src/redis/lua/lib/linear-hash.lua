@@ -12,13 +12,18 @@
 local LH_LOAD = 40
 local lh_counts = {}
 
-local function lh_size(base)
+-- Fields ever added to a table (0: there is none), read once per script call.
+local function lh_count(base)
   local n = lh_counts[base]
   if n == nil then
     n = tonumber(redis.call('GET', base) or '0')
     lh_counts[base] = n
   end
-  return math.floor(n / LH_LOAD) + 1
+  return n
+end
+
+local function lh_size(base)
+  return math.floor(lh_count(base) / LH_LOAD) + 1
 end
 
 local function lh_hash(field)
@@ -41,7 +46,9 @@ local function lh_bucket(base, field)
   return base .. ':' .. b
 end
 
+-- A field's value, or false (without a look when the table has no field at all).
 local function lh_get(base, field)
+  if lh_count(base) == 0 then return false end
   return redis.call('HGET', lh_bucket(base, field), field)
 end
 
