@@ -1,10 +1,13 @@
 // Where stale-status marks live in Redis (src/domain/stale-status.ts says what they mean): one
 // linear-hashed table per time slot (keys.markTable, src/redis/lua/lib/status-marks.lua), a mark
 // written to the slot of its write and read across the window, MARK_BACK + 2 slots: the next one
-// (a clock ahead), the current one and MARK_BACK before it. MARK_BACK slots cover the retention
-// (DELIVERY_LOG_TTL_DAYS), so a mark supersedes for at least the retention after its write (the
-// longest a record, and so a stale delivery, waits) and at most one slot longer; its table then
-// expires whole. 7 days of retention: slots of 28 h.
+// (a clock ahead; not looked at while it has no table), the current one and MARK_BACK before it.
+// MARK_BACK slots cover the retention (DELIVERY_LOG_TTL_DAYS), so a mark supersedes for at least
+// the retention after its write (the longest a record, and so a stale delivery, waits) and at
+// most one slot longer; its table then expires whole. 7 days of retention: slots of 84 h, marks
+// kept 7 to 10.5 days. Each slot of the window costs a lookup per check (a scan of a listpack of
+// about 40 fields, some µs of Redis CPU), hence few, wide slots. Without PostgreSQL, the message
+// index (a message's event ids, for the Redis history's messageId filter) uses the same slots.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { markDigest } from '../domain/stale-status.js';
@@ -12,7 +15,7 @@ import type { Keys } from '../redis/client.js';
 import { lhBucketOf, lhBuckets } from '../redis/linear-hash.js';
 
 /** Slots before the current one that a read looks at (lua/lib/status-marks.lua's MK_BACK). */
-export const MARK_BACK = 6;
+export const MARK_BACK = 2;
 
 /** The mark window at `nowMs` for a retention of `ttlSeconds`. */
 export function markWindow(keys: Keys, ttlSeconds: number, nowMs: number) {

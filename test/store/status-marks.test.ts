@@ -170,7 +170,7 @@ describe('message status marks: compact layout', () => {
     await markIn(MARK_BACK, 'm-edge', 2, by);
     await markIn(MARK_BACK + 1, 'm-past', 2, by);
     // A lower level of a later slot does not hide a higher one of an earlier slot.
-    await markIn(3, 'm-two', 3, by);
+    await markIn(MARK_BACK, 'm-two', 3, by);
     await markIn(0, 'm-two', 2, 'dlv_other');
     for (const [m, expected] of [
       ['m-ahead', 'superseded'],

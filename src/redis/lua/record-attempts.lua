@@ -35,8 +35,7 @@ for i = 2, #KEYS, 4 do
   if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
   local field, value = ARGV[a + 5], ARGV[a + 6]
   if field ~= '' then
-    local cur = mk_get(mkBase, mkSlot, field)
-    if not cur or mk_level(cur) < mk_level(value) then lh_put(mkBase .. mkSlot, field, value, mkExpire) end
+    mk_raise(mkBase, mkSlot, field, value, mkExpire)
   end
   local status = ARGV[a + 1]
   if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then

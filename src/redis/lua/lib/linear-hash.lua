@@ -10,26 +10,8 @@
 -- the same absolute expiry. Keys are built here from `base`, which carries the hash-tagged prefix
 -- of the script's declared key (one Cluster slot, as BullMQ builds its keys in Lua).
 local LH_LOAD = 40
-local lh_counts = {}
-
--- Fields ever added to a table (0: there is none), read once per script call.
-local function lh_count(base)
-  local n = lh_counts[base]
-  if n == nil then
-    n = tonumber(redis.call('GET', base) or '0')
-    lh_counts[base] = n
-  end
-  return n
-end
-
-local function lh_size(base)
-  return math.floor(lh_count(base) / LH_LOAD) + 1
-end
-
-local function lh_hash(field)
-  local a, b, c, d = string.byte(field, 1, 4)
-  return ((a * 256 + b) * 256 + (c or 0)) * 256 + (d or 0)
-end
+-- Per table read by this call: { count, buckets, 2^L }.
+local lh_tables = {}
 
 local function lh_pow2(n)
   local p = 1
@@ -37,18 +19,33 @@ local function lh_pow2(n)
   return p
 end
 
+local function lh_state(base, count)
+  local n = math.floor(count / LH_LOAD) + 1
+  local t = { count, n, lh_pow2(n) }
+  lh_tables[base] = t
+  return t
+end
+
+-- A table's state, its count read once per script call (0: the table has no field).
+local function lh_table(base)
+  return lh_tables[base] or lh_state(base, tonumber(redis.call('GET', base) or '0'))
+end
+
+local function lh_hash(field)
+  local a, b, c, d = string.byte(field, 1, 4)
+  return ((a * 256 + b) * 256 + (c or 0)) * 256 + (d or 0)
+end
+
 local function lh_bucket(base, field)
-  local n = lh_size(base)
-  local p = lh_pow2(n)
+  local t = lh_table(base)
   local h = lh_hash(field)
-  local b = h % p
-  if b < n - p then b = h % (p * 2) end
+  local b = h % t[3]
+  if b < t[2] - t[3] then b = h % (t[3] * 2) end
   return base .. ':' .. b
 end
 
--- A field's value, or false (without a look when the table has no field at all).
 local function lh_get(base, field)
-  if lh_count(base) == 0 then return false end
+  if lh_table(base)[1] == 0 then return false end
   return redis.call('HGET', lh_bucket(base, field), field)
 end
 
@@ -59,19 +56,22 @@ end
 
 -- Adds a field the table does not hold yet, splitting a bucket when the table grows one.
 local function lh_add(base, field, value, expireat)
-  local before = lh_size(base)
+  local before = lh_table(base)[2]
   local count = redis.call('INCR', base)
   if count == 1 then redis.call('EXPIREAT', base, expireat) end
-  lh_counts[base] = count
-  if lh_size(base) > before then
+  if lh_state(base, count)[2] > before then
     local p = lh_pow2(before)
     local from, to = base .. ':' .. (before - p), base .. ':' .. before
-    local all = redis.call('HGETALL', from)
+    local all, moved, names = redis.call('HGETALL', from), {}, {}
     for i = 1, #all, 2 do
       if lh_hash(all[i]) % (p * 2) == before then
-        lh_set(to, all[i], all[i + 1], expireat)
-        redis.call('HDEL', from, all[i])
+        moved[#moved + 1], moved[#moved + 2], names[#names + 1] = all[i], all[i + 1], all[i]
       end
+    end
+    if #names > 0 then
+      redis.call('HSET', to, unpack(moved))
+      redis.call('EXPIREAT', to, expireat)
+      redis.call('HDEL', from, unpack(names))
     end
   end
   lh_set(lh_bucket(base, field), field, value, expireat)
