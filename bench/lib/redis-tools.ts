@@ -39,8 +39,10 @@ export function keyClass(key: string, prefix: string): string {
   if (/^dlv:[^:]+$/.test(k)) return 'delivery record (hash)';
   if (/^dlv:[^:]+:att$/.test(k)) return 'delivery attempts (list)';
   if (/^evt:[^:]+$/.test(k)) return 'event (JSON and its delivery ids, hash)';
-  if (k.startsWith('idem:') || k.startsWith('idemh:')) return 'idempotency claims';
-  if (k.startsWith('msg:')) return 'message status mark (hash)';
+  if (k.startsWith('idem:') || k.startsWith('idemh:') || k.startsWith('idm:')) return 'idempotency claims';
+  if (k.startsWith('mk:')) return 'status marks (slot tables)';
+  if (k.startsWith('mx:')) return 'message index (slot tables)';
+  if (k.startsWith('msg:')) return 'message hash (0.4.0-pre marks and index)';
   if (k === 'history' || k.startsWith('history:')) return 'history outbox (stream)';
   if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
   if (/^sub:[^:]+:held$/.test(k)) return 'held set';

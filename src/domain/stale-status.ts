@@ -32,3 +32,25 @@ export const takesPart = (type: string): boolean => RANK[type] !== undefined || 
  */
 export const reportMarkField = (tenantId: string, webhookUrl: string): string =>
   `report:${createHash('sha256').update(`${tenantId}\n${webhookUrl}`).digest('base64url').slice(0, 16)}`;
+
+/**
+ * A mark's field in Redis: 12 bytes (96 bits) of SHA-256 over tenant, message and destination
+ * (its markField). Two marks of one window colliding has a chance of about n²/2^97 (10^-13 for
+ * 100 M marks); a collision could only supersede a status of the other message.
+ */
+export const markDigest = (tenantId: string, messageId: string, field: string): Buffer =>
+  createHash('sha256').update(`${tenantId}\n${messageId}\n${field}`).digest().subarray(0, 12);
+
+const PACKED_ID = /^dlv_[A-Za-z0-9_-]{24}$/;
+
+/**
+ * A mark's value: the level digit, then the delivery that reached it: a delivery id of
+ * `deliveryId`'s shape as its 18 bytes (19 bytes in all), any other as `:` and the id.
+ * src/redis/lua/lib/status-marks.lua reads it back.
+ */
+export function packMark(level: number, deliveryId: string): Buffer {
+  const head = Buffer.from(String(level));
+  return PACKED_ID.test(deliveryId)
+    ? Buffer.concat([head, Buffer.from(deliveryId.slice(4), 'base64url')])
+    : Buffer.from(`${level}:${deliveryId}`);
+}

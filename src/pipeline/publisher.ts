@@ -3,13 +3,15 @@
 // and the exported publisher) goes through acceptEvents in src/services/events.ts, and
 // src/services/publisher.ts builds the library's createPublisher on top of this. This file stays
 // in the pipeline because it imports bullmq.
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
 import { HooklineError } from '../domain/errors.js';
 import type { SecretBox } from '../crypto.js';
 import { createRedis, keyspace, type Keys } from '../redis/client.js';
-import { luaScript } from '../redis/scripts.js';
+import { lhBucketOf, lhBuckets } from '../redis/linear-hash.js';
+import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
@@ -18,31 +20,39 @@ const CLAIM_SECONDS = 120;
 /** Ids per claim or confirm command: bounds its arguments (library callers have no batch cap). */
 export const ID_CHUNK = 5_000;
 
-const CLAIM = luaScript<string[], (string | number)[], number[]>('claim-ids');
-const CONFIRM = luaScript<string[], string[], number>('confirm-ids');
-const RELEASE = luaScript<string[], string[], number>('release-ids');
+const CLAIM = luaScript<[since: string], ScriptArg[], number[]>('claim-ids');
+const CONFIRM = luaScript<[since: string], ScriptArg[], number>('confirm-ids');
+const RELEASE = luaScript<[since: string], ScriptArg[], number>('release-ids');
 
-/** Hash shards of each bucket's claims: keeps each hash small enough to rehash without a pause. */
-export const IDEM_SHARDS = 64;
-/** Claims are kept in 6-hour buckets: an id stays a duplicate at least 24 h, at most 30 h. */
-const BUCKET_SECONDS = 6 * 3_600;
-/** Buckets looked at per claim: the current one, the 4 before it, the next (producers' clocks differ). */
-const WINDOW_BUCKETS = IDEMPOTENCY_SECONDS / BUCKET_SECONDS + 2;
-/** Ids per claim command: 8 keys and arguments each, well under the JS call-argument limit. */
+/** 0.4.0-pre's hash shards of a slot's claims (read until they expire, never written). */
+const LEGACY_SHARDS = 64;
+/** Claims are kept in 6-hour slots: an id stays a duplicate at least 24 h, at most 30 h. */
+const SLOT_SECONDS = 6 * 3_600;
+/** Ids per claim command: four arguments each, well under the JS call-argument limit. */
 const CLAIM_CHUNK = 2_000;
 
-/** FNV-1a, 32 bits: the shard of a claim's field. */
-function shardOf(field: string): number {
+/** FNV-1a, 32 bits: the 0.4.0-pre shard of a claim's `<tenant>|<id>` field. */
+function legacyShard(field: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < field.length; i++) h = Math.imul(h ^ field.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % IDEM_SHARDS;
+  return (h >>> 0) % LEGACY_SHARDS;
 }
 
-/** Where an event's idempotency claim lives: its field and the bucket it is written to now. */
+/**
+ * An event's idempotency claim: its field, 12 bytes (96 bits) of SHA-256 over tenant and id (the
+ * tenant is part of it: ids are per tenant; two claims of the window colliding has a chance of
+ * about n²/2^97, 10^-13 for 100 M claims), and the slot whose table it is written to now.
+ */
 export function claimOf(keys: Keys, tenantId: string, eventId: string, nowMs = Date.now()) {
-  const field = `${tenantId}|${eventId}`;
-  const slot = Math.floor(nowMs / 1000 / BUCKET_SECONDS);
-  return { field, shard: shardOf(field), slot, bucket: keys.idemBucket(slot, shardOf(field)) };
+  const digest = createHash('sha256').update(`${tenantId}\n${eventId}`).digest().subarray(0, 12);
+  const slot = Math.floor(nowMs / 1000 / SLOT_SECONDS);
+  return { digest, slot, table: keys.idemTable(slot) };
+}
+
+/** A claim's value as stored ('0' confirmed, a deadline pending), or null (tests, tools). */
+export async function claimValue(redis: Redis, c: ReturnType<typeof claimOf>): Promise<string | null> {
+  const count = Number((await redis.get(c.table)) ?? 0);
+  return redis.hget(`${c.table}:${lhBucketOf(c.digest, lhBuckets(count))}`, c.digest);
 }
 
 export interface PublishResult {
@@ -112,25 +122,21 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
     const claims = events.map((e) => claimOf(keys, e.tenantId, e.id, nowMs));
-    // The written bucket lives until its last claim's window has passed.
-    const ttl = (claims[0]!.slot + 1) * BUCKET_SECONDS - now + IDEMPOTENCY_SECONDS + 60;
+    // The written table lives until its last claim's window has passed.
+    const slot = claims[0]!.slot;
+    const expireAt = (slot + 1) * SLOT_SECONDS + IDEMPOTENCY_SECONDS + 60;
+    const base = `${keys.prefix}:`;
     const replies: number[] = [];
     try {
       for (let i = 0; i < events.length; i += CLAIM_CHUNK) {
-        const chunk = events.slice(i, i + CLAIM_CHUNK);
-        const keyArgs: string[] = [];
-        const args: (string | number)[] = [WINDOW_BUCKETS, now, now + CLAIM_SECONDS, ttl];
-        chunk.forEach((e, j) => {
-          const c = claims[i + j]!;
-          // The written bucket first, the next one, then the window back to 24 h ago.
-          keyArgs.push(c.bucket, keys.idemBucket(c.slot + 1, c.shard));
-          for (let back = 1; back <= WINDOW_BUCKETS - 2; back++)
-            keyArgs.push(keys.idemBucket(c.slot - back, c.shard));
-          keyArgs.push(keys.legacyIdem(e.id));
-          args.push(c.field, e.tenantId);
-        });
+        const args: ScriptArg[] = [`${base}idm:`, `${base}idemh:`, `${base}idem:`, slot, now];
+        args.push(now + CLAIM_SECONDS, expireAt);
+        for (let j = i; j < Math.min(events.length, i + CLAIM_CHUNK); j++) {
+          const e = events[j]!;
+          args.push(claims[j]!.digest, e.tenantId, e.id, legacyShard(`${e.tenantId}|${e.id}`));
+        }
         // One scripted command per chunk of ids, however many events a call carries.
-        replies.push(...(await CLAIM.run(redis, keyArgs, args)));
+        replies.push(...(await CLAIM.run(redis, [keys.idemSince()], args)));
       }
     } catch (err) {
       // Ids an earlier chunk claimed are released, so the caller's retry is not a "duplicate".
@@ -145,8 +151,9 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     const seen = new Set<string>();
     const results = events.map((e, i) => {
       const c = claims[i]!;
-      const claimed = replies[i] === 1 && !seen.has(c.field);
-      seen.add(c.field);
+      const field = c.digest.toString('base64');
+      const claimed = replies[i] === 1 && !seen.has(field);
+      seen.add(field);
       if (claimed) {
         fresh.push(sealReportSecret(e, box));
         freshClaims.push(c);
@@ -172,17 +179,14 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
   }
 
   /** Runs confirm-ids or release-ids over claims, ID_CHUNK at a time. */
-  async function onClaims(script: typeof CONFIRM, claims: { bucket: string; field: string }[]) {
+  async function onClaims(script: typeof CONFIRM, claims: { slot: number; digest: Buffer }[]) {
     for (let i = 0; i < claims.length; i += ID_CHUNK) {
-      const chunk = claims.slice(i, i + ID_CHUNK);
-      await script.run(
-        redis,
-        chunk.map((c) => c.bucket),
-        chunk.map((c) => c.field),
-      );
+      const args: ScriptArg[] = [`${keys.prefix}:idm:`];
+      for (const c of claims.slice(i, i + ID_CHUNK)) args.push(c.slot, c.digest);
+      await script.run(redis, [keys.idemSince()], args);
     }
   }
-  const release = (claims: { bucket: string; field: string }[]) => onClaims(RELEASE, claims);
+  const release = (claims: { slot: number; digest: Buffer }[]) => onClaims(RELEASE, claims);
 
   return {
     enqueue,

@@ -58,7 +58,14 @@ export function keyspace(prefix: string) {
     // Event ids are per tenant: its keys name the tenant first, then `|` (which no event id holds).
     /** The event as accepted (field `e`) and the ids of its deliveries (the other fields). */
     event: (tenantId: string, eventId: string) => `${prefix}:evt:${tenantId}|${eventId}`,
-    /** Idempotency claims of one 6-hour slot, one hash of IDEM_SHARDS (fields `<tenant>|<id>`). */
+    /**
+     * Idempotency claims of one 6-hour slot: a linear-hashed table (src/redis/linear-hash.ts), the
+     * count key; its buckets are `<table>:<n>` (fields: 12-byte digests of tenant and id).
+     */
+    idemTable: (slot: number) => `${prefix}:idm:${slot}`,
+    /** The first slot the idemTable layout wrote (0.4.0-pre buckets are read up to it). */
+    idemSince: () => `${prefix}:idm:since`,
+    /** 0.4.0-pre: claims of one 6-hour slot, 64 shard hashes (fields `<tenant>|<id>`; read, never written). */
     idemBucket: (slot: number, shard: number) => `${prefix}:idemh:${slot}:${shard}`,
     /** Before 0.4: an idempotency claim by id alone, its value the tenant (read, never written). */
     legacyIdem: (eventId: string) => `${prefix}:idem:${eventId}`,
@@ -81,10 +88,19 @@ export function keyspace(prefix: string) {
     delivery: (id: string) => `${prefix}:dlv:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dlv:${id}:att`,
     /**
-     * A message's status mark: per destination (field), the highest status delivered so far and
-     * the delivery that did it (stale-status suppression, src/domain/stale-status.ts).
+     * Stale-status marks written in one time slot: a linear-hashed table (src/redis/linear-hash.ts)
+     * whose fields are digests of tenant, message and destination (src/domain/stale-status.ts).
      */
-    // Without PostgreSQL it also indexes the message's events (fields `e:<event id>`).
+    markTable: (slot: number) => `${prefix}:mk:${slot}`,
+    /**
+     * Without PostgreSQL: the message index of one time slot (the marks' slots), a linear-hashed
+     * table whose fields are digests of tenant and message, valued the event ids (space-separated).
+     */
+    messageIndex: (slot: number) => `${prefix}:mx:${slot}`,
+    /**
+     * Before the slot tables (0.4.0-pre): a message's events (fields `e:<event id>`, read by the
+     * Redis history until they expire, never written) and its status marks (no longer read).
+     */
     messageStatus: (tenantId: string, messageId: string) => `${prefix}:msg:${tenantId}:${messageId}`,
     client: (id: string) => `${prefix}:client:${id}`,
     /** Ids of a tenant's API clients (platform clients: one set of their own), for the cap. */

@@ -12,7 +12,8 @@ import type { ChainableCommander, Redis } from 'ioredis';
 /** Where the .lua files are: beside this module, in source (tsx, vitest) and in dist/. */
 export const LUA_DIR = new URL('./lua/', import.meta.url);
 
-export type ScriptArg = string | number;
+/** A Buffer goes as raw bytes (binary digests); a string as UTF-8. */
+export type ScriptArg = string | number | Buffer;
 
 /** A script's reply as ioredis returns it: tables as arrays, nil and false as null. */
 export interface LuaScript<K extends readonly string[], A extends readonly ScriptArg[], R> {
@@ -59,7 +60,15 @@ export function parseHeader(name: string, lua: string): ScriptHeader {
   return { text, numberOfKeys: keyLines.length };
 }
 
-export const readLua = (name: string) => readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
+/**
+ * A script's text, each `-- @include <lib>` line replaced by `lua/lib/<lib>.lua` (Lua shared by
+ * several scripts: local functions, defined before the body that calls them).
+ */
+export const readLua = (name: string) =>
+  readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8').replace(
+    /^-- @include ([a-z0-9-]+)$/gm,
+    (_, lib: string) => readFileSync(new URL(`lib/${lib}.lua`, LUA_DIR), 'utf8').trimEnd(),
+  );
 
 /** Names of every script in LUA_DIR (the tests load each one). */
 export const scriptNames = () =>

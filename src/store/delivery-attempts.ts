@@ -2,27 +2,38 @@
 // same event-loop turn by one command), statuses set, stale deliveries superseded, and records
 // and events kept alive while a delivery waits.
 //
-// Status marks (stale-status suppression, src/domain/stale-status.ts): a hash per message, one
-// field per destination, valued `<level>:<delivery id>`: the highest status level delivered there
-// and the delivery that did it. A pending delivery whose rank is below the level is superseded by
-// that delivery. Written only by deliveries that raise the level; kept for the retention
-// (DELIVERY_LOG_TTL_DAYS) after its last write, which is as long as a stale delivery can wait.
+// Status marks (stale-status suppression, src/domain/stale-status.ts): per message and destination
+// the highest status level delivered there and the delivery that did it, as a 12-byte field of a
+// slot's table (./status-marks.ts). A pending delivery whose rank is below the level is superseded
+// by that delivery. Written only by deliveries that raise the level; kept at least the retention
+// (DELIVERY_LOG_TTL_DAYS) after that write, which is as long as a stale delivery can wait.
 import type { ChainableCommander } from 'ioredis';
 import type { Attempt, DeliveryStatus } from '../domain/delivery-record.js';
 import type { HooklineEvent } from '../domain/event.js';
+import { markDigest, packMark } from '../domain/stale-status.js';
 import { execAll } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
 import { attemptToRedis } from './delivery-layout.js';
 import { eventKey } from './legacy-events.js';
+import { markWindow } from './status-marks.js';
 
-/** The outbox and a flag, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */
+/** The outbox, a flag and the mark window, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */
 const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], number>('record-attempts');
 /** Answers the superseding delivery's id, or null to go ahead. */
 const SUPERSEDE_IF_STALE = luaScript<
   [rec: string, mark: string, history: string],
-  [field: string, rank: number, updatedAt: string, log: number, id: string, updatedMs: number],
+  [
+    field: Buffer,
+    rank: number,
+    updatedAt: string,
+    log: number,
+    id: string,
+    updatedMs: number,
+    markBase: string,
+    markSlot: number,
+  ],
   string | null
 >('supersede-if-stale');
 const KEEP_ALIVE = luaScript<string[], [ttlSeconds: number], 1>('keep-alive');
@@ -56,8 +67,9 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
   // Attempts finishing in the same event-loop turn are written by one command.
   const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
     const keyArgs: string[] = [keys.history()];
-    const args: ScriptArg[] = [log];
     const now = Date.now();
+    const marks = markWindow(keys, ttlSeconds, now);
+    const args: ScriptArg[] = [log, marks.base, marks.slot, marks.expireAt];
     const updatedAt = new Date(now).toISOString();
     for (const w of batch) {
       const m = w.mark;
@@ -65,7 +77,7 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         keys.delivery(w.id),
         keys.deliveryAttempts(w.id),
         eventKey(keys, w.event),
-        m ? keys.messageStatus(m.tenantId, m.messageId) : keys.delivery(w.id),
+        m ? marks.table : keys.delivery(w.id),
       );
       const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
       const compact = attemptToRedis(w.attempt);
@@ -75,8 +87,8 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         updatedAt,
         w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
         ttlSeconds + wait,
-        m ? m.field : '',
-        m ? `${m.level}:${w.id}` : '',
+        m ? markDigest(m.tenantId, m.messageId, m.field) : '',
+        m ? packMark(m.level, w.id) : '',
         w.id,
         now,
         w.nextAttemptAt || '',
@@ -115,10 +127,20 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
       rank: number,
     ): Promise<string | undefined> {
       const now = Date.now();
+      const marks = markWindow(keys, ttlSeconds, now);
       const by = await SUPERSEDE_IF_STALE.run(
         redis,
-        [keys.delivery(id), keys.messageStatus(event.tenantId, event.messageId!), keys.history()],
-        [field, rank, new Date(now).toISOString(), log, id, now],
+        [keys.delivery(id), marks.table, keys.history()],
+        [
+          markDigest(event.tenantId, event.messageId!, field),
+          rank,
+          new Date(now).toISOString(),
+          log,
+          id,
+          now,
+          marks.base,
+          marks.slot,
+        ],
       );
       return by ?? undefined;
     },

@@ -3,10 +3,11 @@
 // fan-out is one round trip whatever its size.
 import type { ChainableCommander } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
-import { staleRank } from '../domain/stale-status.js';
+import { markDigest, staleRank } from '../domain/stale-status.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { eventToRedis } from './delivery-layout.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
+import { messageIndexField, markWindow } from './status-marks.js';
 
 /** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
 export const PENDING_CHUNK = 1_000;
@@ -23,6 +24,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
   /** One add-pending command for a chunk of the fan-out. */
   function addPendingCommand(pipe: ChainableCommander, batch: PendingBatchItem[], now: number) {
     const keyArgs: string[] = [keys.history()];
+    const marks = markWindow(keys, ttlSeconds, now);
     // Index entries older than the records they point to are trimmed, so an index never
     // outgrows the retention window however long the subscription lives.
     const args: ScriptArg[] = [
@@ -32,18 +34,30 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
       now - ttlSeconds * 1000,
       batch.length,
       logEnded ? 1 : 0,
+      marks.base,
+      marks.slot,
+      marks.indexBase,
+      marks.expireAt,
     ];
     for (const { event, deliveries } of batch) {
       const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
       const evt = keys.event(event.tenantId, event.id);
+      const indexed = !!event.messageId && !logEnded;
       keyArgs.push(
         evt,
-        rank > 0 ? keys.messageStatus(event.tenantId, event.messageId!) : evt,
-        // PostgreSQL finds a message's deliveries itself; Redis needs an index: `e:<event id>`
-        // fields of the message's hash (the one its status marks live in: one key a message).
-        event.messageId && !logEnded ? keys.messageStatus(event.tenantId, event.messageId) : evt,
+        rank > 0 ? marks.table : evt,
+        // PostgreSQL finds a message's deliveries itself; Redis needs an index: the message's
+        // entry in the current slot's message index (./status-marks.ts).
+        indexed ? marks.indexTable : evt,
       );
-      args.push(event.id, eventToRedis(event), deliveries.length, rank, event.tenantId);
+      args.push(
+        event.id,
+        eventToRedis(event),
+        deliveries.length,
+        rank,
+        event.tenantId,
+        indexed ? messageIndexField(event.tenantId, event.messageId!) : '',
+      );
       for (const d of deliveries) {
         keyArgs.push(keys.delivery(d.id), keys.subDeliveries(d.subscriptionId));
         args.push(
@@ -53,7 +67,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
           d.target ?? 'subscription',
           d.series ?? 0,
           d.retryOf ?? '',
-          d.markField ?? '',
+          d.markField && rank > 0 ? markDigest(event.tenantId, event.messageId!, d.markField) : '',
         );
       }
     }

@@ -4,7 +4,7 @@
 // stays in Redis but its event's idempotency claim.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryRecord } from '../../src/domain/delivery-record.js';
-import { claimOf } from '../../src/pipeline/publisher.js';
+import { claimOf, claimValue } from '../../src/pipeline/publisher.js';
 import { startHarness, scanKeys, type Harness } from '../helpers/harness.js';
 import { dropSchema, PG_URL, randomSchema } from '../helpers/pg.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -100,11 +100,11 @@ describe('history in PostgreSQL', () => {
       for (const r of ids) if (await h.hookline.ctx.deliveries.getStatus(r.id)) return false;
       return true;
     });
-    // Only the idempotency claim stays: a field of an hourly bucket, no key of the event's own.
+    // Only the idempotency claim stays: a field of its slot's table, no key of the event's own.
     for (const e of sent) {
       expect(await redisKeysAbout(e.id), e.id).toEqual([]);
       const c = claimOf(h.hookline.ctx.keys, tenant, e.id);
-      expect(await h.hookline.ctx.redis.hget(c.bucket, c.field)).toBe('c');
+      expect(await claimValue(h.hookline.ctx.redis, c)).toBe('0');
     }
     expect(new Set(ids.map((r) => r.status))).toEqual(new Set(['succeeded', 'failed']));
   });

@@ -1,11 +1,22 @@
 // Message status marks in the delivery store against real Redis: a succeeded status raises its
-// destination's level and never lowers it, the mark expires with the retention, and only a
-// delivery still pending or retrying is ended `superseded` by it.
+// destination's level and never lowers it, the mark holds for the retention (its slot table's
+// window) and no longer, only a delivery still pending or retrying is ended `superseded` by it,
+// and the tables stay small listpacks however many marks a slot holds.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
+import { deliveryId } from '../../src/domain/ids.js';
+import { markDigest, packMark } from '../../src/domain/stale-status.js';
 import { keyspace } from '../../src/redis/client.js';
+import { lhBucketOf, lhBuckets } from '../../src/redis/linear-hash.js';
+import {
+  MARK_BACK,
+  markWindow,
+  messageEventIds,
+  messageIndexField,
+  readMark,
+} from '../../src/store/status-marks.js';
 import {
   createDeliveryStore,
   execAll,
@@ -69,20 +80,21 @@ describe('message status marks', () => {
     await pending(delivered, 'dlv_delivered');
     await succeed(read, 'dlv_read', 3);
     await succeed(delivered, 'dlv_delivered', 2);
-    const key = keys.messageStatus('t', 'm1');
-    // The mark, beside the message's event index (fields `e:<event id>`, the Redis history's).
-    const fields = await redis.hgetall(key);
-    expect(Object.fromEntries(Object.entries(fields).filter(([f]) => !f.startsWith('e:')))).toEqual({
-      sub_a: '3:dlv_read',
+    expect(await readMark(redis, keys, TTL, { tenantId: 't', messageId: 'm1', field: 'sub_a' })).toEqual({
+      level: 3,
+      by: 'dlv_read',
     });
-    expect(
-      Object.keys(fields)
-        .filter((f) => f.startsWith('e:'))
-        .sort(),
-    ).toEqual([`e:${read.id}`, `e:${delivered.id}`].sort());
-    const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(TTL - 10);
-    expect(ttl).toBeLessThanOrEqual(TTL);
+    // The message index (the Redis history's) names both events; no key of the message's own.
+    expect((await messageEventIds(redis, keys, TTL, 't', 'm1')).sort()).toEqual(
+      [read.id, delivered.id].sort(),
+    );
+    expect(await redis.exists(keys.messageStatus('t', 'm1'))).toBe(0);
+    // The mark's table lives until no window holds its slot: at least the retention.
+    const { table, indexTable } = markWindow(keys, TTL, Date.now());
+    for (const k of [table, `${table}:0`, indexTable, `${indexTable}:0`]) {
+      expect(await redis.ttl(k)).toBeGreaterThanOrEqual(TTL);
+      expect(await redis.ttl(k)).toBeLessThanOrEqual((MARK_BACK + 1) * TTL + 60);
+    }
   });
 
   it('supersedes only a delivery still pending or retrying', async () => {
@@ -119,5 +131,133 @@ describe('message status marks', () => {
       'superseded',
     );
     expect(await pending(message('m2', 'message.read', 'evt_read_m2'), 'dlv_read_m2')).toBe('pending');
+  });
+});
+
+describe('message status marks: compact layout', () => {
+  /** Writes a mark as the scripts do, in the slot `slotsAgo` before the current one (negative: ahead). */
+  async function markIn(slotsAgo: number, messageId: string, level: number, by: string, tenantId = 't') {
+    const { slot } = markWindow(keys, TTL, Date.now());
+    const table = keys.markTable(slot - slotsAgo);
+    const field = markDigest(tenantId, messageId, 'sub_a');
+    const bucket = `${table}:${lhBucketOf(field, lhBuckets(Number((await redis.get(table)) ?? 0)))}`;
+    await redis.hset(bucket, field, packMark(level, by));
+    await redis.expire(bucket, 600);
+    // Counted, as the scripts count what they add (a table without a count is not looked at).
+    if ((await redis.incr(table)) === 1) await redis.expire(table, 600);
+  }
+
+  it('names the superseding delivery by its full id, packed into 18 bytes (created superseded, or at its attempt)', async () => {
+    const delivered = message('m3', 'message.delivered');
+    const by = deliveryId('t', delivered.id, 'sub_a');
+    expect(packMark(2, by)).toHaveLength(19);
+    await pending(delivered, by);
+    await succeed(delivered, by, 2);
+    expect(await readMark(redis, keys, TTL, { tenantId: 't', messageId: 'm3', field: 'sub_a' })).toEqual({
+      level: 2,
+      by,
+    });
+    const sent = message('m3', 'message.sent');
+    expect(await pending(sent, 'dlv_sent_m3')).toBe('superseded');
+    expect(await store.get('dlv_sent_m3')).toMatchObject({ supersededBy: by });
+    await store.setStatus('dlv_sent_m3', 'pending');
+    expect(await store.supersedeIfStale('dlv_sent_m3', sent, 'sub_a', 1)).toBe(by);
+  });
+
+  it('reads the window: the next slot and MARK_BACK slots back, not one more', async () => {
+    const by = deliveryId('t', 'evt_window', 'sub_a');
+    await markIn(-1, 'm-ahead', 2, by);
+    await markIn(MARK_BACK, 'm-edge', 2, by);
+    await markIn(MARK_BACK + 1, 'm-past', 2, by);
+    // A lower level of a later slot does not hide a higher one of an earlier slot.
+    await markIn(MARK_BACK, 'm-two', 3, by);
+    await markIn(0, 'm-two', 2, 'dlv_other');
+    for (const [m, expected] of [
+      ['m-ahead', 'superseded'],
+      ['m-edge', 'superseded'],
+      ['m-past', 'pending'],
+    ] as const)
+      expect(await pending(message(m, 'message.sent'), `dlv_w_${m}`), m).toBe(expected);
+    expect(await readMark(redis, keys, TTL, { tenantId: 't', messageId: 'm-two', field: 'sub_a' })).toEqual({
+      level: 3,
+      by,
+    });
+    expect(await pending(message('m-two', 'message.delivered'), 'dlv_w_two')).toBe('superseded');
+  });
+
+  it('keeps tenants apart: the same message id and destination under another tenant is another mark', async () => {
+    await markIn(0, 'm-shared', 3, 'dlv_t_read');
+    const other = { ...message('m-shared', 'message.sent'), tenantId: 'u' } as HooklineEvent;
+    const pipe = redis.pipeline();
+    const statusesOf = store.addPending(
+      pipe,
+      [
+        {
+          event: other,
+          deliveries: [
+            {
+              id: 'dlv_u_sent',
+              eventId: other.id,
+              subscriptionId: 'sub_a',
+              tenantId: 'u',
+              markField: 'sub_a',
+            },
+          ],
+        },
+      ],
+      Date.now(),
+    );
+    expect(statusesOf(await execAll(pipe))).toEqual(['pending']);
+    expect(await pending(message('m-shared', 'message.sent'), 'dlv_t_sent')).toBe('superseded');
+  });
+
+  it('keeps every table bucket a listpack of at most 128 marks (3,000 marks in one slot)', async () => {
+    const n = 3_000;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => {
+        const id = deliveryId('t', `evt_bulk_${i}`, 'sub_a');
+        return store.recordAttempt(id, { tenantId: 't', id: `evt_bulk_${i}` }, attempt, 'succeeded', null, {
+          tenantId: 't',
+          messageId: `m-bulk-${i}`,
+          field: 'sub_a',
+          level: 2,
+        });
+      }),
+    );
+    const { table } = markWindow(keys, TTL, Date.now());
+    const count = Number(await redis.get(table));
+    expect(count).toBeGreaterThanOrEqual(n);
+    for (let b = 0; b < lhBuckets(count); b++) {
+      const k = `${table}:${b}`;
+      expect(await redis.hlen(k), k).toBeLessThanOrEqual(128);
+      expect(await redis.object('ENCODING', k), k).toBe('listpack');
+    }
+    for (const i of [0, 1_234, n - 1])
+      expect(
+        await readMark(redis, keys, TTL, { tenantId: 't', messageId: `m-bulk-${i}`, field: 'sub_a' }),
+      ).toEqual({
+        level: 2,
+        by: deliveryId('t', `evt_bulk_${i}`, 'sub_a'),
+      });
+  });
+});
+
+describe('message index (the Redis history)', () => {
+  it('lists a message’s events once each, across slots of the window, and 0.4.0-pre’s `e:` fields', async () => {
+    const a = message('m-ix', 'message.sent', 'evt_ix_a');
+    const b = message('m-ix', 'message.delivered', 'evt_ix_b');
+    await pending(a, 'dlv_ix_a');
+    await pending(a, 'dlv_ix_a'); // a re-run fan-out: listed once
+    await pending(b, 'dlv_ix_b');
+    // An event indexed MARK_BACK slots ago, one indexed a slot too early, and 0.4.0-pre's hash.
+    const { slot } = markWindow(keys, TTL, Date.now());
+    const field = messageIndexField('t', 'm-ix');
+    await redis.hset(`${keys.messageIndex(slot - MARK_BACK)}:0`, field, 'evt_ix_old');
+    await redis.hset(`${keys.messageIndex(slot - MARK_BACK - 1)}:0`, field, 'evt_ix_gone');
+    await redis.hset(keys.messageStatus('t', 'm-ix'), 'e:evt_ix_pre', '', 'sub_a', '2:dlv_x');
+    expect((await messageEventIds(redis, keys, TTL, 't', 'm-ix')).sort()).toEqual(
+      ['evt_ix_a', 'evt_ix_b', 'evt_ix_old', 'evt_ix_pre'].sort(),
+    );
+    expect(await messageEventIds(redis, keys, TTL, 'u', 'm-ix')).toEqual([]);
   });
 });

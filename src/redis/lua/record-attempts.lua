@@ -1,8 +1,9 @@
 --[[
   Appends attempts and sets statuses. Each record, its attempts and its event are kept at least
   `ttl` seconds from now (the retention plus the wait before its next attempt): an event is never
-  gone before the last delivery that needs it. A succeeded status delivery raises its message's
-  status mark (only ever raised).
+  gone before the last delivery that needs it. A succeeded status delivery raises its status mark
+  (lib/status-marks.lua): written to the current slot's table when above the highest of the
+  window (only ever raised).
 
   A record in the compact layout (0.5 on, delivery-layout.ts REC) gets its attempt appended to its `a` field
   (a JSON array of tuples; the tuple's leading 0 becomes the start's offset from `C`), its status
@@ -14,19 +15,25 @@
 
   KEYS[1] the history outbox stream (untouched when ARGV[1] is 0)
   KEYS[...] per record, four each: rec (record hash), att (attempts list of the older layout),
-            evt (event hash), mark (its message's status mark; rec when none)
+            evt (event hash), mark (the current mark table, routing only; rec when none)
   ARGV[1] 1: log ended records to the history outbox, 0: Redis keeps the history
+  ARGV[2] base of the mark tables (`<prefix>:mk:`)
+  ARGV[3] the current mark slot
+  ARGV[4] expiry of the current mark table (epoch seconds)
   ARGV[...] per record, twelve each: attempt JSON (older layout), status, updatedAt (ISO),
-            nextAttemptAt (ISO or ''), ttl (seconds), mark field ('' = none), mark value
-            (`<level>:<delivery id>`), the delivery id, updatedAt (ms), nextAttemptAt (ms or ''),
-            the attempt's start (ms, or '' when the tuple holds it), the attempt tuple
+            nextAttemptAt (ISO or ''), ttl (seconds), mark field (a digest; '' = none), mark value
+            (src/domain/stale-status.ts packMark), the delivery id, updatedAt (ms), nextAttemptAt
+            (ms or ''), the attempt's start (ms, or '' when the tuple holds it), the attempt tuple
 
   Returns the number of records written.
 ]]
+-- @include linear-hash
+-- @include status-marks
 local CODE = { pending = 'p', retrying = 'r', succeeded = 's', failed = 'f', cancelled = 'c', superseded = 'x' }
 local log = ARGV[1] == '1'
+local mkBase, mkSlot, mkExpire = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 for i = 2, #KEYS, 4 do
-  local a = 2 + (i - 2) / 4 * 12
+  local a = 5 + (i - 2) / 4 * 12
   local ttl = tonumber(ARGV[a + 4])
   local rec = KEYS[i]
   if redis.call('HEXISTS', rec, 'eventId') == 1 then
@@ -48,11 +55,7 @@ for i = 2, #KEYS, 4 do
   if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
   local field, value = ARGV[a + 5], ARGV[a + 6]
   if field ~= '' then
-    local cur = redis.call('HGET', KEYS[i + 3], field)
-    if not cur or tonumber(string.sub(cur, 1, 1)) < tonumber(string.sub(value, 1, 1)) then
-      redis.call('HSET', KEYS[i + 3], field, value)
-      redis.call('EXPIRE', KEYS[i + 3], ttl)
-    end
+    mk_raise(mkBase, mkSlot, field, value, mkExpire)
   end
   local status = ARGV[a + 1]
   if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then

@@ -9,11 +9,12 @@
 // - deliveries: the per-subscription indexes (sorted sets scored by creation ms) of the tenant's
 //   subscriptions (keys.tenantSubs: every one it ever had), merged by the delivery store's scan;
 //   with eventId or messageId, the deliveries of the named events (an event's hash names them,
-//   the `e:<id>` fields of the message's hash keys.messageStatus), filtered and paged here: a message has few events.
+//   the message index names a message's events: ../status-marks.ts), filtered and paged here: a
+//   message has few events.
 //   As the API always did on Redis, a tenant-wide list without eventId/messageId walks the
 //   tenant's subscriptions only: the deliveryReport and ops destinations have one index shared by
 //   every tenant, not walked for one tenant (an event's list does show them).
-// - events: only by messageId (the message hash's `e:` fields); Redis keeps no per-tenant event index.
+// - events: only by messageId (the message index); Redis keeps no per-tenant event index.
 // A filter it does not serve is refused (400 unsupported_filter), never ignored.
 import type { Redis } from 'ioredis';
 import type { DeliveryRecord } from '../../domain/delivery-record.js';
@@ -21,6 +22,7 @@ import type { HooklineEvent } from '../../domain/event.js';
 import type { Keys } from '../../redis/client.js';
 import type { DeliveryStore } from '../delivery-store.js';
 import { MARK_REDRIVEN } from '../mark-redriven.js';
+import { messageEventIds as indexedEventIds } from '../status-marks.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -64,9 +66,7 @@ const eventPos = (e: HooklineEvent): CursorPosition => ({ ms: e.acceptedAt, id: 
 export function createRedisHistoryStore(redis: Redis, keys: Keys, deliveries: DeliveryStore): HistoryStore {
   /** A tenant's events of a message (the message index). */
   const messageEventIds = (tenantId: string, messageId: string) =>
-    redis
-      .hkeys(keys.messageStatus(tenantId, messageId))
-      .then((fields) => fields.filter((f) => f.startsWith('e:')).map((f) => f.slice(2)));
+    indexedEventIds(redis, keys, deliveries.ttlSeconds, tenantId, messageId);
 
   /** eventId / messageId: every delivery of the named events, filtered and paged here. */
   async function byEvents(q: DeliveryQuery, after?: CursorPosition): Promise<Page<DeliveryRecord>> {
