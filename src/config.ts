@@ -203,8 +203,8 @@ export const configSpec = {
     parse: int(10, 60_000),
   },
   MAX_IN_FLIGHT_PER_SUBSCRIPTION: {
-    default: 25,
-    doc: 'Requests under way at once to one subscription, across every worker process, when the subscription sets no `maxInFlight` (1-1000). Deliveries over it are parked in Redis, in arrival order, and released as its requests finish (no attempt spent). 25: a hanging subscriber holds at most a quarter of one process’s default DELIVERY_CONCURRENCY, while one answering in 50 ms still gets about 500 requests/s.',
+    default: 50,
+    doc: 'Requests under way at once to one subscription, across every worker process, when the subscription sets no `maxInFlight` (1-1000). Deliveries over it are parked in Redis, in arrival order, and released as its requests finish (no attempt spent). 50, MAX_CONNECTIONS_PER_ORIGIN’s default: past it a process’s requests to one origin queue for a socket anyway. A hanging subscriber holds at most half of one process’s default DELIVERY_CONCURRENCY, while one answering in 50 ms still gets about 1,000 requests/s.',
     parse: int(1, 1_000),
   },
   IN_FLIGHT_LEASE_MS: {

@@ -18,6 +18,13 @@
 //   the watch queues the delivery.
 // - A direct delivery that throws (a Redis failure) is queued as a job, deduplicated by id.
 // - On shutdown, deliveries still waiting for a slot are queued as jobs at once.
+//
+// In-flight cap (`maxInFlight`, counted in Redis: src/resilience/in-flight.ts): a fan-out's direct
+// attempts of one subscription pass a local gate of the same size before they take a slot, so a
+// burst to one subscriber waits here (holding no slot) instead of being parked in Redis one by
+// one. A full gate whose subscriber is slow (GATE_SLOW_MS) hands its
+// waiting deliveries to jobs, which park in Redis if still over the cap: a slow subscriber never
+// holds its fan-out jobs for long, nor other tenants' events behind them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
 import {
@@ -31,12 +38,21 @@ import {
 } from './jobs.js';
 import { requeueUnfinished, runDelivery, type DeliveryDeps } from './runner.js';
 import type { SlotWait, Slots } from './slots.js';
+import { isSubscriptionTarget } from './targets.js';
+
+/**
+ * A full gate whose attempts take this long on average, or with one under way twice as long,
+ * hands its waiters to jobs: its subscriber is slow (a busy process's own delays stay far below).
+ */
+export const GATE_SLOW_MS = 1_000;
 
 export interface DirectOptions {
   /** An attempt under way this long stops holding its fan-out job (a watch job covers it). */
   detachMs: number;
   /** When the watch job of a detached attempt runs: past the longest an attempt can take. */
   watchDelayMs: number;
+  /** The local gate of a subscription without its own `maxInFlight` (MAX_IN_FLIGHT_PER_SUBSCRIPTION). */
+  defaultMaxInFlight?: number;
 }
 
 /**
@@ -59,9 +75,23 @@ interface Task {
   state: 'waiting' | 'running' | 'done' | 'handed';
   detached: boolean;
   startedAt: number;
+  /** When it began waiting at its subscription's gate (0: not waiting there). */
+  gatedAt: number;
+  gate?: Gate;
   wait: SlotWait | null;
   error?: unknown;
   settle: () => void;
+}
+
+/** A subscription's local gate: its direct attempts under way in this process, and who waits. */
+interface Gate {
+  subId: string;
+  cap: number;
+  /** Its tasks past the gate and not finished, in the order they passed. */
+  passed: Set<Task>;
+  queue: Task[];
+  /** Moving average of its attempts' durations (ms, from the slot to the end). */
+  avgMs: number;
 }
 
 export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: DirectOptions): DirectDelivery {
@@ -69,6 +99,61 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
   let stopping = false;
   const waiting = new Set<Task>();
   const underway = new Set<Promise<void>>();
+  const gates = new Map<string, Gate>();
+
+  /** Takes a slot for the task, past its subscription's gate first (it may wait there). */
+  function admit(task: Task): void {
+    const subId = task.item.data.s;
+    const cap = isSubscriptionTarget(subId) ? (task.item.maxInFlight ?? opts.defaultMaxInFlight) : undefined;
+    if (cap !== undefined) {
+      let gate = gates.get(subId);
+      if (!gate) gates.set(subId, (gate = { subId, cap, passed: new Set(), queue: [], avgMs: 0 }));
+      task.gate = gate;
+      if (gate.passed.size >= cap) {
+        task.gatedAt = Date.now();
+        if (slow(gate, task.gatedAt)) hand(task);
+        else gate.queue.push(task);
+        return;
+      }
+      through(gate, task);
+      return;
+    }
+    task.wait = slots.take(subId, () => start(task));
+  }
+
+  function through(gate: Gate, task: Task): void {
+    task.gatedAt = 0;
+    gate.passed.add(task);
+    task.wait = slots.take(gate.subId, () => start(task));
+  }
+
+  /** Full, and its subscriber slow (see GATE_SLOW_MS); waiting for a slot does not count. */
+  function slow(gate: Gate, now: number): boolean {
+    if (gate.passed.size < gate.cap) return false;
+    if (gate.avgMs >= GATE_SLOW_MS) return true;
+    const since = now - 2 * GATE_SLOW_MS;
+    for (const t of gate.passed) if (t.state === 'running' && t.startedAt <= since) return true;
+    return false;
+  }
+
+  /** A task past the gate finished (or never will run): the next one still waiting passes. */
+  function pass(task: Task): void {
+    const gate = task.gate!;
+    gate.passed.delete(task);
+    if (task.startedAt > 0) gate.avgMs = 0.8 * gate.avgMs + 0.2 * (Date.now() - task.startedAt);
+    let next: Task | undefined;
+    while ((next = gate.queue.shift()) && next.state !== 'waiting');
+    if (next) through(gate, next);
+    if (gate.passed.size === 0 && gate.queue.length === 0 && gates.get(gate.subId) === gate)
+      gates.delete(gate.subId);
+  }
+
+  /** Hands a task still waiting at its gate to a job (its fan-out stops waiting for it). */
+  function hand(task: Task): void {
+    waiting.delete(task);
+    task.state = 'handed';
+    task.settle();
+  }
 
   /** Attempt 1 of the delivery; its commit queues whatever job the outcome needs. */
   const attemptOne = (item: DirectItem) =>
@@ -116,6 +201,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       })
       .finally(() => {
         slots.release();
+        if (task.gate) pass(task);
         task.state = 'done';
         task.settle();
       })
@@ -162,25 +248,29 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
           state: 'waiting',
           detached: false,
           startedAt: 0,
+          gatedAt: 0,
           wait: null,
           settle: () => undefined,
         };
         settled.push(new Promise<void>((r) => (task.settle = r)));
         tasks.push(task);
         waiting.add(task);
-        task.wait = slots.take(item.data.s, () => start(task));
+        admit(task);
       }
       // Attempts under way too long stop holding this fan-out (checked a few times per detachMs).
       const check = setInterval(
         () => {
-          const old = Date.now() - opts.detachMs;
-          for (const t of tasks)
+          const now = Date.now();
+          const old = now - opts.detachMs;
+          for (const t of tasks) {
             if (t.state === 'running' && !t.detached && t.startedAt <= old) {
               t.detached = true;
               t.settle();
-            }
+            } else if (t.state === 'waiting' && t.gatedAt > 0 && slow(t.gate!, now))
+              hand(t);
+          }
         },
-        Math.max(10, opts.detachMs / 4),
+        Math.max(10, Math.min(opts.detachMs / 4, GATE_SLOW_MS / 4)),
       );
       try {
         await Promise.all(settled);
@@ -213,6 +303,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       stopping = true;
       for (const t of [...waiting]) {
         if (t.wait && !t.wait.cancel()) continue; // granted: it runs
+        if (t.wait && t.gate) pass(t); // past its gate, it never runs: the next one may
         waiting.delete(t);
         t.state = 'handed';
         t.settle();

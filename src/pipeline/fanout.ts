@@ -81,6 +81,8 @@ export interface Destination {
   target?: string;
   /** The subscription's `dropStaleStatuses` (absent: true). */
   dropStaleStatuses?: boolean;
+  /** The subscription's own `maxInFlight` (absent: MAX_IN_FLIGHT_PER_SUBSCRIPTION). */
+  maxInFlight?: number;
 }
 
 /**
@@ -170,6 +172,7 @@ export async function fanOut(
         subscriptionId: s.id,
         maxRetries: s.maxRetries,
         dropStaleStatuses: s.dropStaleStatuses,
+        maxInFlight: s.maxInFlight,
       }));
     if (wantsReport(event))
       targets.push({
@@ -191,7 +194,12 @@ export async function fanOut(
         target: t.target,
         markField: markField(event, t.subscriptionId, t.dropStaleStatuses),
       });
-      planned.push({ event, data: jobData(id, t.subscriptionId, event), maxRetries: t.maxRetries });
+      planned.push({
+        event,
+        data: jobData(id, t.subscriptionId, event),
+        maxRetries: t.maxRetries,
+        ...(t.maxInFlight === undefined ? {} : { maxInFlight: t.maxInFlight }),
+      });
     }
     pending.push({ event, deliveries });
   }

@@ -102,6 +102,8 @@ export interface DirectItem {
   data: DeliveryJobData;
   event: HooklineEvent;
   maxRetries: number;
+  /** Its subscription's own `maxInFlight` (absent: the default; report and ops targets: none). */
+  maxInFlight?: number;
 }
 
 /** The events queue's type, for callers outside the pipeline (which do not import bullmq). */

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/client.js';
 import { defineScripts, luaScript } from '../redis/scripts.js';
+import { tickBatcher } from '../store/batcher.js';
 
 type CapKeys = [leases: string, parked: string, active: string, waiting: string];
 
@@ -90,18 +91,36 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
     return true;
   }
 
+  // Takes and give-backs of one event-loop turn go out as one pipeline (one round trip): the
+  // attempts of a fan-out start together, and responses that arrive together end together.
+  type Call = { kind: 'acquire' | 'release'; subId: string; deliveryId: string; cap: number };
+  type Reply = { err: Error | null; value: unknown };
+  const send = tickBatcher<Call, Reply>(async (calls) => {
+    defineScripts(redis, ACQUIRE, RELEASE);
+    const pipe = redis.pipeline();
+    for (const c of calls) {
+      if (c.kind === 'acquire')
+        ACQUIRE.queue(pipe, capKeys(c.subId), [c.deliveryId, c.cap, leaseMs, c.subId, PARKED_TTL_MS]);
+      else RELEASE.queue(pipe, capKeys(c.subId), [c.deliveryId, c.cap, leaseMs, c.subId]);
+    }
+    const res = (await pipe.exec()) ?? [];
+    return calls.map((_, i) => ({
+      err: res[i]?.[0] ?? (res[i] ? null : new Error('no reply')),
+      value: res[i]?.[1],
+    }));
+  });
+  async function call<R>(c: Call): Promise<R> {
+    const r = await send(c);
+    if (r.err) throw r.err;
+    return r.value as R;
+  }
+
   return {
     leaseMs,
 
     /** A lease for this delivery (renewed if it holds one already: a handed lease), or parks it. */
     async acquire(subId: string, deliveryId: string, cap: number): Promise<CapVerdict> {
-      const [go, ...handed] = await ACQUIRE.run(redis, capKeys(subId), [
-        deliveryId,
-        cap,
-        leaseMs,
-        subId,
-        PARKED_TTL_MS,
-      ]);
+      const [go, ...handed] = await call<[0 | 1, ...string[]]>({ kind: 'acquire', subId, deliveryId, cap });
       if (go === 1) keep(subId, deliveryId);
       return { go: go === 1, handed };
     },
@@ -116,7 +135,7 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
      */
     async release(subId: string, deliveryId: string | undefined, cap: number): Promise<string[]> {
       if (deliveryId !== undefined) forget(subId, deliveryId);
-      return RELEASE.run(redis, capKeys(subId), [deliveryId ?? '', cap, leaseMs, subId]);
+      return call<string[]>({ kind: 'release', subId, deliveryId: deliveryId ?? '', cap });
     },
 
     /** Up to `count` subscriptions with parked deliveries (any of them: a random sample). */

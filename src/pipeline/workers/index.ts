@@ -27,6 +27,7 @@ export async function startWorkers(ctx: Context): Promise<RunningWorkers> {
   const direct = createDirectDelivery(deps, slots, {
     detachMs: ctx.config.FANOUT_DIRECT_DETACH_MS,
     watchDelayMs: WATCH_DELAY_MS,
+    defaultMaxInFlight: ctx.config.MAX_IN_FLIGHT_PER_SUBSCRIPTION,
   });
   const workers: Worker[] = [startFanoutWorker(ctx, direct), startDeliveryWorker(ctx, slots, deps)];
   await Promise.all(workers.map((w) => w.waitUntilReady()));
