@@ -188,8 +188,8 @@ export const configSpec = {
     parse: int(100, 86_400_000),
   },
   FANOUT_CONCURRENCY: {
-    default: 10,
-    doc: 'Concurrent fan-out jobs per worker process.',
+    default: 50,
+    doc: 'Concurrent fan-out jobs per worker process. Each one waits for its direct first attempts (up to FANOUT_DIRECT_DETACH_MS each): enough of them that one tenant’s slow or flooding subscriber does not hold up other tenants’ events.',
     parse: int(1, 1_000),
   },
   FANOUT_DIRECT_MAX: {
@@ -198,7 +198,7 @@ export const configSpec = {
     parse: int(0, 100_000),
   },
   FANOUT_DIRECT_DETACH_MS: {
-    default: 1_000,
+    default: 250,
     doc: 'A direct first attempt under way this long no longer holds its fan-out job (a watch job covers it).',
     parse: int(10, 60_000),
   },

@@ -8,6 +8,7 @@ import type { HooklineApi } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import { startHookline, type BenchContext, type HooklineUnderTest } from '../lib/context.js';
 import { percentile } from '../lib/stats.js';
+import { statusFromRedis } from '../../src/store/delivery-layout.js';
 
 export type ACase = 'slow' | 'hang' | '503' | 'flood';
 
@@ -149,10 +150,12 @@ async function ledger(
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
     const pipe = ctx.redis.pipeline();
-    for (const id of chunk) pipe.hget(`${p}:dlv:${id}`, 'status').exists(`${p}:hookline-deliveries:${id}`);
+    for (const id of chunk) pipe.hmget(`${p}:dlv:${id}`, 's', 'status').exists(`${p}:hookline-deliveries:${id}`);
     const replies = (await pipe.exec()) ?? [];
     for (let k = 0; k < chunk.length; k++) {
-      const status = replies[2 * k]?.[1] as string | null;
+      // The compact record layout keeps a status code in `s`; older records, the name in `status`.
+      const [code, legacy] = (replies[2 * k]?.[1] as (string | null)[] | undefined) ?? [null, null];
+      const status = code || legacy ? statusFromRedis(code, legacy) : null;
       const job = replies[2 * k + 1]?.[1] === 1;
       if (status === 'succeeded') l.succeeded++;
       else if (status === 'retrying') {

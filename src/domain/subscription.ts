@@ -143,7 +143,7 @@ export const subscriptionWritableProperties = {
       minimum: 1,
       maximum: MAX_IN_FLIGHT_MAX,
       description:
-        'Requests under way at once to this subscription, across every worker (default MAX_IN_FLIGHT_PER_SUBSCRIPTION, 25). Deliveries over it wait, parked in arrival order (status pending, heldReason in_flight_cap), and spend no attempt.',
+        'Requests under way at once to this subscription, across every worker (default MAX_IN_FLIGHT_PER_SUBSCRIPTION, 50). Deliveries over it wait, parked in arrival order (status pending, heldReason in_flight_cap), and spend no attempt.',
     }),
   ),
   dropStaleStatuses: Type.Optional(
