@@ -150,7 +150,8 @@ async function ledger(
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
     const pipe = ctx.redis.pipeline();
-    for (const id of chunk) pipe.hmget(`${p}:dlv:${id}`, 's', 'status').exists(`${p}:hookline-deliveries:${id}`);
+    for (const id of chunk)
+      pipe.hmget(`${p}:dlv:${id}`, 's', 'status').exists(`${p}:hookline-deliveries:${id}`);
     const replies = (await pipe.exec()) ?? [];
     for (let k = 0; k < chunk.length; k++) {
       // The compact record layout keeps a status code in `s`; older records, the name in `status`.

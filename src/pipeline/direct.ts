@@ -266,8 +266,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
             if (t.state === 'running' && !t.detached && t.startedAt <= old) {
               t.detached = true;
               t.settle();
-            } else if (t.state === 'waiting' && t.gatedAt > 0 && slow(t.gate!, now))
-              hand(t);
+            } else if (t.state === 'waiting' && t.gatedAt > 0 && slow(t.gate!, now)) hand(t);
           }
         },
         Math.max(10, Math.min(opts.detachMs / 4, GATE_SLOW_MS / 4)),
