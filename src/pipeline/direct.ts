@@ -78,6 +78,8 @@ interface Task {
   /** When it began waiting at its subscription's gate (0: not waiting there). */
   gatedAt: number;
   gate?: Gate;
+  /** Its watch job was queued (the fan-out ended while it ran). */
+  watched?: boolean;
   wait: SlotWait | null;
   error?: unknown;
   settle: () => void;
@@ -207,8 +209,15 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       })
       // Its fan-out no longer waits for it: queued now rather than when its watch job runs.
       .then(() => (task.detached && task.error !== undefined ? queueSoon(task.item, task.error) : undefined))
+      // Recorded: its watch job has nothing left to watch (and would sit 5 min among the delayed).
+      .then(() => (task.watched && task.error === undefined ? unwatch(task) : undefined))
       .finally(() => underway.delete(p));
     underway.add(p);
+  }
+
+  /** Removes the watch job of an attempt recorded after all (a failure leaves it: it expires). */
+  async function unwatch(task: Task): Promise<void> {
+    await deps.queue.remove(watchJobId(task.item.data.d)).catch(() => undefined);
   }
 
   async function queueJobs(handed: DirectItem[], detached: DirectItem[]): Promise<void> {
@@ -280,12 +289,12 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       // queued as far as the record says it needs (queueAgain). Failing the fan-out instead would
       // re-run it while detached attempts are still under way.
       const queued: DirectItem[] = [];
-      const watched: DirectItem[] = [];
+      const watched: Task[] = [];
       const errored: DirectItem[] = [];
       for (const t of tasks) {
         if (t.state === 'handed') queued.push(t.item);
         // A detached attempt that finished cleanly needs no watch; one that threw is being queued.
-        else if (t.detached && (t.state === 'running' || t.error !== undefined)) watched.push(t.item);
+        else if (t.detached && (t.state === 'running' || t.error !== undefined)) watched.push(t);
         else if (!t.detached && t.error !== undefined) {
           deps.logger.warn(
             { err: t.error, deliveryId: t.item.data.d },
@@ -295,7 +304,15 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
         }
       }
       for (const item of errored) await queueAgain(item);
-      await queueJobs(queued, watched);
+      await queueJobs(
+        queued,
+        watched.map((t) => t.item),
+      );
+      for (const t of watched) {
+        // One that finished while its watch was being queued removes it here, the others when done.
+        if (t.state === 'done' && t.error === undefined) await unwatch(t);
+        else t.watched = true;
+      }
     },
 
     stop() {

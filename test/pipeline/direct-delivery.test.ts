@@ -176,7 +176,7 @@ describe('direct first attempts', () => {
     ]);
   });
 
-  it('an attempt past FANOUT_DIRECT_DETACH_MS stops holding its fan-out; its watch job leaves it alone', async () => {
+  it('an attempt past FANOUT_DIRECT_DETACH_MS stops holding its fan-out; once recorded its watch job is removed', async () => {
     let answer: (() => void) | undefined;
     const { h, rx, tenant } = await setup({ FANOUT_DIRECT_DETACH_MS: '100' });
     rx.respond(() => new Promise<Reply>((resolve) => (answer = () => resolve({ status: 200 }))));
@@ -193,9 +193,18 @@ describe('direct first attempts', () => {
     expect(await q.getJobState(watchJobId(d!.id))).toBe('delayed');
     answer!();
     await h.until(async () => (await allDeliveries(h, sub.id))[0]!.status === 'succeeded');
-    // The watch finds the delivery done: it completes without sending anything.
-    await (await q.getJob(watchJobId(d!.id)))!.promote();
+    // Nothing left to watch: the job is gone rather than delayed for 5 minutes.
     await h.until(async () => (await q.getJob(watchJobId(d!.id))) === undefined);
+    expect(rx.requests).toHaveLength(1);
+    // A watch that runs all the same (its removal lost) finds the delivery done: it sends nothing.
+    await q.add(
+      JOB.watch,
+      { d: d!.id, s: sub.id, e: (await allDeliveries(h, sub.id))[0]!.eventId, t: tenant, m: 3 } as never,
+      {
+        jobId: watchJobId(d!.id),
+      },
+    );
+    await h.until(async () => (await q.getJob(watchJobId(d!.id)))?.finishedOn !== undefined);
     expect(rx.requests).toHaveLength(1);
     expect((await allDeliveries(h, sub.id))[0]!.attempts).toHaveLength(1);
   });

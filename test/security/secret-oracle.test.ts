@@ -5,6 +5,7 @@
 // (it shows as unreadable) and fails its deliveries with secret_unreadable, sending nothing.
 // The secret is a header value: CR, LF and other controls are refused at publish.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventFromRedis, eventToRedis } from '../../src/store/delivery-layout.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import type { Subscription } from '../../src/domain/subscription.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -48,12 +49,12 @@ const at = (path: string) => (r: Received) => r.path === `/${path}`;
 /** The stored copy of an event, as Redis holds it. */
 async function stored(tenant: string, id: string): Promise<HooklineEvent> {
   const { redis, keys } = h.hookline.ctx;
-  return JSON.parse((await redis.hget(keys.event(tenant, id), 'e'))!) as HooklineEvent;
+  return eventFromRedis((await redis.hget(keys.event(tenant, id), 'e'))!, { tenantId: tenant, id });
 }
 
 async function overwriteStored(event: HooklineEvent): Promise<void> {
   const { redis, keys } = h.hookline.ctx;
-  await redis.hset(keys.event(event.tenantId, event.id), 'e', JSON.stringify(event));
+  await redis.hset(keys.event(event.tenantId, event.id), 'e', eventToRedis(event));
 }
 
 interface DeliveryView {
