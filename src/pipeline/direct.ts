@@ -94,6 +94,9 @@ interface Gate {
   queue: Task[];
   /** Moving average of its attempts' durations (ms, from the slot to the end). */
   avgMs: number;
+  /** The last `slow` answer and when it was worked out (it scans the attempts under way). */
+  slow: boolean;
+  slowAt: number;
 }
 
 export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: DirectOptions): DirectDelivery {
@@ -109,7 +112,11 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
     const cap = isSubscriptionTarget(subId) ? (task.item.maxInFlight ?? opts.defaultMaxInFlight) : undefined;
     if (cap !== undefined) {
       let gate = gates.get(subId);
-      if (!gate) gates.set(subId, (gate = { subId, cap, passed: new Set(), queue: [], avgMs: 0 }));
+      if (!gate)
+        gates.set(
+          subId,
+          (gate = { subId, cap, passed: new Set(), queue: [], avgMs: 0, slow: false, slowAt: 0 }),
+        );
       task.gate = gate;
       if (gate.passed.size >= cap) {
         task.gatedAt = Date.now();
@@ -133,9 +140,17 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
   function slow(gate: Gate, now: number): boolean {
     if (gate.passed.size < gate.cap) return false;
     if (gate.avgMs >= GATE_SLOW_MS) return true;
+    // Worked out at most every GATE_SLOW_MS / 20: a fan-out of thousands asks once per arrival.
+    if (now - gate.slowAt < GATE_SLOW_MS / 20) return gate.slow;
+    gate.slowAt = now;
+    gate.slow = false;
     const since = now - 2 * GATE_SLOW_MS;
-    for (const t of gate.passed) if (t.state === 'running' && t.startedAt <= since) return true;
-    return false;
+    for (const t of gate.passed)
+      if (t.state === 'running' && t.startedAt <= since) {
+        gate.slow = true;
+        break;
+      }
+    return gate.slow;
   }
 
   /** A task past the gate finished (or never will run): the next one still waiting passes. */
@@ -192,17 +207,49 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
     }
   }
 
+  /** Attempts under way and still holding their fan-outs, oldest first. */
+  const holding = new Set<Task>();
+  let timer: NodeJS.Timeout | undefined;
+  const tickMs = Math.max(10, Math.min(opts.detachMs / 4, GATE_SLOW_MS / 4));
+
+  /**
+   * One timer for every fan-out of the process (a few times per detachMs): attempts under way too
+   * long stop holding their fan-out; the waiters of a slow subscriber's full gate go to jobs.
+   */
+  function watchTimer(): void {
+    timer ??= setInterval(() => {
+      const now = Date.now();
+      const old = now - opts.detachMs;
+      for (const t of holding) {
+        if (t.startedAt > old) break; // the rest started later
+        holding.delete(t);
+        t.detached = true;
+        t.settle();
+      }
+      for (const gate of gates.values())
+        if (gate.queue.length > 0 && slow(gate, now)) {
+          for (const t of gate.queue.splice(0)) if (t.state === 'waiting') hand(t);
+        }
+      if (holding.size === 0 && waiting.size === 0) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    }, tickMs).unref();
+  }
+
   function start(task: Task): void {
     // Only a task still waiting is handed off (stop), and its cancelled wait is never granted.
     waiting.delete(task);
     task.state = 'running';
     task.startedAt = Date.now();
+    holding.add(task);
     const p: Promise<void> = attemptOne(task.item)
       .catch((err: unknown) => {
         task.error = err;
       })
       .finally(() => {
         slots.release();
+        holding.delete(task);
         if (task.gate) pass(task);
         task.state = 'done';
         task.settle();
@@ -266,25 +313,8 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
         waiting.add(task);
         admit(task);
       }
-      // Attempts under way too long stop holding this fan-out (checked a few times per detachMs).
-      const check = setInterval(
-        () => {
-          const now = Date.now();
-          const old = now - opts.detachMs;
-          for (const t of tasks) {
-            if (t.state === 'running' && !t.detached && t.startedAt <= old) {
-              t.detached = true;
-              t.settle();
-            } else if (t.state === 'waiting' && t.gatedAt > 0 && slow(t.gate!, now)) hand(t);
-          }
-        },
-        Math.max(10, Math.min(opts.detachMs / 4, GATE_SLOW_MS / 4)),
-      );
-      try {
-        await Promise.all(settled);
-      } finally {
-        clearInterval(check);
-      }
+      watchTimer();
+      await Promise.all(settled);
       // Not started (shutdown): queued as jobs. Stopped by an error (a Redis failure, a hook):
       // queued as far as the record says it needs (queueAgain). Failing the fan-out instead would
       // re-run it while detached attempts are still under way.

@@ -10,18 +10,9 @@ import type { Keys } from '../redis/client.js';
 import { defineScripts, luaScript } from '../redis/scripts.js';
 import { tickBatcher } from '../store/batcher.js';
 
-type CapKeys = [leases: string, parked: string, active: string, waiting: string];
-
-const ACQUIRE = luaScript<
-  CapKeys,
-  [deliveryId: string, cap: number, leaseMs: number, subId: string, parkedTtlMs: number],
-  [go: 0 | 1, ...handed: string[]]
->('inflight-acquire');
-const RELEASE = luaScript<
-  CapKeys,
-  [deliveryId: string, cap: number, leaseMs: number, subId: string],
-  string[]
->('inflight-release');
+/** Per item: leases, parked (after the two index sets); its delivery id, cap and subscription. */
+const ACQUIRE = luaScript<string[], (string | number)[], [0 | 1, ...string[]][]>('inflight-acquire');
+const RELEASE = luaScript<string[], (string | number)[], string[][]>('inflight-release');
 const RENEW = luaScript<[leases: string], [leaseMs: number, ...ids: string[]], number>('inflight-renew');
 
 /** How long a parked set outlives its last arrival (parked deliveries re-park when they wake). */
@@ -57,12 +48,6 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
   /** subscription id → delivery id → when this process took its lease (renewed on a timer). */
   const held = new Map<string, Map<string, number>>();
   let renewTimer: NodeJS.Timeout | undefined;
-  const capKeys = (subId: string): CapKeys => [
-    keys.inFlight(subId),
-    keys.parked(subId),
-    keys.inFlightSubs(),
-    keys.parkedSubs(),
-  ];
 
   async function renew(): Promise<void> {
     if (held.size === 0) return;
@@ -95,19 +80,31 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
   // attempts of a fan-out start together, and responses that arrive together end together.
   type Call = { kind: 'acquire' | 'release'; subId: string; deliveryId: string; cap: number };
   type Reply = { err: Error | null; value: unknown };
+  /** One script call for the acquires of a turn, one for the releases (each in call order). */
   const send = tickBatcher<Call, Reply>(async (calls) => {
     defineScripts(redis, ACQUIRE, RELEASE);
     const pipe = redis.pipeline();
-    for (const c of calls) {
-      if (c.kind === 'acquire')
-        ACQUIRE.queue(pipe, capKeys(c.subId), [c.deliveryId, c.cap, leaseMs, c.subId, PARKED_TTL_MS]);
-      else RELEASE.queue(pipe, capKeys(c.subId), [c.deliveryId, c.cap, leaseMs, c.subId]);
+    const kinds = (['release', 'acquire'] as const).filter((k) => calls.some((c) => c.kind === k));
+    for (const kind of kinds) {
+      const keyArgs = [keys.inFlightSubs(), keys.parkedSubs()];
+      const args: (string | number)[] = kind === 'acquire' ? [leaseMs, PARKED_TTL_MS] : [leaseMs];
+      for (const c of calls)
+        if (c.kind === kind) {
+          keyArgs.push(keys.inFlight(c.subId), keys.parked(c.subId));
+          args.push(c.deliveryId, c.cap, c.subId);
+        }
+      (kind === 'acquire' ? ACQUIRE : RELEASE).queue(pipe, keyArgs, args);
     }
     const res = (await pipe.exec()) ?? [];
-    return calls.map((_, i) => ({
-      err: res[i]?.[0] ?? (res[i] ? null : new Error('no reply')),
-      value: res[i]?.[1],
-    }));
+    const out = new Map<string, { err: Error | null; items: unknown[] }>();
+    kinds.forEach((k, i) =>
+      out.set(k, { err: res[i]?.[0] ?? null, items: (res[i]?.[1] as unknown[]) ?? [] }),
+    );
+    const next = { acquire: 0, release: 0 };
+    return calls.map((c) => {
+      const r = out.get(c.kind)!;
+      return { err: r.err, value: r.items[next[c.kind]++] };
+    });
   });
   async function call<R>(c: Call): Promise<R> {
     const r = await send(c);
