@@ -41,7 +41,7 @@ import type { SlotWait, Slots } from './slots.js';
 import { isSubscriptionTarget } from './targets.js';
 
 /**
- * A full gate whose attempts take this long on average, or with one under way twice as long,
+ * A full gate whose attempts take this long on average, or with one under way this long,
  * hands its waiters to jobs: its subscriber is slow (a busy process's own delays stay far below).
  */
 export const GATE_SLOW_MS = 1_000;
@@ -144,7 +144,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
     if (now - gate.slowAt < GATE_SLOW_MS / 20) return gate.slow;
     gate.slowAt = now;
     gate.slow = false;
-    const since = now - 2 * GATE_SLOW_MS;
+    const since = now - GATE_SLOW_MS;
     for (const t of gate.passed)
       if (t.state === 'running' && t.startedAt <= since) {
         gate.slow = true;
