@@ -188,8 +188,8 @@ export const configSpec = {
     parse: int(100, 86_400_000),
   },
   FANOUT_CONCURRENCY: {
-    default: 50,
-    doc: 'Concurrent fan-out jobs per worker process. Each one waits for its direct first attempts (up to FANOUT_DIRECT_DETACH_MS each): enough of them that one tenant’s slow or flooding subscriber does not hold up other tenants’ events.',
+    default: 200,
+    doc: 'Concurrent fan-out jobs per worker process. Each one waits for its direct first attempts (up to FANOUT_DIRECT_DETACH_MS each), mostly on the network: enough of them that one tenant’s slow or flooding subscriber does not hold up other tenants’ events (bench B6).',
     parse: int(1, 1_000),
   },
   FANOUT_DIRECT_MAX: {
