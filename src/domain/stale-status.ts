@@ -7,6 +7,7 @@
 // `delivered` (both are final: conflicting reports both reach the receiver). Other types
 // (clicked, replies, templates, auth and operational events) neither supersede nor are superseded.
 import { createHash } from 'node:crypto';
+import { digest12 } from './digest.js';
 
 const RANK: Partial<Record<string, number>> = { 'message.sent': 1, 'message.delivered': 2 };
 const LEVEL: Partial<Record<string, number>> = {
@@ -39,7 +40,7 @@ export const reportMarkField = (tenantId: string, webhookUrl: string): string =>
  * 100 M marks); a collision could only supersede a status of the other message.
  */
 export const markDigest = (tenantId: string, messageId: string, field: string): Buffer =>
-  createHash('sha256').update(`${tenantId}\n${messageId}\n${field}`).digest().subarray(0, 12);
+  digest12(`${tenantId}\n${messageId}\n${field}`);
 
 const PACKED_ID = /^dlv_[A-Za-z0-9_-]{24}$/;
 

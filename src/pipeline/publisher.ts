@@ -3,7 +3,7 @@
 // and the exported publisher) goes through acceptEvents in src/services/events.ts, and
 // src/services/publisher.ts builds the library's createPublisher on top of this. This file stays
 // in the pipeline because it imports bullmq.
-import { createHash } from 'node:crypto';
+import { digest12 } from '../domain/digest.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
@@ -44,7 +44,7 @@ function legacyShard(field: string): number {
  * about n²/2^97, 10^-13 for 100 M claims), and the slot whose table it is written to now.
  */
 export function claimOf(keys: Keys, tenantId: string, eventId: string, nowMs = Date.now()) {
-  const digest = createHash('sha256').update(`${tenantId}\n${eventId}`).digest().subarray(0, 12);
+  const digest = digest12(`${tenantId}\n${eventId}`);
   const slot = Math.floor(nowMs / 1000 / SLOT_SECONDS);
   return { digest, slot, table: keys.idemTable(slot) };
 }

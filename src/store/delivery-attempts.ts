@@ -20,7 +20,7 @@ import { eventKey } from './legacy-events.js';
 import { markWindow } from './status-marks.js';
 
 /** The outbox, a flag and the mark window, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */
-const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], number>('record-attempts');
+const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], string[]>('record-attempts');
 /** Answers the superseding delivery's id, or null to go ahead. */
 const SUPERSEDE_IF_STALE = luaScript<
   [rec: string, mark: string, history: string],
@@ -65,12 +65,16 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
   KEEP_ALIVE.define(redis); // queued on pipelines of this connection
 
   // Attempts finishing in the same event-loop turn are written by one command.
-  const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
+  /**
+   * One command for the batch. The older layout's whole attempt JSON and ISO times are sent only
+   * for the records the script names as older-layout ones (a second command, for them alone).
+   */
+  async function write(batch: AttemptWrite[], legacy: boolean): Promise<string[]> {
     const keyArgs: string[] = [keys.history()];
     const now = Date.now();
     const marks = markWindow(keys, ttlSeconds, now);
     const args: ScriptArg[] = [log, marks.base, marks.slot, marks.expireAt];
-    const updatedAt = new Date(now).toISOString();
+    const updatedAt = legacy ? new Date(now).toISOString() : '';
     for (const w of batch) {
       const m = w.mark;
       keyArgs.push(
@@ -82,10 +86,10 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
       const wait = w.nextAttemptAt ? Math.max(0, Math.ceil((w.nextAttemptAt - now) / 1000)) : 0;
       const compact = attemptToRedis(w.attempt);
       args.push(
-        JSON.stringify(w.attempt),
+        legacy ? JSON.stringify(w.attempt) : '',
         w.status,
         updatedAt,
-        w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
+        legacy && w.nextAttemptAt ? new Date(w.nextAttemptAt).toISOString() : '',
         ttlSeconds + wait,
         m ? markDigest(m.tenantId, m.messageId, m.field) : '',
         m ? packMark(m.level, w.id) : '',
@@ -96,7 +100,19 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         compact.tuple,
       );
     }
-    await RECORD_ATTEMPTS.run(redis, keyArgs, args);
+    return RECORD_ATTEMPTS.run(redis, keyArgs, args);
+  }
+
+  // Attempts finishing in the same event-loop turn are written by one command.
+  const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
+    const skipped = await write(batch, false);
+    if (skipped.length > 0) {
+      const again = new Set(skipped);
+      await write(
+        batch.filter((w) => again.has(w.id)),
+        true,
+      );
+    }
     return batch;
   });
 

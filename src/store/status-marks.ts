@@ -8,7 +8,7 @@
 // kept 7 to 10.5 days. Each slot of the window costs a lookup per check (a scan of a listpack of
 // about 40 fields, some µs of Redis CPU), hence few, wide slots. Without PostgreSQL, the message
 // index (a message's event ids, for the Redis history's messageId filter) uses the same slots.
-import { createHash } from 'node:crypto';
+import { digest12 } from '../domain/digest.js';
 import type { Redis } from 'ioredis';
 import { markDigest } from '../domain/stale-status.js';
 import type { Keys } from '../redis/client.js';
@@ -65,7 +65,7 @@ export async function readMark(
 
 /** A message's field in the message index: 12 bytes of SHA-256 over tenant and message id. */
 export const messageIndexField = (tenantId: string, messageId: string): Buffer =>
-  createHash('sha256').update(`${tenantId}\n${messageId}`).digest().subarray(0, 12);
+  digest12(`${tenantId}\n${messageId}`);
 
 /** The ids of a tenant's events of a message that the index holds (the window's slots), oldest slot last. */
 export async function messageEventIds(

@@ -20,23 +20,29 @@
   ARGV[2] base of the mark tables (`<prefix>:mk:`)
   ARGV[3] the current mark slot
   ARGV[4] expiry of the current mark table (epoch seconds)
-  ARGV[...] per record, twelve each: attempt JSON (older layout), status, updatedAt (ISO),
-            nextAttemptAt (ISO or ''), ttl (seconds), mark field (a digest; '' = none), mark value
+  ARGV[...] per record, twelve each: attempt JSON (older layout; '' = not sent), status,
+            updatedAt (ISO, older layout), nextAttemptAt (ISO or '', older layout), ttl (seconds), mark field (a digest; '' = none), mark value
             (src/domain/stale-status.ts packMark), the delivery id, updatedAt (ms), nextAttemptAt
             (ms or ''), the attempt's start (ms, or '' when the tuple holds it), the attempt tuple
 
-  Returns the number of records written.
+  Returns the ids of the older-layout records sent without their attempt JSON (ARGV '', the
+  first try: records of this layout need none), written nothing: send them again with it.
 ]]
 -- @include linear-hash
 -- @include status-marks
 local CODE = { pending = 'p', retrying = 'r', succeeded = 's', failed = 'f', cancelled = 'c', superseded = 'x' }
 local log = ARGV[1] == '1'
+local skipped = {}
 local mkBase, mkSlot, mkExpire = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 for i = 2, #KEYS, 4 do
   local a = 5 + (i - 2) / 4 * 12
   local ttl = tonumber(ARGV[a + 4])
   local rec = KEYS[i]
-  if redis.call('HEXISTS', rec, 'eventId') == 1 then
+  local legacy = redis.call('HEXISTS', rec, 'eventId') == 1
+  if legacy and ARGV[a] == '' then
+    -- An older-layout record, sent without its whole attempt: the caller sends it again with it.
+    skipped[#skipped + 1] = ARGV[a + 7]
+  elseif legacy then
     redis.call('RPUSH', KEYS[i + 1], ARGV[a])
     redis.call('HSET', rec, 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
     redis.call('EXPIRE', KEYS[i + 1], ttl)
@@ -51,15 +57,17 @@ for i = 2, #KEYS, 4 do
     redis.call('HSET', rec, 's', CODE[ARGV[a + 1]], 'U', string.format('%d', tonumber(ARGV[a + 8]) - c), 'a', all)
     if ARGV[a + 9] ~= '' then redis.call('HSET', rec, 'N', ARGV[a + 9]) else redis.call('HDEL', rec, 'N') end
   end
-  redis.call('EXPIRE', rec, ttl)
-  if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
-  local field, value = ARGV[a + 5], ARGV[a + 6]
-  if field ~= '' then
-    mk_raise(mkBase, mkSlot, field, value, mkExpire)
-  end
-  local status = ARGV[a + 1]
-  if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then
-    redis.call('XADD', KEYS[1], '*', 'x', ARGV[a + 7])
+  if not (legacy and ARGV[a] == '') then
+    redis.call('EXPIRE', rec, ttl)
+    if redis.call('TTL', KEYS[i + 2]) < ttl then redis.call('EXPIRE', KEYS[i + 2], ttl) end
+    local field, value = ARGV[a + 5], ARGV[a + 6]
+    if field ~= '' then
+      mk_raise(mkBase, mkSlot, field, value, mkExpire)
+    end
+    local status = ARGV[a + 1]
+    if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then
+      redis.call('XADD', KEYS[1], '*', 'x', ARGV[a + 7])
+    end
   end
 end
-return (#KEYS - 1) / 4
+return skipped
