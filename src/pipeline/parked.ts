@@ -28,15 +28,14 @@ export function createParking(ctx: ParkingCtx, cap: InFlightCap) {
     for (let waitMs = 50; waitMs <= 1_600; waitMs *= 2) {
       const job = await ctx.deliveriesQueue.getJob(id);
       if (job) {
+        // Promote first (the usual case: it sleeps as a delayed job); the state only when it fails.
+        const promoted = await job.promote().then(
+          () => true,
+          () => false,
+        );
+        if (promoted) return;
         const state = await job.getState();
-        if (state === 'delayed') {
-          const promoted = await job.promote().then(
-            () => true,
-            () => false, // it moved meanwhile: look again
-          );
-          if (promoted) return;
-          continue;
-        }
+        if (state === 'delayed') continue; // it moved meanwhile: look again
         if (state === 'waiting' || state === 'prioritized' || state === 'waiting-children') return;
         if (state === 'completed' || state === 'failed') break;
         // Active: its run is parking it right now (or runs it already, holding this lease).

@@ -3,9 +3,10 @@
 // arrival order, spend no attempt and show `pending` with heldReason; the API validates the field.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { GATE_SLOW_MS } from '../../src/pipeline/direct.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from './support.js';
+import { allDeliveries, makeEvents, publish, startPair, subscribe, uniqueTenant } from './support.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -62,13 +63,7 @@ async function concurrencyReceiver(delayMs: number): Promise<ConcurrencyReceiver
   return rx;
 }
 
-async function pair(overrides: Record<string, string> = {}): Promise<[Harness, Harness]> {
-  const a = await startHarness(overrides);
-  open.push(a);
-  const b = await startHarness({ ...overrides, REDIS_PREFIX: a.config.REDIS_PREFIX }, { api: false });
-  open.push(b);
-  return [a, b];
-}
+const pair = (overrides: Record<string, string> = {}) => startPair(open, overrides);
 
 const parkedCount = (h: Harness, subId: string) =>
   h.hookline.ctx.redis.zcard(h.hookline.ctx.keys.parked(subId));
@@ -117,6 +112,58 @@ describe('in-flight cap across two processes', () => {
     );
     expect(fastMs).toBeLessThan(2_500);
     expect(slow.most).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the local gate of direct first attempts', () => {
+  it('a burst to a fast subscriber waits at the gate: within the cap, and not one delivery job', async () => {
+    const h = await startHarness();
+    open.push(h);
+    const rx = await concurrencyReceiver(20);
+    const tenant = uniqueTenant('gate');
+    const sub = await subscribe(h, tenant, `${rx.url}/gate`, { maxInFlight: 2 });
+    // Counts what is queued on the deliveries queue (calls pass through to BullMQ).
+    const q = h.hookline.ctx.deliveriesQueue;
+    const adds = [vi.spyOn(q, 'add'), vi.spyOn(q, 'addBulk')];
+    await publish(h, makeEvents(tenant, 30));
+    const records = await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all.length === 30 && all.every((d) => d.status === 'succeeded') && all;
+    }, 20_000);
+    expect(rx.most).toBe(2);
+    expect(records.every((d) => d.attempts.length === 1)).toBe(true);
+    // Without the gate, 28 of the 30 direct attempts are parked in Redis, each as a job.
+    expect(adds.map((a) => a.mock.calls.length)).toEqual([0, 0]);
+  });
+
+  it('a slow subscriber’s full gate hands its waiters to jobs at once: the fan-out does not wait', async () => {
+    const h = await startHarness();
+    open.push(h);
+    const rx = await concurrencyReceiver(0);
+    const tenant = uniqueTenant('slowgate');
+    const sub = await subscribe(h, tenant, `${rx.url}/slow`, { maxInFlight: 1 });
+    const fanouts: number[] = [];
+    h.hookline.workers!.workers[0]!.on('completed', () => fanouts.push(Date.now()));
+    rx.hold(true);
+    await publish(h, makeEvents(tenant, 1));
+    await h.until(() => rx.ids.length === 1, 10_000);
+    const arrived = Date.now();
+    // Past GATE_SLOW_MS under way: the gate now counts its subscriber as slow.
+    await h.until(() => Date.now() - arrived > GATE_SLOW_MS + 100, 5_000);
+    const before = fanouts.length;
+    const published = Date.now();
+    await publish(h, makeEvents(tenant, 3));
+    // Its fan-out ends while the first request is still unanswered; the three wait parked.
+    await h.until(() => fanouts.length > before, 5_000);
+    expect(fanouts.at(-1)! - published).toBeLessThan(GATE_SLOW_MS);
+    await h.until(async () => (await parkedCount(h, sub.id)) === 3, 10_000);
+    expect(rx.ids).toHaveLength(1);
+    rx.hold(false);
+    await h.until(async () => {
+      const all = await allDeliveries(h, sub.id);
+      return all.length === 4 && all.every((d) => d.status === 'succeeded');
+    }, 20_000);
+    expect(rx.most).toBe(1);
   });
 });
 

@@ -1,22 +1,15 @@
 // rateLimit.perSecond holds across worker processes (two Hookline instances, one Redis) and only
 // delays. (A slow subscriber not starving others: test/resilience/in-flight.test.ts.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
 import { startCountingReceiver, type CountingReceiver } from '../fault/helpers.js';
-import { allDeliveries, makeEvents, publish, subscribe, uniqueTenant } from './support.js';
+import { allDeliveries, makeEvents, publish, startPair, subscribe, uniqueTenant } from './support.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const o of open.reverse()) await o.close();
 });
 
-async function pair(overrides: Record<string, string> = {}): Promise<[Harness, Harness]> {
-  const a = await startHarness(overrides);
-  open.push(a);
-  const b = await startHarness({ ...overrides, REDIS_PREFIX: a.config.REDIS_PREFIX }, { api: false });
-  open.push(b);
-  return [a, b];
-}
+const pair = (overrides: Record<string, string> = {}) => startPair(open, overrides);
 
 async function receiver(delayMs = 0): Promise<CountingReceiver> {
   const rx = await startCountingReceiver(delayMs);

@@ -1,6 +1,6 @@
 // Shared steps of the resilience and fault tests: subscribe, publish in batches, read records.
 import { expect } from 'vitest';
-import type { Harness } from '../helpers/harness.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
 
 export interface DeliveryView {
   id: string;
@@ -93,4 +93,19 @@ export function tally(ids: Iterable<string>): { distinct: number; total: number;
     total++;
   }
   return { distinct: seen.size, total, duplicates: total - seen.size };
+}
+
+/**
+ * Two Hookline instances on one Redis prefix (two worker processes, as deployed): the first with
+ * the API, the second workers only. Both are pushed on `open` for the caller's cleanup.
+ */
+export async function startPair(
+  open: { close(): Promise<void> }[],
+  overrides: Record<string, string> = {},
+): Promise<[Harness, Harness]> {
+  const a = await startHarness(overrides);
+  open.push(a);
+  const b = await startHarness({ ...overrides, REDIS_PREFIX: a.config.REDIS_PREFIX }, { api: false });
+  open.push(b);
+  return [a, b];
 }
