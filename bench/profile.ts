@@ -8,6 +8,8 @@ import { perItem, type RedisCounts } from './lib/redis-counter.js';
 import { bareBaseline } from './phases/baselines.js';
 import { b1Throughput, type B1Result } from './phases/hookline.js';
 import { formatSummary, summariseFile, type Window } from './profile-summary.js';
+import { withBenchSchema } from './lib/pg-tools.js';
+import { now } from './lib/clock.js';
 
 // Node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; tsx's loader
 // runs in a thread of its own, so each process gets a directory and we read the main thread's.
@@ -21,6 +23,17 @@ async function mainThreadProfile(dir: string): Promise<string> {
 }
 
 export async function runProfile(ctx: BenchContext): Promise<void> {
+  // `--pg`: the same run with the PostgreSQL history store (B1pg), on a schema of its own.
+  if (ctx.opts.profilePg)
+    return withBenchSchema(ctx, (pg) => profileRun(ctx, pg.env, () => pg.ready(now() + 60_000)));
+  return profileRun(ctx, {}, async () => undefined);
+}
+
+async function profileRun(
+  ctx: BenchContext,
+  env: Record<string, string>,
+  ready: () => Promise<void>,
+): Promise<void> {
   process.env.BENCH_COUNT_REDIS = '1'; // children inherit it
   const dir = join('bench/results/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
@@ -29,11 +42,12 @@ export async function runProfile(ctx: BenchContext): Promise<void> {
   const bare = await bareBaseline(ctx, profArgs(join(dir, 'bare')));
   ctx.log(`bare worker: ${Math.round(bare.perSecond)}/s`);
 
-  const h = await startHookline(ctx, {}, profArgs(join(dir, 'hookline')));
+  const h = await startHookline(ctx, env, profArgs(join(dir, 'hookline')));
   let b1: B1Result;
   let window: Window | undefined;
   let redis: RedisCounts | null | undefined;
   try {
+    await ready();
     await subscribeTenants(h, ctx.receiver.origin, ctx.opts.sizes.tenants, 'prof');
     const fromUs = await h.child.call<number>('monotonicUs');
     await h.child.call('redisReset');
@@ -58,7 +72,7 @@ export async function runProfile(ctx: BenchContext): Promise<void> {
     ].join('\n');
   };
   const text = [
-    `Profile of ${b1.count} deliveries (B1-like: HTTP publish → fan-out → delivery), LOG_LEVEL ${ctx.opts.logLevel}`,
+    `Profile of ${b1.count} deliveries${env.DATABASE_URL ? ' with the PostgreSQL history (B1pg-like)' : ''} (B1-like: HTTP publish → fan-out → delivery), LOG_LEVEL ${ctx.opts.logLevel}`,
     `Hookline ${Math.round(b1.perSecond)}/s, ${perDelivery(hs.busyMs, b1.count)}; ` +
       `bare worker ${Math.round(bare.perSecond)}/s, ${perDelivery(bs.busyMs, bare.count)}`,
     '',

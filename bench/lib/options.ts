@@ -19,6 +19,8 @@ export interface Options {
   connections: number;
   /** Profile a B1-like run (Hookline and the bare worker) instead of running the suite. */
   profile: boolean;
+  /** `--profile --pg`: profile with the PostgreSQL history store. */
+  profilePg: boolean;
   /** B4 under the Redis server's own settings instead of the recommended production ones. */
   redisDefaults: boolean;
   out: string;
@@ -94,7 +96,7 @@ function flag(argv: string[], name: string): string | undefined {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only B1,B3] [--scale 0.2] [--receiver child|inproc]
-                       [--log-level info|silent] [--concurrency N] [--connections N] [--profile] [--redis-defaults] [--out file]
+                       [--log-level info|silent] [--concurrency N] [--connections N] [--profile [--pg]] [--redis-defaults] [--out file]
   phases: ${PHASES.join(', ')} (B1 and B1pg also run bare, their baseline); BENCH_SCALE=x is --scale x`;
 
 export function parseOptions(argv: string[], env = process.env): Options {
@@ -129,6 +131,7 @@ export function parseOptions(argv: string[], env = process.env): Options {
     concurrency: int(flag(argv, 'concurrency'), defaults.DELIVERY_CONCURRENCY),
     connections: int(flag(argv, 'connections'), defaults.MAX_CONNECTIONS_PER_ORIGIN),
     profile: argv.includes('--profile'),
+    profilePg: argv.includes('--pg'),
     redisDefaults: argv.includes('--redis-defaults'),
     out: flag(argv, 'out') || 'bench/results/latest.json',
     sizes: sizesFor(scale, argv.includes('--profile')),

@@ -231,7 +231,10 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
 export async function b6Isolation(ctx: BenchContext): Promise<B6Result> {
   const { b6Rate: rate, b6Ms: ms } = ctx.opts.sizes;
   const cases: B6Case[] = [];
+  // BENCH_B6_CASES=alone,flood runs a subset (for investigating one case; the table wants all).
+  const only = process.env.BENCH_B6_CASES?.split(',').map((c) => c.trim());
   for (const name of ['alone', 'slow', 'hang', '503', 'flood'] as const) {
+    if (only && !only.includes(name)) continue;
     ctx.log(`B6 ${name} …`);
     cases.push(await runCase(ctx, name, rate, ms));
   }
