@@ -38,7 +38,8 @@ export async function startHookline(
 ): Promise<HooklineUnderTest> {
   const prefix = newPrefix('hl');
   ctx.prefixes.add(prefix);
-  const child = Child.start('hookline-child.ts', { label: 'hookline', execArgv });
+  const extra = process.env.BENCH_HOOKLINE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = Child.start('hookline-child.ts', { label: 'hookline', execArgv: [...extra, ...execArgv] });
   const start: HooklineStart = {
     env: {
       REDIS_PREFIX: prefix,

@@ -181,7 +181,8 @@ export function rows(r: Results): Row[] {
 function b6Rows(r: B6Result): Row[] {
   const alone = r.cases.find((c) => c.name === 'alone');
   const lat = (c: B6Result['cases'][number]) =>
-    `${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)} (max ${ms(c.max)}, n=${int(c.received)} of ${int(c.sent)})`;
+    `${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)} (max ${ms(c.max)}, n=${int(c.received)} of ${int(c.sent)}` +
+    `${c.loop ? `; Hookline event-loop delay p99 ${ms(c.loop.p99)}, max ${ms(c.loop.max)}` : ''})`;
   return r.cases.map((c): Row => {
     if (c.name === 'alone')
       return {

@@ -47,6 +47,8 @@ export interface B6Case {
   p99: number;
   max: number;
   a?: ALedger;
+  /** Hookline's event-loop delay during the case (ms). */
+  loop?: { p50: number; p99: number; max: number };
   timedOut: boolean;
 }
 
@@ -176,7 +178,8 @@ export const aAccounted = (a: ALedger) =>
 
 async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms: number): Promise<B6Case> {
   const label = name === 'alone' ? 'B alone' : A_CASES[name].label;
-  const h = await startHookline(ctx);
+  const prof = process.env.BENCH_B6_PROF_DIR;
+  const h = await startHookline(ctx, {}, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/${name}`] : []);
   const a = name === 'alone' ? undefined : await startAReceiver(name);
   try {
     const tag = `b6${name}${Math.random().toString(36).slice(2, 6)}`;
@@ -194,6 +197,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     });
     await ctx.receiver.waitFor(warm.accepted, now() + 10_000);
     await ctx.receiver.reset({ mode: 'latency' });
+    await h.child.call('loopReset');
     const until = now() + ms;
     const [b, aPub] = await Promise.all([
       paced(h.api, { tenantId: bTenant, rate, tickMs: 100, until, tag: `${tag}b` }),
@@ -209,6 +213,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     ]);
     const s = await ctx.receiver.waitFor(b.accepted, now() + 15_000);
     const lat = (await ctx.receiver.latencies()).fromAccepted.sort((x, y) => x - y);
+    const loop = await h.child.call<B6Case['loop']>('loopDelay');
     const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aPub.accepted, a.count()) : undefined;
     return {
       name,
@@ -220,6 +225,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
       p99: percentile(lat, 99),
       max: lat.at(-1) ?? NaN,
       a: aLedger,
+      loop,
       timedOut: s.count < b.accepted,
     };
   } finally {
