@@ -10,6 +10,12 @@ export type ConnectionRole = 'worker' | 'producer' | 'subscriber';
 
 /** Capped low: after an outage every process should be back within seconds of Redis. */
 const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3_000);
+/**
+ * Through Sentinel a dead master means a failover under way: retry (ask Sentinel again) at least
+ * every half second, so a connection waiting out the outage is on the new master within about
+ * that of the announcement (a live connection follows at once: failoverDetector).
+ */
+const sentinelRetry = (times: number) => Math.min(100 * times, 500);
 
 /**
  * A connection of `role` to `target` (a topology, or a plain REDIS_URL for one node). A Cluster
@@ -50,7 +56,8 @@ export function createRedis(
         // Subscribes to Sentinel's +switch-master and reconnects at once: without it a client keeps
         // writing to the old master until that one is demoted, and those writes are lost.
         failoverDetector: true,
-        sentinelRetryStrategy: retryStrategy,
+        retryStrategy: sentinelRetry,
+        sentinelRetryStrategy: sentinelRetry,
         ...extra,
       });
       break;

@@ -53,7 +53,8 @@ export function topologyOf(config: {
 export function parseHostPort(raw: string): HostPort {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(raw.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`"${raw}" is not host:port (e.g. 10.0.0.5:26379)`);
+  if (!m || port < 1 || port > 65535)
+    throw new Error(`"${raw}", which is not host:port (e.g. 10.0.0.5:26379)`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
