@@ -133,9 +133,9 @@ export interface SentinelSet {
 }
 
 /** A master, a replica of it, and one Sentinel watching them (quorum 1, quick to act). */
-export async function startSentinelSet(opts: { masterConf?: string[] } = {}): Promise<SentinelSet> {
+export async function startSentinelSet(): Promise<SentinelSet> {
   const name = 'hlmaster';
-  const master = await startServer(opts.masterConf ?? []);
+  const master = await startServer([]);
   const replica = await startServer([`replicaof 127.0.0.1 ${master.port}`]);
   await waitFor(
     async () => (await cli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'),
