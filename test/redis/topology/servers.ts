@@ -61,14 +61,16 @@ export async function cli(port: number, ...args: string[]): Promise<string> {
 /** Starts `redis-server <conf> [extra args]` in a fresh temp dir and waits until it answers PING. */
 export async function startServer(
   conf: string[],
-  opts: { port?: number; sentinel?: boolean } = {},
+  opts: { port?: number; sentinel?: boolean; tls?: boolean; cliArgs?: string[] } = {},
 ): Promise<Server> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'hl-redis-'));
   const file = join(dir, 'redis.conf');
+  // With tls, the port serves TLS only (no plain port).
+  const ports = opts.tls ? ['port 0', `tls-port ${port}`] : [`port ${port}`];
   writeFileSync(
     file,
-    [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'save ""', 'appendonly no', ...conf].join('\n') + '\n',
+    [...ports, 'bind 127.0.0.1', `dir ${dir}`, 'save ""', 'appendonly no', ...conf].join('\n') + '\n',
   );
   const proc = spawn('redis-server', [file, ...(opts.sentinel ? ['--sentinel'] : [])], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -85,7 +87,10 @@ export async function startServer(
     },
   };
   started.push(server);
-  await waitFor(async () => (await cli(port, 'PING')) === 'PONG', `redis-server on ${port}`);
+  await waitFor(
+    async () => (await cli(port, ...(opts.cliArgs ?? []), 'PING')) === 'PONG',
+    `redis-server on ${port}`,
+  );
   return server;
 }
 
