@@ -23,6 +23,7 @@ import { createPublisher } from './services/publisher.js';
 import { createResilience } from './pipeline/resilience-hook.js';
 import type { DeliveryHooks } from './pipeline/runner.js';
 import { createRedis, keyspace, type Redis } from './redis/client.js';
+import { topologyOf } from './redis/topology.js';
 import { createDeliveryStore } from './store/delivery-store.js';
 import { createHistoryWriter } from './store/history/history-writer.js';
 import { createHistoryMover } from './store/history/mover.js';
@@ -77,8 +78,9 @@ export interface ComposeOptions {
  * the SSRF guard) with a ConfigError, after closing what it opened.
  */
 export async function compose(config: Config, logger: Logger, opts: ComposeOptions = {}): Promise<Context> {
-  const redis = createRedis(config.REDIS_URL, 'producer');
-  const subscriber = createRedis(config.REDIS_URL, 'subscriber');
+  const topology = topologyOf(config);
+  const redis = createRedis(topology, 'producer');
+  const subscriber = createRedis(topology, 'subscriber');
   const keys = keyspace(config.REDIS_PREFIX);
   const box = createSecretBox(config.ENCRYPTION_KEY);
   const subscriptionStore = createSubscriptionStore(redis, keys, box, {
@@ -90,7 +92,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   const prefix = config.REDIS_PREFIX;
   // BullMQ loads its Lua scripts onto the connection it is given, and ioredis copies every
   // script onto each pipeline of that connection: the stores' pipelines get their own.
-  const queueConnection = createRedis(config.REDIS_URL, 'producer');
+  const queueConnection = createRedis(topology, 'producer');
   const { events: eventsQueue, deliveries: deliveriesQueue } = createQueues(queueConnection, prefix);
   const metrics = createMetrics();
   const policy = policyFor(config);
@@ -179,7 +181,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     metrics,
     deliveryHooks,
     workerConnection() {
-      const c = createRedis(config.REDIS_URL, 'worker');
+      const c = createRedis(topology, 'worker');
       workerConns.push(c);
       return c;
     },

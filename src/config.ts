@@ -1,8 +1,10 @@
 // Every environment variable Hookline reads, declared once with its default and doc,
 // validated at start. A bad value stops the process with a message naming the variable.
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { parseCidr } from './delivery/ssrf/policy.js';
 import { parseWebhookUrl } from './domain/subscription.js';
+import { parseHostPort, type HostPort } from './redis/topology.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -93,6 +95,26 @@ const redisUrl: Parser<string> = (raw) => {
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new InvalidValue('must be a redis:// or rediss:// URL');
   }
+  if (!/^\/?\d*$/.test(url.pathname))
+    throw new InvalidValue('names no database number (e.g. redis://host:6379/0)');
+  return raw;
+};
+
+const hostPortList: Parser<HostPort[]> = (raw) =>
+  commaList(raw).map((item) => {
+    try {
+      return parseHostPort(item);
+    } catch (err) {
+      throw new InvalidValue(`has ${(err as Error).message}`);
+    }
+  });
+
+const readableFile: Parser<string> = (raw) => {
+  try {
+    accessSync(raw, fsConstants.R_OK);
+  } catch {
+    throw new InvalidValue('must name a readable file');
+  }
   return raw;
 };
 
@@ -148,6 +170,26 @@ export const configSpec = {
     default: '{hookline}',
     doc: 'Key prefix for every Redis key (hash-tagged so Redis Cluster keeps them on one slot).',
     parse: str,
+  },
+  REDIS_TLS_CA_FILE: {
+    doc: 'PEM file of the certificate authority that signed Redis’s TLS certificate, for a `rediss://` REDIS_URL whose server the system CAs do not trust (a private CA). Unset: the system CAs.',
+    parse: readableFile,
+  },
+  REDIS_SENTINELS: {
+    doc: 'Comma-separated Sentinel `host:port`s (e.g. `10.0.0.5:26379,10.0.0.6:26379`): the master is found through Sentinel and followed on failover. REDIS_URL then brings only the user, password, database and `rediss://` (its host is not used). Requires REDIS_SENTINEL_NAME. docs/operations.md “Redis topologies”.',
+    parse: hostPortList,
+  },
+  REDIS_SENTINEL_NAME: {
+    doc: 'The master group name the Sentinels monitor (`sentinel monitor <name> …`); required with REDIS_SENTINELS.',
+    parse: str,
+  },
+  REDIS_SENTINEL_PASSWORD: {
+    doc: 'Password of the Sentinels themselves (`requirepass` in sentinel.conf), if they have one; the master’s is in REDIS_URL.',
+    parse: str,
+  },
+  REDIS_CLUSTER_NODES: {
+    doc: 'Comma-separated `host:port`s of some Redis Cluster nodes (the rest are discovered). REDIS_URL then brings only the user, password and `rediss://`; REDIS_PREFIX must hold a hash tag (`{…}`). Not with REDIS_SENTINELS.',
+    parse: hostPortList,
   },
   ROLE: {
     default: 'all',
@@ -369,7 +411,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       out[name] = spec.parse(raw);
     } catch (err) {
       problems.push(
-        `${name} ${(err as Error).message} (got "${/TOKEN|KEY|SECRET/.test(name) ? '<redacted>' : raw}")`,
+        `${name} ${(err as Error).message} (got "${/TOKEN|KEY|SECRET|PASSWORD/.test(name) ? '<redacted>' : raw.replace(/\/\/[^@/]*@/, '//<redacted>@')}")`,
       );
     }
   }
@@ -395,6 +437,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(...errors.map((e) => `OPS_WEBHOOK_URL ${e.message}`));
     if (!out.OPS_WEBHOOK_SECRET) problems.push('OPS_WEBHOOK_SECRET is required with OPS_WEBHOOK_URL');
   }
+  problems.push(...redisTopologyProblems(out));
   if (problems.length > 0) throw new ConfigError(problems);
   out.ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
   out.ENCRYPTION_KEY ??= DEV_ENCRYPTION_KEY;
@@ -402,6 +445,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     (out.DISABLE_AFTER_MS as number | undefined) ?? (out.DISABLE_AFTER_HOURS as number) * 3_600_000;
   out.isProduction = isProduction;
   return out as Config;
+}
+
+/** REDIS_* variables that make sense alone but not together (docs/operations.md "Redis topologies"). */
+function redisTopologyProblems(out: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const set = (name: string) =>
+    out[name] !== undefined && !(Array.isArray(out[name]) && out[name].length === 0);
+  if (set('REDIS_SENTINELS') && !set('REDIS_SENTINEL_NAME'))
+    problems.push(
+      'REDIS_SENTINELS requires REDIS_SENTINEL_NAME (the master group name the Sentinels monitor)',
+    );
+  for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'])
+    if (set(name) && !set('REDIS_SENTINELS')) problems.push(`${name} is set but REDIS_SENTINELS is not`);
+  if (set('REDIS_CLUSTER_NODES') && set('REDIS_SENTINELS'))
+    problems.push(
+      'REDIS_CLUSTER_NODES and REDIS_SENTINELS are set: choose one topology (Cluster or Sentinel)',
+    );
+  const url = typeof out.REDIS_URL === 'string' ? new URL(out.REDIS_URL) : undefined;
+  if (set('REDIS_CLUSTER_NODES')) {
+    if (url && url.pathname.length > 1 && Number(url.pathname.slice(1)) !== 0)
+      problems.push(
+        'REDIS_URL names a database other than 0, which REDIS_CLUSTER_NODES (Redis Cluster) does not have',
+      );
+    const prefix = String(out.REDIS_PREFIX);
+    if (!/\{[^}]+\}/.test(prefix))
+      problems.push(
+        `REDIS_PREFIX must hold a hash tag such as {hookline} with REDIS_CLUSTER_NODES (Lua scripts and queues need one slot; got "${prefix}")`,
+      );
+  }
+  if (set('REDIS_TLS_CA_FILE') && url && url.protocol !== 'rediss:')
+    problems.push('REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss:// (TLS)');
+  return problems;
 }
 
 /** A config for tests and embedding: defaults plus overrides, no environment. */

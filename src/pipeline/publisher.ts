@@ -11,6 +11,7 @@ import { HooklineError } from '../domain/errors.js';
 import type { SecretBox } from '../crypto.js';
 import { createRedis, keyspace, type Keys } from '../redis/client.js';
 import { lhBucketOf, lhBuckets } from '../redis/linear-hash.js';
+import type { RedisTopology } from '../redis/topology.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
@@ -87,8 +88,9 @@ export interface EnqueuerOptions {
   box: SecretBox;
   /** An existing producer connection (not closed by close()). */
   connection?: Redis;
-  /** Connects here when no connection is given. */
+  /** Connects here when no connection is given: a REDIS_URL, or a topology (Sentinel, Cluster). */
   redisUrl?: string;
+  redis?: RedisTopology;
   /** An existing events queue (not closed by close()). */
   queue?: Queue<EventJobData>;
   /** How long a failed events job is kept; default 7 days. */
@@ -100,7 +102,8 @@ export interface EnqueuerOptions {
 export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
   const { prefix, box } = opts;
   const ownsConnection = !opts.connection;
-  const redis = opts.connection ?? createRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', 'producer');
+  const redis =
+    opts.connection ?? createRedis(opts.redis ?? opts.redisUrl ?? 'redis://127.0.0.1:6379', 'producer');
   const keys: Keys = keyspace(prefix);
   CLAIM.define(redis);
   CONFIRM.define(redis);

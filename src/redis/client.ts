@@ -1,22 +1,79 @@
 // ioredis connections as BullMQ advises: workers block and must retry forever
-// (maxRetriesPerRequest: null); producers fail fast so the API can answer 503.
-import { Redis, type RedisOptions } from 'ioredis';
+// (maxRetriesPerRequest: null); producers fail fast so the API can answer 503. Each one follows
+// the deployment's topology (./topology.ts): one node, a Sentinel-watched master or a Cluster.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { topologyKind, urlSettings, type RedisTopology } from './topology.js';
 
 export type { Redis };
 
 export type ConnectionRole = 'worker' | 'producer' | 'subscriber';
 
-export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+/** Capped low: after an outage every process should be back within seconds of Redis. */
+const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3_000);
+/**
+ * Through Sentinel a dead master means a failover under way: retry (ask Sentinel again) at least
+ * every half second, so a connection waiting out the outage is on the new master within about
+ * that of the announcement (a live connection follows at once: failoverDetector).
+ */
+const sentinelRetry = (times: number) => Math.min(100 * times, 500);
+
+/**
+ * A connection of `role` to `target` (a topology, or a plain REDIS_URL for one node). A Cluster
+ * client is returned as a Redis: Hookline's stores use only what both offer (commands,
+ * pipelines of one hash slot, defineCommand, pub/sub, quit), and BullMQ takes either.
+ */
+export function createRedis(
+  target: string | RedisTopology,
+  role: ConnectionRole,
+  extra: RedisOptions = {},
+): Redis {
+  const topology = typeof target === 'string' ? { url: target } : target;
+  const { host, port, ...url } = urlSettings(topology);
   const base: RedisOptions = {
+    ...url,
     lazyConnect: false,
     enableReadyCheck: true,
-    // Capped low: after an outage every process should be back within seconds of Redis.
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3_000),
+    retryStrategy,
+    // A demoted master answers READONLY: reconnect, which asks Sentinel (if any) where the master is now.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   };
   const byRole: RedisOptions =
     role === 'producer' ? { maxRetriesPerRequest: 2, connectTimeout: 5_000 } : { maxRetriesPerRequest: null };
-  const conn = new Redis(url, { ...base, ...byRole, ...extra });
+  let conn: Redis;
+  switch (topologyKind(topology)) {
+    case 'single':
+      conn = new Redis({ host, port, ...base, ...byRole, ...extra });
+      break;
+    case 'sentinel':
+      conn = new Redis({
+        ...base,
+        ...byRole,
+        sentinels: topology.sentinels,
+        name: topology.sentinelName,
+        sentinelPassword: topology.sentinelPassword,
+        // rediss:// encrypts the Sentinel connections too (same CA).
+        ...(url.tls ? { enableTLSForSentinelMode: true, sentinelTLS: url.tls } : {}),
+        // Subscribes to Sentinel's +switch-master and reconnects at once: without it a client keeps
+        // writing to the old master until that one is demoted, and those writes are lost.
+        failoverDetector: true,
+        retryStrategy: sentinelRetry,
+        sentinelRetryStrategy: sentinelRetry,
+        ...extra,
+      });
+      break;
+    case 'cluster': {
+      const { retryStrategy: _perNode, db: _db, ...nodeOptions } = { ...base, ...byRole, ...extra };
+      const options: ClusterOptions = {
+        enableReadyCheck: true,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: nodeOptions,
+        // Managed TLS clusters announce IP addresses; keep the seed's name for certificate checks.
+        ...(url.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+      };
+      conn = new Cluster(topology.clusterNodes!, options) as unknown as Redis;
+      break;
+    }
+  }
   // Connection errors are retried by retryStrategy and reported by /readyz; without a listener
   // ioredis would print each one as an unhandled error event.
   conn.on('error', () => undefined);

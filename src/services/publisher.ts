@@ -8,6 +8,7 @@ import { createSecretBox, type SecretBox } from '../crypto.js';
 import { createUrlGuard, policyFor, type UrlGuard } from '../delivery/security.js';
 import type { EventsQueue } from '../pipeline/jobs.js';
 import { createEnqueuer, type Publisher } from '../pipeline/publisher.js';
+import { topologyOf } from '../redis/topology.js';
 import { createEventService } from './events.js';
 
 export type { Publisher, PublishResult } from '../pipeline/publisher.js';
@@ -16,6 +17,11 @@ export type { Publisher, PublishResult } from '../pipeline/publisher.js';
 const PUBLISHER_VARS = [
   'REDIS_URL',
   'REDIS_PREFIX',
+  'REDIS_TLS_CA_FILE',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
+  'REDIS_SENTINEL_PASSWORD',
+  'REDIS_CLUSTER_NODES',
   'ENCRYPTION_KEY',
   'ALLOW_HTTP_WEBHOOKS',
   'ALLOWED_PRIVATE_CIDRS',
@@ -35,7 +41,8 @@ export function publisherConfigFromEnv(
 
 export interface PublisherOptions {
   /**
-   * Settings (a `loadConfig()` Config will do): REDIS_URL, REDIS_PREFIX, ENCRYPTION_KEY,
+   * Settings (a `loadConfig()` Config will do): REDIS_URL (and the other REDIS_* variables
+   * choosing Sentinel, Cluster or a TLS CA), REDIS_PREFIX, ENCRYPTION_KEY,
    * ALLOW_HTTP_WEBHOOKS, ALLOWED_PRIVATE_CIDRS, DELIVERY_LOG_TTL_DAYS. Default: read from the
    * environment by the config module. The options below override single settings.
    */
@@ -76,7 +83,10 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
   const enqueuer = createEnqueuer({
     prefix: opts.prefix ?? config().REDIS_PREFIX,
     connection: opts.connection,
-    redisUrl: opts.connection ? undefined : (opts.redisUrl ?? config().REDIS_URL),
+    // The config's topology (Sentinel, Cluster, TLS); `redisUrl` replaces only its URL.
+    redis: opts.connection
+      ? undefined
+      : { ...topologyOf(config()), ...(opts.redisUrl ? { url: opts.redisUrl } : {}) },
     queue: opts.queue,
     box: opts.box ?? createSecretBox(config().ENCRYPTION_KEY),
     removeOnFailAgeSeconds: opts.removeOnFailAgeSeconds ?? config().DELIVERY_LOG_TTL_DAYS * 86_400,

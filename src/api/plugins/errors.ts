@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { codeForStatus, ERROR_CODES, HooklineError, type FieldError } from '../../domain/errors.js';
 import { withProblemResponses } from '../schemas.js';
+import { isRedisUnavailable } from '../../redis/unavailable.js';
 
 interface AjvLikeError {
   instancePath?: string;
@@ -114,6 +115,9 @@ export default fp(
         body = problem(400, 'validation_error', 'Invalid request', 'the body is not valid JSON', [
           { path: '/', message: 'is not valid JSON' },
         ]);
+      } else if (isRedisUnavailable(err)) {
+        // A Redis failover or outage (docs/operations.md "Redis topologies"): the caller retries.
+        body = problem(503, 'unavailable', 'Service unavailable', 'Redis is not reachable right now; retry');
       } else if (err.statusCode && err.statusCode < 500) {
         const [code, title] = byStatus(err.statusCode);
         body = problem(err.statusCode, code, title, err.message);
