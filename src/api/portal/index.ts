@@ -32,6 +32,9 @@ export default async function portal(app: FastifyInstance, { ctx, services }: Po
       if (!request.url.startsWith('/portal')) return;
       reply.header('content-security-policy', CSP);
       reply.header('x-frame-options', 'DENY');
+      // Not helmet's no-referrer: with it a browser sends `Origin: null` on the portal's own form
+      // posts, and the Origin check could not tell them from a sandboxed attacker's.
+      reply.header('referrer-policy', 'same-origin');
       if (!request.url.startsWith('/portal/assets/')) reply.header('cache-control', 'no-store');
     });
     await scope.register(portalAssets);

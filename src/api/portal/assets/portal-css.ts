@@ -8,6 +8,7 @@ export const PORTAL_CSS = String.raw`
   font-size: 15px; line-height: 1.45; color: var(--text); background: var(--bg);
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; }
 a { color: var(--accent); }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }

@@ -199,7 +199,7 @@ export function formView(sub: SubscriptionView | undefined, frame: Frame) {
           </select>
         </div>
         <div class="grid" data-auth="secret">
-          ${field('secret-header', 'Header name', '/secret/headerName', sub?.secret?.headerName, { placeholder: 'X-Webhook-Secret' })}
+          ${field('secret-header', 'Secret header name', '/secret/headerName', sub?.secret?.headerName, { placeholder: 'X-Webhook-Secret' })}
           ${field('secret-value', 'Secret value', '/secret/value', sub?.secret?.value)}
         </div>
         <div class="grid" data-auth="bearer">

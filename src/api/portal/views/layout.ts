@@ -32,7 +32,7 @@ export function layout(title: string, body: Html, frame: Frame = {}): Html {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         ${frame.csrf ? html`<meta name="csrf-token" content="${frame.csrf}" />` : ''}
         <title>${title} · Webhooks</title>
         <link rel="stylesheet" href="/portal/assets/portal.css" />
@@ -81,7 +81,7 @@ export const startView = () =>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <meta http-equiv="refresh" content="0;url=/portal" />
         <title>Opening the webhook portal…</title>
         <link rel="stylesheet" href="/portal/assets/portal.css" />
