@@ -68,7 +68,7 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       if (err.code === 'unauthorized') return send(reply, goneView(), 401);
       if (err.code === 'not_found') return send(reply, goneView(f), 404);
       if (err.code === 'insufficient_scope') return send(reply, refusedView(err.message, f), 403);
-      if (err.status < 500) return send(reply, refusedView(err.message, f), err.status);
+      if (err.status < 500) return send(reply, refusedView(err.message, f, 'That did not work'), err.status);
     } else if (err.validation || (err.statusCode && err.statusCode < 500)) {
       return send(reply, goneView(f), 404);
     }

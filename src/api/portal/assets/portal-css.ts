@@ -95,6 +95,7 @@ dl.config dd { margin: 0; word-break: break-word; }
   table.webhooks tr, table.deliveries tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 4px; }
   table.webhooks td, table.deliveries td { display: grid; grid-template-columns: 130px 1fr; border: 0; padding: 4px 8px; }
   table.webhooks td::before, table.deliveries td::before { content: attr(data-label); color: var(--muted); font-size: 0.85em; }
+  table.webhooks td > *, table.deliveries td > * { justify-self: start; }
   tr.empty td { display: block; }
   tr.empty td::before { content: none; }
   td.actions { white-space: normal; }

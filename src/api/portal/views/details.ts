@@ -68,7 +68,7 @@ export function detailsView(p: DetailsPage, frame: Frame) {
       ${row('Status', html`<span class="status status-${s.status}">${s.status}</span>${s.disabledReason ? ` (${s.disabledReason})` : ''}`)}
       ${row('Product', productLabel(s))} ${row('Webhook', html`<span class="url">${s.webhookUrl}</span>`)}
       ${row('Description', s.description)} ${row('Report Type', `${reportType(s)} (${s.events.join(', ')})`)}
-      ${row('Server Method', `${sendMethod(s)}: ${SEND_METHODS[sendMethod(s)].label}`)}
+      ${row('Server Method', SEND_METHODS[sendMethod(s)].label)}
       ${row('Product Unique ID', productUniqueId(s))} ${row('Payload format', s.format)}
       ${row('Parameter names', pairs(s.fieldNames as Record<string, string> | undefined))}
       ${row('Custom parameters', pairs(s.customParams))} ${row('Custom headers', pairs(s.customHeaders))}

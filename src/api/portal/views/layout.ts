@@ -62,12 +62,12 @@ export const goneView = (frame: Frame = {}) =>
     frame,
   );
 
-/** A refused request (a missing scope, a bad CSRF token): plain words, no data. */
-export const refusedView = (message: string, frame: Frame = {}) =>
+/** A refused or impossible request (a missing scope, a bad CSRF token, bad input): plain words, no data. */
+export const refusedView = (message: string, frame: Frame = {}, heading = 'Not allowed') =>
   layout(
-    'Not allowed',
+    heading,
     html`<section class="card narrow">
-      <h1>Not allowed</h1>
+      <h1>${heading}</h1>
       <p>${message}</p>
       <p><a href="/portal">Back to Manage Webhooks</a></p>
     </section>`,

@@ -25,13 +25,15 @@ export function listView(page: ListPage, frame: Frame) {
         <td data-label="Product Unique ID">${productUniqueId(s) || '—'}</td>
         <td data-label="Status"><span class="status status-${s.status}">${s.status}</span></td>
         <td data-label="Action" class="actions">
-          ${page.can.update ? html`<a href="/portal/webhooks/${s.id}/edit" aria-label="Edit ${s.id}">Edit</a>` : ''}
-          ${
-            page.can.delete
-              ? html`<a href="/portal/webhooks/${s.id}/delete" aria-label="Delete ${s.id}">Delete</a>`
-              : ''
-          }
-          <a href="/portal/webhooks/${s.id}" aria-label="View Details of ${s.id}">View Details</a>
+          <span>
+            ${page.can.update ? html`<a href="/portal/webhooks/${s.id}/edit" aria-label="Edit ${s.id}">Edit</a>` : ''}
+            ${
+              page.can.delete
+                ? html`<a href="/portal/webhooks/${s.id}/delete" aria-label="Delete ${s.id}">Delete</a>`
+                : ''
+            }
+            <a href="/portal/webhooks/${s.id}" aria-label="View Details of ${s.id}">View Details</a>
+          </span>
         </td>
       </tr>`,
   );
