@@ -163,6 +163,33 @@ describe('portal actions', () => {
     expect(peek.body).not.toContain('nope');
   });
 
+  it('pages Manage Webhooks 20 at a time', async () => {
+    const minted = await h.request<{ url: string }>({
+      method: 'POST',
+      url: '/v1/portal/sessions',
+      body: { tenantId: `${tenant}_many` },
+    });
+    const u = new URL(minted.body.url);
+    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+    const c = String(start.headers['set-cookie']).split(';')[0]!;
+    for (let i = 0; i < 21; i++) {
+      const res = await h.request({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}_many`,
+        body: { webhookUrl: `${rx.url}/many/${i}`, events: ['message.delivered'] },
+      });
+      expect(res.status).toBe(201);
+    }
+    const first = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    expect(first.body.match(/<tr>/g)?.length).toBe(21); // the header row and 20
+    const next = /href="(\/portal\?cursor=[^"]+)">Next page/.exec(first.body)![1]!.replace(/&amp;/g, '&');
+    const second = await h.hookline.app!.inject({ method: 'GET', url: next, headers: { cookie: c } });
+    expect(second.statusCode).toBe(200);
+    expect(second.body.match(/<tr>/g)?.length).toBe(2);
+    expect(second.body).toContain('First page');
+    expect(second.body).not.toContain('Next page');
+  });
+
   it('answers a bad recover window with a page, not a 5xx', async () => {
     const sub = await createSub('/window');
     const res = await post(`/portal/webhooks/${sub.id}/recover`, { since: 'yesterday' });

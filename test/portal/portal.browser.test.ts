@@ -118,8 +118,21 @@ describe.skipIf(!haveChromium)(title, () => {
     await page.getByText('No webhooks yet').waitFor();
 
     // Add Webhook: WhatsApp DLR over GET, renamed parameters, a custom header.
-    await page.getByRole('link', { name: 'Add Webhook' }).first().click();
+    // By keyboard: the skip link first, then the navigation; Enter follows a link.
+    const focused = () => page.locator(':focus').textContent();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect((await focused())?.trim()).toBe('Add Webhook');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Add Webhook' }).waitFor();
+    // Every control has a label tied to it (a string: the tests compile without the DOM types).
+    const unlabelled = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('input:not([type=hidden]), select')]
+        .filter((e) => e.labels.length === 0).map((e) => e.outerHTML)`,
+    );
+    expect(unlabelled).toEqual([]);
     await page.getByLabel('Product', { exact: true }).selectOption('whatsapp');
     await page.getByLabel('Webhook Server Send Method').selectOption('GET');
     await page.getByLabel('Webhook Report Type').selectOption('DLR');
