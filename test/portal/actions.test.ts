@@ -190,6 +190,31 @@ describe('portal actions', () => {
     expect(second.body).not.toContain('Next page');
   });
 
+  it('signs out: the cookie is cleared and the session is gone', async () => {
+    const minted = await h.request<{ url: string }>({
+      method: 'POST',
+      url: '/v1/portal/sessions',
+      body: { tenantId: tenant },
+    });
+    const u = new URL(minted.body.url);
+    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+    const c = String(start.headers['set-cookie']).split(';')[0]!;
+    const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    const token = /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]!;
+    const out = await h.hookline.app!.inject({
+      method: 'POST',
+      url: '/portal/logout',
+      headers: { cookie: c, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(token)}`,
+    });
+    expect(out.statusCode).toBe(200);
+    expect(out.headers['content-type']).toMatch(/text\/html/);
+    expect(out.body).toContain('Signed out');
+    expect(String(out.headers['set-cookie'])).toMatch(/^hl_portal=; .*Max-Age=0/);
+    const after = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    expect(after.statusCode).toBe(401);
+  });
+
   it('answers a bad recover window with a page, not a 5xx', async () => {
     const sub = await createSub('/window');
     const res = await post(`/portal/webhooks/${sub.id}/recover`, { since: 'yesterday' });

@@ -1,5 +1,5 @@
-// Portal pages: the link exchange, Manage Webhooks, Add/Edit, View Details, a delivery, and the
-// form posts behind their buttons (each answered 303 back to a page). Any failure shows a page:
+// Portal pages: the link exchange, Manage Webhooks, Add/Edit, View Details, a delivery (and, in
+// actions.ts, the form posts behind their buttons). Any failure shows a page:
 // "link expired or not found" for a missing session or another tenant's id, never data, never 5xx.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HooklineError } from '../../domain/errors.js';
@@ -10,21 +10,14 @@ import type { PortalService } from '../../services/portal.js';
 import type { PortalSessions } from '../../services/portal-sessions.js';
 import { maskRequest, presentSubscription } from '../present.js';
 import type { Html } from './html.js';
+import portalActions from './actions.js';
 import { hidden } from './schema.js';
-import {
-  clearSessionCookie,
-  isSecure,
-  portalCan,
-  requirePortalScope,
-  sessionHooks,
-  setSessionCookie,
-} from './session.js';
+import { isSecure, portalCan, requirePortalScope, sessionHooks, setSessionCookie } from './session.js';
 import { deliveryView } from './views/delivery.js';
 import { detailsView } from './views/details.js';
 import { formView } from './views/form.js';
-import { goneView, layout, refusedView, startView, type Frame } from './views/layout.js';
+import { goneView, refusedView, startView, type Frame } from './views/layout.js';
 import { confirmDeleteView, listView } from './views/list.js';
-import { html } from './html.js';
 
 const PAGE = 20;
 
@@ -162,47 +155,7 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       return send(reply, confirmDeleteView(view(sub), frame(request)));
     });
 
-    s.post('/portal/webhooks/:id/delete', { schema: hidden }, async (request, reply) => {
-      requirePortalScope(request, 'webhooks:delete');
-      const { subscription, cancelled } = await subs.remove(
-        (request.params as { id: string }).id,
-        tenant(request),
-      );
-      request.log.info({ subscriptionId: subscription.id, cancelled }, 'subscription deleted (portal)');
-      return reply.redirect('/portal?done=deleted', 303);
-    });
-
-    for (const action of ['pause', 'resume'] as const) {
-      s.post(`/portal/webhooks/:id/${action}`, { schema: hidden }, async (request, reply) => {
-        requirePortalScope(request, 'webhooks:update');
-        const sub = await services.subscriptionActions[action](
-          (request.params as { id: string }).id,
-          tenant(request),
-        );
-        return reply.redirect(`/portal/webhooks/${sub.id}?done=${action}d`, 303);
-      });
-    }
-
-    s.post('/portal/webhooks/:id/rotate-secret', { schema: hidden }, async (request, reply) => {
-      requirePortalScope(request, 'webhooks:update');
-      const { id } = request.params as { id: string };
-      const sub = await subs.get(id, tenant(request));
-      await services.subscriptionActions.rotateSecret(sub.id, tenant(request));
-      return reply.redirect(`/portal/webhooks/${sub.id}?done=rotated`, 303);
-    });
-
-    s.post('/portal/webhooks/:id/recover', { schema: hidden }, async (request, reply) => {
-      requirePortalScope(request, 'deliveries:write');
-      const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as { since?: string; until?: string };
-      // The form's datetime-local fields are UTC (their labels say so).
-      const utc = (v: string | undefined) => (v ? (/Z$|[+-]\d\d:\d\d$/.test(v) ? v : `${v}Z`) : undefined);
-      const since = utc(body.since);
-      if (!since) throw new HooklineError('validation_error', 'choose the start of the window');
-      const result = await services.recovery.recover(id, tenant(request), { since, until: utc(body.until) });
-      request.log.info({ subscriptionId: result.subscriptionId, queued: result.queued }, 'recover (portal)');
-      return reply.redirect(`/portal/webhooks/${result.subscriptionId}?done=recovered`, 303);
-    });
+    await s.register(portalActions, { services, sessions, publicUrl });
 
     s.get('/portal/deliveries/:id', { schema: hidden }, async (request, reply) => {
       requirePortalScope(request, 'deliveries:read');
@@ -220,29 +173,6 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       }
       const canRetry = portalCan(request, 'deliveries:write');
       return send(reply, deliveryView(d, preview, { canRetry, notice: notice(request) }, frame(request)));
-    });
-
-    s.post('/portal/deliveries/:id/retry', { schema: hidden }, async (request, reply) => {
-      requirePortalScope(request, 'deliveries:write');
-      const next = await services.recovery.retry((request.params as { id: string }).id, tenant(request), {
-        platform: false,
-      });
-      return reply.redirect(`/portal/deliveries/${next.id}?done=retried`, 303);
-    });
-
-    s.post('/portal/logout', { schema: hidden }, async (request, reply) => {
-      await sessions.end(request.portal!.id);
-      clearSessionCookie(reply, isSecure(request, publicUrl));
-      return send(
-        reply,
-        layout(
-          'Signed out',
-          html`<section class="card narrow">
-            <h1>Signed out</h1>
-            <p>You can close this tab.</p>
-          </section>`,
-        ),
-      );
     });
   });
 }

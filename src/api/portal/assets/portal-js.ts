@@ -72,7 +72,6 @@ export const PORTAL_JS = String.raw`
   form.addEventListener('click', function (ev) {
     var t = ev.target;
     if (t.classList.contains('add-more')) {
-      var kind = t.getAttribute('data-kind');
       var rows = t.parentNode.querySelectorAll('[data-pair]');
       var copy = rows[rows.length - 1].cloneNode(true);
       rowCount += 1;
@@ -86,7 +85,6 @@ export const PORTAL_JS = String.raw`
       });
       t.parentNode.insertBefore(copy, t);
       copy.querySelector('input').focus();
-      void kind;
     } else if (t.classList.contains('remove-pair')) {
       var box = t.parentNode.parentNode;
       if (box.querySelectorAll('[data-pair]').length > 1) {
