@@ -81,7 +81,7 @@ describe.skipIf(!haveChromium)(title, () => {
     );
     const page = await context.newPage();
     // Fail where it fails, well inside the test's own timeout.
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(15_000);
     return page;
   }
 
@@ -265,44 +265,48 @@ describe.skipIf(!haveChromium)(title, () => {
     const gone = await h.request({ method: 'GET', url: `/v1/subscriptions/${id}?tenantId=${tenant}` });
     expect(gone.status).toBe(404);
     await page.context().close();
-  }, 60_000);
+  }, 90_000);
 
-  it('shows nothing for a used or expired link, or another tenant’s webhook', async () => {
-    const other = await h.request<{ id: string }>({
-      method: 'POST',
-      url: `/v1/subscriptions?tenantId=${tenant}_other`,
-      body: { webhookUrl: `${rx.url}/secret-place`, events: ['message.delivered'] },
-    });
-    const page = await newPage();
-    const url = await mintFor(tenant);
-    await openFromDashboard(page, url);
-    await page.waitForURL(`${base}/portal`);
-    await page.goto(`${base}/portal/webhooks/${other.body.id}`);
-    await page.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
-    expect(await page.content()).not.toContain('secret-place');
-    await page.context().close();
+  it(
+    'shows nothing for a used or expired link, or another tenant’s webhook',
+    { timeout: 60_000 },
+    async () => {
+      const other = await h.request<{ id: string }>({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}_other`,
+        body: { webhookUrl: `${rx.url}/secret-place`, events: ['message.delivered'] },
+      });
+      const page = await newPage();
+      const url = await mintFor(tenant);
+      await openFromDashboard(page, url);
+      await page.waitForURL(`${base}/portal`);
+      await page.goto(`${base}/portal/webhooks/${other.body.id}`);
+      await page.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
+      expect(await page.content()).not.toContain('secret-place');
+      await page.context().close();
 
-    const again = await newPage();
-    await openFromDashboard(again, url); // used already
-    await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
-    await again.goto(`${base}/portal`);
-    await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
-    await shot(again, 'link-expired-desktop');
+      const again = await newPage();
+      await openFromDashboard(again, url); // used already
+      await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
+      await again.goto(`${base}/portal`);
+      await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
+      await shot(again, 'link-expired-desktop');
 
-    const expired = await mintFor(tenant, 60);
-    const code = new URL(expired).searchParams.get('code')!;
-    // Let Redis expire the code now, as it would after ttlSeconds.
-    const { createHash } = await import('node:crypto');
-    const key = `${h.config.REDIS_PREFIX}:portal:code:${createHash('sha256').update(code).digest('base64url')}`;
-    expect(await h.hookline.ctx.redis.pexpire(key, 1)).toBe(1);
-    await h.until(async () => (await h.hookline.ctx.redis.exists(key)) === 0);
-    await openFromDashboard(again, expired);
-    await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
-    expect(await again.content()).not.toContain(tenant);
-    await again.context().close();
-  });
+      const expired = await mintFor(tenant, 60);
+      const code = new URL(expired).searchParams.get('code')!;
+      // Let Redis expire the code now, as it would after ttlSeconds.
+      const { createHash } = await import('node:crypto');
+      const key = `${h.config.REDIS_PREFIX}:portal:code:${createHash('sha256').update(code).digest('base64url')}`;
+      expect(await h.hookline.ctx.redis.pexpire(key, 1)).toBe(1);
+      await h.until(async () => (await h.hookline.ctx.redis.exists(key)) === 0);
+      await openFromDashboard(again, expired);
+      await again.getByRole('heading', { name: 'Link expired or not found' }).waitFor();
+      expect(await again.content()).not.toContain(tenant);
+      await again.context().close();
+    },
+  );
 
-  it('refuses a cross-site form post (another origin of the same site)', async () => {
+  it('refuses a cross-site form post (another origin of the same site)', { timeout: 60_000 }, async () => {
     const sub = await h.request<{ id: string }>({
       method: 'POST',
       url: `/v1/subscriptions?tenantId=${tenant}`,

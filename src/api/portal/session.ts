@@ -47,6 +47,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** Hooks that load the session (onRequest) and check CSRF and Origin (preValidation). */
 export function sessionHooks(sessions: PortalSessions, publicUrl: string | undefined) {
+  let publicOrigin: string | undefined;
+  try {
+    publicOrigin = publicUrl ? new URL(publicUrl).origin : undefined;
+  } catch {
+    publicOrigin = undefined; // not a URL: only the request's own origin is accepted
+  }
   return {
     async onRequest(request: FastifyRequest) {
       const id = readCookie(request, cookieName(isSecure(request, publicUrl)));
@@ -57,10 +63,12 @@ export function sessionHooks(sessions: PortalSessions, publicUrl: string | undef
     async preValidation(request: FastifyRequest) {
       if (SAFE_METHODS.has(request.method)) return;
       const origin = request.headers.origin;
-      if (origin !== undefined && origin !== `${request.protocol}://${request.host}`) {
-        const allowed = publicUrl && origin === new URL(publicUrl).origin;
-        if (!allowed) throw new HooklineError('insufficient_scope', 'this request came from another site');
-      }
+      if (
+        origin !== undefined &&
+        origin !== `${request.protocol}://${request.host}` &&
+        origin !== publicOrigin
+      )
+        throw new HooklineError('insufficient_scope', 'this request came from another site');
       const body = request.body as Record<string, unknown> | undefined;
       const sent =
         request.headers['x-csrf-token'] ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
