@@ -22,6 +22,7 @@ import subscriptionRoutes from './routes/subscriptions.js';
 import clientRoutes from './routes/clients.js';
 import recoveryRoutes from './routes/recovery.js';
 import operationsRoutes from './routes/operations.js';
+import portal from './portal/index.js';
 
 export interface AppOptions {
   readiness?: Readiness;
@@ -109,6 +110,7 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   await app.register(clientRoutes, { services });
   await app.register(recoveryRoutes, { services });
   await app.register(operationsRoutes, { ctx });
+  await app.register(portal, { ctx, services });
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
 
   return app;

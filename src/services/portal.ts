@@ -1,0 +1,59 @@
+// Workflows only the subscriber portal needs beyond the public API's services: testing a webhook
+// as its form stands before it is saved, and showing what an attempt sent. Both apply the same
+// rules as a save (schema checked by the route, then checkSubscription: URL policy, SSRF guard).
+import { attempt, type AttemptOutcome, type OutboundRequest } from '../delivery/attempt.js';
+import { encodePayload } from '../delivery/formats/index.js';
+import type { HooklineEvent } from '../domain/event.js';
+import { sampleEvent } from '../domain/sample-event.js';
+import type { Subscription, SubscriptionInput } from '../domain/subscription.js';
+import type { Context } from '../pipeline/context.js';
+import { unmaskSecrets } from './masked-echo.js';
+import { checkSubscription } from './subscription-rules.js';
+
+export type PortalDeps = Pick<Context, 'config' | 'urlGuard' | 'subscriptionStore' | 'agent' | 'tokens'>;
+
+export function createPortalService(ctx: PortalDeps) {
+  const store = ctx.subscriptionStore;
+  return {
+    /**
+     * Sends one sample event to the webhook as `input` describes it, nothing saved. With
+     * `currentId` (an edit) masked secrets sent back stand for the stored ones and the request is
+     * signed with the webhook's own signing secret, as its deliveries are.
+     */
+    async testDraft(
+      tenantId: string,
+      input: SubscriptionInput,
+      currentId?: string,
+    ): Promise<{ subscription: Subscription; event: HooklineEvent; outcome: AttemptOutcome }> {
+      let body = input;
+      let current: Subscription | undefined;
+      if (currentId) {
+        current = await store.getVisible(currentId, tenantId);
+        body = unmaskSecrets(input, current);
+      }
+      await checkSubscription(ctx, body, current ? { current, sent: input } : undefined);
+      const built = store.build(tenantId, body);
+      const sub = current ? { ...built, signingSecrets: current.signingSecrets } : built;
+      const event = sampleEvent(sub);
+      const outcome = await attempt({ agent: ctx.agent, tokens: ctx.tokens }, sub, event);
+      return { subscription: sub, event, outcome };
+    },
+
+    /**
+     * The request a delivery of `event` sends with the webhook's current settings (URL, method,
+     * content type, custom headers, body); auth and signature headers are added per attempt and
+     * not rebuilt here.
+     */
+    requestPreview(sub: Subscription, event: HooklineEvent): OutboundRequest {
+      const payload = encodePayload(event, sub);
+      const headers: Record<string, string> = { ...(sub.customHeaders ?? {}) };
+      if (payload.contentType) headers['content-type'] = payload.contentType;
+      headers['webhook-id'] = event.id;
+      let url = sub.webhookUrl;
+      if (payload.query) url += (url.includes('?') ? '&' : '?') + payload.query;
+      return { url, method: payload.body === undefined ? 'GET' : sub.method, headers, body: payload.body };
+    },
+  };
+}
+
+export type PortalService = ReturnType<typeof createPortalService>;

@@ -1,0 +1,226 @@
+// The portal's buttons over plain HTTP: Test Webhook on an edit (masked secrets stand for the
+// stored ones, signed with the webhook's own secret), rotate, pause/resume, recover a window,
+// retry a delivery; another tenant's delivery is "not found".
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+
+let h: Harness;
+let rx: Receiver;
+let cookie: string;
+let csrf: string;
+const tenant = `t_portal_actions_${Date.now()}`;
+
+beforeAll(async () => {
+  h = await startHarness();
+  rx = await startReceiver((req) => (req.path === '/fail' ? { status: 500, body: 'nope' } : { status: 200 }));
+  const minted = await h.request<{ url: string }>({
+    method: 'POST',
+    url: '/v1/portal/sessions',
+    body: { tenantId: tenant },
+  });
+  const u = new URL(minted.body.url);
+  const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+  cookie = String(start.headers['set-cookie']).split(';')[0]!;
+  const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie } });
+  csrf = /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]!;
+});
+afterAll(async () => {
+  await h?.close();
+  await rx?.close();
+});
+
+const post = (url: string, form: Record<string, string> = {}) =>
+  h.hookline.app!.inject({
+    method: 'POST',
+    url,
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: csrf, ...form }).toString(),
+  });
+
+async function createSub(path: string, extra: Record<string, unknown> = {}) {
+  const res = await h.request<{ id: string; signingSecret: string }>({
+    method: 'POST',
+    url: `/v1/subscriptions?tenantId=${tenant}`,
+    body: { webhookUrl: `${rx.url}${path}`, events: ['message.delivered'], ...extra },
+  });
+  expect(res.status, res.raw).toBe(201);
+  return res.body;
+}
+
+describe('portal actions', () => {
+  it('tests an edited form with the stored secrets and the webhook’s own signature', async () => {
+    const sub = await createSub('/edit', { customHeaders: { 'X-Key': 'stored-secret-123456' } });
+    const view = await h.request<Record<string, unknown>>({
+      method: 'GET',
+      url: `/v1/subscriptions/${sub.id}?tenantId=${tenant}`,
+    });
+    const { id: _i, tenantId: _t, status: _s, createdAt: _c, updatedAt: _u, ...body } = view.body;
+    expect((body.customHeaders as Record<string, string>)['X-Key']).toBe('stor****');
+    const before = rx.requests.length;
+    const res = await h.hookline.app!.inject({
+      method: 'POST',
+      url: `/portal/api/test?id=${sub.id}`,
+      headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+      payload: JSON.stringify({ ...body, webhookUrl: `${rx.url}/edit-draft` }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const result = JSON.parse(res.body) as { ok: boolean; request: { headers: Record<string, string> } };
+    expect(result.ok).toBe(true);
+    expect(JSON.stringify(result)).not.toContain('stored-secret-123456');
+    const [got] = (await rx.waitFor(before + 1)).slice(before);
+    expect(got!.path).toBe('/edit-draft');
+    expect(got!.headers['x-key']).toBe('stored-secret-123456');
+    const headers = Object.fromEntries(Object.entries(got!.headers).map(([k, v]) => [k, String(v)]));
+    expect(() => new Webhook(sub.signingSecret).verify(got!.body, headers)).not.toThrow();
+    // Nothing was saved.
+    const after = await h.hookline.ctx.subscriptionStore.get(sub.id);
+    expect(after?.webhookUrl).toBe(`${rx.url}/edit`);
+  });
+
+  it('rotates the secret, pauses and resumes', async () => {
+    const sub = await createSub('/rotate');
+    expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).statusCode).toBe(303);
+    const secret = await h.request<{ signingSecret: string }>({
+      method: 'GET',
+      url: `/v1/subscriptions/${sub.id}/secret?tenantId=${tenant}`,
+    });
+    expect(secret.body.signingSecret).not.toBe(sub.signingSecret);
+    const reveal = await h.hookline.app!.inject({
+      method: 'POST',
+      url: `/portal/api/webhooks/${sub.id}/secret`,
+      headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+      payload: '{}',
+    });
+    expect(JSON.parse(reveal.body)).toEqual({ signingSecret: secret.body.signingSecret });
+    expect((await post(`/portal/webhooks/${sub.id}/pause`)).headers.location).toBe(
+      `/portal/webhooks/${sub.id}?done=paused`,
+    );
+    expect((await h.hookline.ctx.subscriptionStore.get(sub.id))?.status).toBe('paused');
+    expect((await post(`/portal/webhooks/${sub.id}/resume`)).statusCode).toBe(303);
+    expect((await h.hookline.ctx.subscriptionStore.get(sub.id))?.status).toBe('active');
+  });
+
+  it('recovers a window of failed deliveries and retries one', async () => {
+    const sub = await createSub('/fail', { maxRetries: 0 });
+    const evt = await h.request<{ id: string }>({
+      method: 'POST',
+      url: '/v1/events',
+      body: { tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm_fail' },
+    });
+    expect(evt.status).toBe(202);
+    const failed = await h.until(async () => {
+      const res = await h.request<{ data: { id: string; status: string }[] }>({
+        method: 'GET',
+        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
+      });
+      return res.body.data?.[0]?.status === 'failed' ? res.body.data[0] : undefined;
+    });
+    const page = await h.hookline.app!.inject({
+      method: 'GET',
+      url: `/portal/deliveries/${failed.id}`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Attempt 1: 500');
+    expect(page.body).toContain('nope');
+
+    const hits = rx.requests.filter((r) => r.path === '/fail').length;
+    const since = new Date(Date.now() - 3_600_000).toISOString().slice(0, 16);
+    const recovered = await post(`/portal/webhooks/${sub.id}/recover`, { since });
+    expect(recovered.statusCode, recovered.body).toBe(303);
+    await rx.waitFor(hits + 1, { filter: (r) => r.path === '/fail' });
+
+    const redriven = await h.until(async () => {
+      const res = await h.request<{ data: { id: string; status: string }[] }>({
+        method: 'GET',
+        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
+      });
+      const d = res.body.data?.[0];
+      return d && d.id !== failed.id && d.status === 'failed' ? d : undefined;
+    });
+    const retried = await post(`/portal/deliveries/${redriven.id}/retry`);
+    expect(retried.statusCode, retried.body).toBe(303);
+    expect(retried.headers.location).toMatch(/^\/portal\/deliveries\/dlv_.+\?done=retried$/);
+    await rx.waitFor(hits + 2, { filter: (r) => r.path === '/fail' });
+
+    // Another tenant's session sees none of it.
+    const other = await h.request<{ url: string }>({
+      method: 'POST',
+      url: '/v1/portal/sessions',
+      body: { tenantId: `${tenant}_other` },
+    });
+    const u = new URL(other.body.url);
+    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+    const otherCookie = String(start.headers['set-cookie']).split(';')[0]!;
+    const peek = await h.hookline.app!.inject({
+      method: 'GET',
+      url: `/portal/deliveries/${failed.id}`,
+      headers: { cookie: otherCookie },
+    });
+    expect(peek.statusCode).toBe(404);
+    expect(peek.body).not.toContain('nope');
+  });
+
+  it('pages Manage Webhooks 20 at a time', async () => {
+    const minted = await h.request<{ url: string }>({
+      method: 'POST',
+      url: '/v1/portal/sessions',
+      body: { tenantId: `${tenant}_many` },
+    });
+    const u = new URL(minted.body.url);
+    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+    const c = String(start.headers['set-cookie']).split(';')[0]!;
+    for (let i = 0; i < 21; i++) {
+      const res = await h.request({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}_many`,
+        body: { webhookUrl: `${rx.url}/many/${i}`, events: ['message.delivered'] },
+      });
+      expect(res.status).toBe(201);
+    }
+    const first = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    expect(first.body.match(/<tr>/g)?.length).toBe(21); // the header row and 20
+    const next = /href="(\/portal\?cursor=[^"]+)">Next page/.exec(first.body)![1]!.replace(/&amp;/g, '&');
+    const second = await h.hookline.app!.inject({ method: 'GET', url: next, headers: { cookie: c } });
+    expect(second.statusCode).toBe(200);
+    expect(second.body.match(/<tr>/g)?.length).toBe(2);
+    expect(second.body).toContain('First page');
+    expect(second.body).not.toContain('Next page');
+  });
+
+  it('signs out: the cookie is cleared and the session is gone', async () => {
+    const minted = await h.request<{ url: string }>({
+      method: 'POST',
+      url: '/v1/portal/sessions',
+      body: { tenantId: tenant },
+    });
+    const u = new URL(minted.body.url);
+    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+    const c = String(start.headers['set-cookie']).split(';')[0]!;
+    const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    const token = /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]!;
+    const out = await h.hookline.app!.inject({
+      method: 'POST',
+      url: '/portal/logout',
+      headers: { cookie: c, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(token)}`,
+    });
+    expect(out.statusCode).toBe(200);
+    expect(out.headers['content-type']).toMatch(/text\/html/);
+    expect(out.body).toContain('Signed out');
+    expect(String(out.headers['set-cookie'])).toMatch(/^hl_portal=; .*Max-Age=0/);
+    const after = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+    expect(after.statusCode).toBe(401);
+  });
+
+  it('answers a bad recover window with a page, not a 5xx', async () => {
+    const sub = await createSub('/window');
+    const res = await post(`/portal/webhooks/${sub.id}/recover`, { since: 'yesterday' });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('That did not work');
+    const empty = await post(`/portal/webhooks/${sub.id}/recover`, {});
+    expect(empty.statusCode).toBe(400);
+  });
+});
