@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { keyspace } from '../../src/redis/client.js';
+import { luaScript } from '../../src/redis/scripts.js';
 import { createDeliveryStore, execAll, type DeliveryStore } from '../../src/store/delivery-store.js';
 import { deleteKeys } from '../helpers/harness.js';
 
@@ -174,6 +175,36 @@ describe('delivery index', () => {
       String(now),
     ]);
     expect((await chunkKeys('sub_trim')).length).toBe(1);
+  });
+
+  it('drops an entry with its record (PostgreSQL history), and an emptied chunk from the directory', async () => {
+    const drop = luaScript<string[], string[], number>('history-drop-delivery');
+    const sub = 'sub_drop';
+    const ids = Array.from({ length: 300 }, (_, i) => `dlv_d${i}`);
+    await fanOut(sub, ids, Date.now());
+    const before = await redis.zcard(`${keys.subDeliveries(sub)}:d`);
+    expect(before).toBeGreaterThan(2);
+    const kept = new Set(['dlv_d7', 'dlv_d150']);
+    for (const id of ids) {
+      if (kept.has(id)) continue;
+      await store.setStatus(id, 'succeeded');
+      const rec = await store.get(id);
+      const dropped = await drop.run(
+        redis,
+        [
+          keys.delivery(id),
+          keys.deliveryAttempts(id),
+          keys.subDeliveries(sub),
+          keys.event('t', rec!.eventId),
+          keys.history(),
+        ],
+        [id, '', 'succeeded'],
+      );
+      expect(dropped).toBe(1);
+    }
+    expect((await allEntries(sub)).map((e) => e.id).sort()).toEqual([...kept].sort());
+    expect((await chunkKeys(sub)).length).toBeLessThanOrEqual(2);
+    expect(await redis.zcard(`${keys.subDeliveries(sub)}:d`)).toBeLessThanOrEqual(2);
   });
 
   it('reads the sorted set of the older layout merged with the chunks until it expires', async () => {
