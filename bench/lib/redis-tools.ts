@@ -45,6 +45,7 @@ export function keyClass(key: string, prefix: string): string {
   if (k.startsWith('msg:')) return 'message hash (0.4.0-pre marks and index)';
   if (k === 'history' || k.startsWith('history:')) return 'history outbox (stream)';
   if (/^sub:[^:]+:dlv$/.test(k)) return 'subscription → deliveries (zset)';
+  if (/^sub:[^:]+:dlv:/.test(k)) return 'subscription → deliveries (index chunks and directory)';
   if (/^sub:[^:]+:held$/.test(k)) return 'held set';
   if (k.startsWith('sub:') || k.startsWith('tenant:') || k.startsWith('subs:') || k.startsWith('suburl:'))
     return 'subscriptions';

@@ -13,14 +13,17 @@ type CancelDeps = Pick<Context, 'redis' | 'keys' | 'deliveries' | 'deliveriesQue
 
 /** Walks the subscription's delivery index; returns how many deliveries were cancelled. */
 export async function cancelPending(ctx: CancelDeps, subscriptionId: string): Promise<number> {
-  const index = ctx.keys.subDeliveries(subscriptionId);
+  const index = [ctx.keys.subDeliveries(subscriptionId)];
   let cancelled = 0;
-  for (let start = 0; ; start += BATCH) {
-    const ids = await ctx.redis.zrange(index, String(start), String(start + BATCH - 1));
-    if (ids.length === 0) break;
-    const open = (await ctx.deliveries.getMany(ids, false)).filter(
-      (r) => r.status === 'pending' || r.status === 'retrying',
-    );
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.deliveries.scan(index, {
+      limit: BATCH,
+      budget: BATCH,
+      cursor,
+      withAttempts: false,
+    });
+    const open = page.data.filter((r) => r.status === 'pending' || r.status === 'retrying');
     // A few at a time: each removal is a few round trips, and a busy subscription has many.
     for (let i = 0; i < open.length; i += PARALLEL) {
       const done = await Promise.all(
@@ -32,8 +35,8 @@ export async function cancelPending(ctx: CancelDeps, subscriptionId: string): Pr
       );
       cancelled += done.reduce<number>((a, b) => a + b, 0);
     }
-    if (ids.length < BATCH) break;
-  }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
   // Held jobs were delayed jobs, removed above; nothing is left to release.
   await ctx.redis.del(ctx.keys.subHeld(subscriptionId));
   return cancelled;

@@ -1,8 +1,8 @@
 // The Redis history's layout (0.5 on; B7: Redis bytes per delivered event): one hash per
 // delivery, its attempts inside it as tuples, times as epoch ms, statuses as one character, common
 // response headers as numbers; the stored event without what its key already says, its fields
-// under one letter. Readers accept the older layout too (records: names, ISO times, attempts in a
-// list beside the hash; events: the whole JSON). The scripts that write records
+// by position in an array. Readers accept the older layouts too (records: names, ISO times,
+// attempts in a list beside the hash; events: the whole JSON, or fields under one letter). The scripts that write records
 // (src/redis/lua/add-pending, record-attempts, set-status, supersede-if-stale, mark-redriven)
 // follow the same field names (REC).
 import type { Attempt, DeliveryRecord, DeliveryStatus } from '../domain/delivery-record.js';
@@ -275,8 +275,8 @@ const STORED_TYPES = [
 const TYPE_CODE = new Map(STORED_TYPES.map((t, i) => [t, i]));
 
 /**
- * Event fields stored under one letter. Part of the stored format: never reassigned. The schema
- * refuses any other top-level field, and every field's own name is longer than a letter.
+ * Event fields stored under one letter (the object form written before the array form; read only).
+ * Part of the stored format: never reassigned.
  */
 const FIELD_CODE: Record<string, string> = {
   channel: 'c',
@@ -291,27 +291,73 @@ const FIELD_CODE: Record<string, string> = {
 const FIELD_OF_CODE = new Map(Object.entries(FIELD_CODE).map(([f, c]) => [c, f]));
 
 /**
- * The event as its hash's `e` field holds it: without its tenant and id (its key names them), its
- * fields under one letter (FIELD_CODE, `t` its type's number in STORED_TYPES when a known one,
- * else `type`), the acceptance time as `a`, occurredAt left out when it is the acceptance time
- * (else `o`, ms, when it reads back the same, else `occurredAt` as given).
+ * Event fields stored by position in the array form, after the type, the acceptance time and the
+ * occurrence. Part of the stored format: only ever appended.
+ */
+const EVENT_SLOTS = [
+  'channel',
+  'messageId',
+  'recipient',
+  'sender',
+  'subProduct',
+  'error',
+  'data',
+  'deliveryReport',
+] as const;
+const SLOT_OF = new Map<string, number>(EVENT_SLOTS.map((f, i) => [f, i + 3]));
+const ABSENT = 0;
+
+/**
+ * The event as its hash's `e` field holds it: a JSON array without the event's tenant and id (its
+ * key names them) nor field names: [type (its number in STORED_TYPES, else its name), acceptedAt
+ * (ms), occurredAt (ms after acceptedAt when it reads back the same, else as given), then the
+ * EVENT_SLOTS fields (0: absent), then an object of any other field]; trailing absent ones left out.
  */
 export function eventToRedis(e: HooklineEvent): string {
   const { id: _id, tenantId: _tenant, acceptedAt, occurredAt, type, ...rest } = e;
-  const code = TYPE_CODE.get(type);
-  const o: Record<string, unknown> = code === undefined ? { type } : { t: code };
-  for (const [k, v] of Object.entries(rest)) o[FIELD_CODE[k] ?? k] = v;
-  o.a = acceptedAt;
   const occurredMs = canonicalMs(occurredAt);
-  if (occurredMs === undefined) o.occurredAt = occurredAt;
-  else if (occurredMs !== acceptedAt) o.o = occurredMs;
-  return JSON.stringify(o);
+  const t: unknown[] = [
+    TYPE_CODE.get(type) ?? type,
+    acceptedAt,
+    occurredMs === undefined ? occurredAt : occurredMs - acceptedAt,
+  ];
+  let other: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined) continue;
+    const at = SLOT_OF.get(k);
+    if (at === undefined) (other ??= {})[k] = v;
+    else t[at] = v;
+  }
+  if (other) t[EVENT_SLOTS.length + 3] = other;
+  for (let i = 3; i < t.length; i++) t[i] ??= ABSENT;
+  while (t.length > 3 && t.at(-1) === ABSENT) t.pop();
+  return JSON.stringify(t);
 }
 
-/** A stored event, either form (with a tenantId: stored whole, as before 0.5). */
+function eventFromArray(t: unknown[], ref: { tenantId: string; id: string }): HooklineEvent {
+  const [type, acceptedAt, occurred] = t as [number | string, number, number | string];
+  const e: Record<string, unknown> = {
+    id: ref.id,
+    tenantId: ref.tenantId,
+    type: typeof type === 'number' ? STORED_TYPES[type] : type,
+  };
+  EVENT_SLOTS.forEach((f, i) => {
+    const v = t[i + 3];
+    if (v !== undefined && v !== ABSENT) e[f] = v;
+  });
+  Object.assign(e, t[EVENT_SLOTS.length + 3] ?? {});
+  e.occurredAt = typeof occurred === 'string' ? occurred : iso(acceptedAt + occurred);
+  e.acceptedAt = acceptedAt;
+  return e as unknown as HooklineEvent;
+}
+
+/** A stored event, any form (an array; an object of one-letter fields; an object with a tenantId: stored whole, before 0.5). */
 export function eventFromRedis(raw: string, ref: { tenantId: string; id: string }): HooklineEvent {
-  const o = JSON.parse(raw) as Record<string, unknown>;
+  const parsed = JSON.parse(raw) as unknown;
+  if (Array.isArray(parsed)) return eventFromArray(parsed, ref);
+  const o = parsed as Record<string, unknown>;
   if (o.tenantId !== undefined) return o as unknown as HooklineEvent;
+  // The object form (before the array form): fields under one letter, `t` the type's number.
   const e: Record<string, unknown> = { id: ref.id, tenantId: ref.tenantId };
   if (o.t !== undefined) e.type = STORED_TYPES[o.t as number];
   for (const [k, v] of Object.entries(o))

@@ -1,15 +1,17 @@
-// Paging delivery records through the per-subscription indexes (sorted sets scored by creation
-// time): one subscription's, or several merged newest first, with an opaque cursor.
+// Paging delivery records through the per-subscription indexes (scored by creation time,
+// ./delivery-index.ts): one subscription's, or several merged newest first, with an opaque cursor.
 import type { DeliveryRecord } from '../domain/delivery-record.js';
 import { validationError } from '../domain/errors.js';
 import { execAll } from '../redis/exec-all.js';
 import type { DeliveryStoreContext, ScanOptions } from './delivery-types.js';
+import {
+  entriesOf,
+  INDEX_RANGE,
+  indexRange,
+  queueIndexRange,
+  type IndexEntry as Entry,
+} from './delivery-index.js';
 import { statusFromRedis } from './delivery-layout.js';
-
-interface Entry {
-  id: string;
-  score: number;
-}
 
 /** Index order: newest first, ties by id descending (as ZREVRANGEBYSCORE returns them). */
 const before = (a: Entry, b: Entry) => a.score > b.score || (a.score === b.score && a.id > b.id);
@@ -23,19 +25,15 @@ export function createDeliveryScan(
   { redis, keys }: DeliveryStoreContext,
   getMany: (ids: string[], withAttempts?: boolean) => Promise<DeliveryRecord[]>,
 ) {
+  INDEX_RANGE.define(redis); // queued on pipelines of this connection
   /** The next index entries after `pos`, merged across keys, up to where every key is known. */
   async function nextEntries(indexKeys: string[], pos: Entry | undefined, opts: ScanOptions, batch: number) {
-    const max = pos ? String(pos.score) : opts.until !== undefined ? String(opts.until) : '+inf';
-    const min = opts.since !== undefined ? String(opts.since) : '-inf';
+    const max = pos ? pos.score : opts.until;
+    const min = opts.since;
     const read = async (keyList: string[], n: number) => {
       const pipe = redis.pipeline();
-      for (const key of keyList) pipe.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, n);
-      return (await execAll(pipe)).map((flat) => {
-        const got: Entry[] = [];
-        const f = flat as string[];
-        for (let i = 0; i < f.length; i += 2) got.push({ id: f[i]!, score: Number(f[i + 1]) });
-        return got;
-      });
+      for (const key of keyList) queueIndexRange(pipe, key, { max, min, n });
+      return (await execAll(pipe)).map((flat) => entriesOf(flat as string[]));
     };
     const merged: Entry[] = [];
     let frontier: Entry | undefined;
@@ -61,27 +59,21 @@ export function createDeliveryScan(
   }
 
   return {
-    /** Newest first, by creation time; `before` is an exclusive score bound for paging. */
+    /**
+     * Newest first, by creation time, as id, score, …; `before` is an exclusive score bound for
+     * paging (scores are whole ms).
+     */
     async idsForSubscription(
       subId: string,
       opts: { limit: number; before?: number; since?: number; until?: number },
-    ) {
-      const max =
-        opts.before !== undefined
-          ? `(${opts.before}`
-          : opts.until !== undefined
-            ? String(opts.until)
-            : '+inf';
-      const min = opts.since !== undefined ? String(opts.since) : '-inf';
-      return redis.zrevrangebyscore(
-        keys.subDeliveries(subId),
+    ): Promise<string[]> {
+      const max = opts.before !== undefined ? opts.before - 1 : opts.until;
+      const entries = await indexRange(redis, keys.subDeliveries(subId), {
         max,
-        min,
-        'WITHSCORES',
-        'LIMIT',
-        0,
-        opts.limit,
-      );
+        min: opts.since,
+        n: opts.limit,
+      });
+      return entries.flatMap((e) => [e.id, String(e.score)]);
     },
 
     /**

@@ -91,6 +91,39 @@ describe('Redis delivery layout', () => {
     expect(eventFromRedis(eventToRedis(odd), e)).toEqual(odd);
     // An event stored whole (before 0.5) is read as it is.
     expect(eventFromRedis(JSON.stringify(e), { tenantId: 't1', id: 'evt_1' })).toEqual(e);
+    // The object form (one-letter fields) written before the array form is still read.
+    const objectForm = JSON.stringify({ t: 1, c: 'sms', m: 'm1', a: created, o: created - 5 });
+    expect(eventFromRedis(objectForm, { tenantId: 't1', id: 'evt_1' })).toEqual({
+      ...e,
+      occurredAt: new Date(created - 5).toISOString(),
+    });
+    expect(eventFromRedis('{"t":1,"occurredAt":"2026-02-01T00:00:00+01:00","a":5}', e)).toEqual({
+      id: 'evt_1',
+      tenantId: 't1',
+      type: 'message.delivered',
+      occurredAt: '2026-02-01T00:00:00+01:00',
+      acceptedAt: 5,
+    });
+  });
+
+  it('stores an event by position: no field names, absent fields as 0, trailing ones left out', () => {
+    const e = {
+      id: 'evt_1',
+      tenantId: 't1',
+      type: 'message.delivered',
+      channel: 'sms',
+      messageId: 'sms-01',
+      recipient: '9647700000000',
+      occurredAt: new Date(created - 250).toISOString(),
+      acceptedAt: created,
+    } as HooklineEvent;
+    expect(eventToRedis(e)).toBe(`[1,${created},-250,"sms","sms-01","9647700000000"]`);
+    const sparse = { ...e, channel: undefined, recipient: undefined, data: { k: 1 } } as HooklineEvent;
+    expect(eventToRedis(sparse)).toBe(`[1,${created},-250,0,"sms-01",0,0,0,0,{"k":1}]`);
+    const { channel: _c, recipient: _r, ...expected } = sparse;
+    expect(eventFromRedis(eventToRedis(sparse), e)).toEqual(expected);
+    const same = { ...e, occurredAt: new Date(created).toISOString() };
+    expect(eventToRedis(same).startsWith(`[1,${created},0,`)).toBe(true);
   });
 
   it('reads records of both layouts', () => {

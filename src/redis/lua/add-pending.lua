@@ -1,8 +1,9 @@
 --[[
   One fan-out (or re-drive): per event, its stored copy (a hash: field `e` the event JSON, the
   other fields its delivery ids) and per delivery a pending record (an existing one, from a re-run
-  fan-out, keeps its status and its layout) and its entry in the subscription's index, trimmed to
-  the retention. A new record is written in the compact layout (src/store/delivery-layout.ts REC:
+  fan-out, keeps its status and its layout) and, for a record created here, its entry in the
+  subscription's index (lib/delivery-index.lua: chunks of small sorted sets), trimmed to the
+  retention. A new record is written in the compact layout (src/store/delivery-layout.ts REC:
   `E` event, `S` subscription, `T` tenant, `C` created ms, `s` status code, `g` target, `n`
   series, `R` retryOf, `b` supersededBy; no `U`: updated when created).
   A delivery whose message already had a later status delivered to its destination (a status
@@ -18,7 +19,8 @@
   KEYS[1] the history outbox stream (untouched when ARGV[6] is 0)
   KEYS[...] per event: evt (the event hash), mark (the current mark table, routing only; evt when none),
             msg (the current message index table, routing only; evt when none),
-            then per delivery of that event: rec (record hash), idx (the subscription's index)
+            then per delivery of that event: rec (record hash), idx (the subscription's index, the
+            base its chunk keys are built from)
   ARGV[1] ttl (seconds)
   ARGV[2] unused (was the creation time as ISO before 0.5)
   ARGV[3] created (epoch ms, the index score)
@@ -39,11 +41,12 @@
 ]]
 -- @include linear-hash
 -- @include status-marks
+-- @include delivery-index
 local NAME = { p = 'pending', r = 'retrying', s = 'succeeded', f = 'failed', c = 'cancelled', x = 'superseded' }
-local ttl, now, trim = ARGV[1], ARGV[3], '(' .. ARGV[4]
+local ttl, now, trim = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 local log = ARGV[6] == '1'
 local mkBase, mkSlot, mxTable, mxExpire = ARGV[7], tonumber(ARGV[8]), ARGV[9] .. ARGV[8], ARGV[10]
-local k, a, out, trimmed = 2, 11, {}, {}
+local k, a, out, indexed, order = 2, 11, {}, {}, {}
 for _ = 1, tonumber(ARGV[5]) do
   local evt = KEYS[k]
   local eventId, json, n, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
@@ -66,7 +69,7 @@ for _ = 1, tonumber(ARGV[5]) do
     if cur[1] then status = NAME[cur[1]] elseif cur[2] then status = cur[2]
     else
       fresh = 1
-      redis.call('HSET', rec, 'E', eventId, 'S', ARGV[a + 1], 'T', tenant, 'C', now, 's', 'p')
+      redis.call('HSET', rec, 'E', eventId, 'S', ARGV[a + 1], 'T', tenant, 'C', ARGV[3], 's', 'p')
       if ARGV[a + 3] ~= 'subscription' then redis.call('HSET', rec, 'g', ARGV[a + 3]) end
       if ARGV[a + 4] ~= '0' then redis.call('HSET', rec, 'n', ARGV[a + 4], 'R', ARGV[a + 5]) end
       if marked and ARGV[a + 6] ~= '' then
@@ -79,11 +82,12 @@ for _ = 1, tonumber(ARGV[5]) do
       end
     end
     redis.call('EXPIRE', rec, ttl)
-    redis.call('ZADD', idx, now, id)
-    if not trimmed[idx] then
-      trimmed[idx] = true
-      redis.call('ZREMRANGEBYSCORE', idx, '-inf', trim)
-      redis.call('EXPIRE', idx, ttl)
+    if fresh == 1 then
+      if not indexed[idx] then
+        indexed[idx] = {}
+        order[#order + 1] = idx
+      end
+      table.insert(indexed[idx], id)
     end
     redis.call('HSET', evt, id, '')
     out[#out + 1] = dropped and 'dropped' or fresh == 1 and 'new' or status
@@ -93,5 +97,10 @@ for _ = 1, tonumber(ARGV[5]) do
   if log and newEvent then
     redis.call('XADD', KEYS[1], '*', 'v', tenant .. '|' .. eventId)
   end
+end
+-- Each index written once, its entries in order (one score: this call's time).
+for _, idx in ipairs(order) do
+  ix_trim(idx, trim)
+  ix_add(idx, now, indexed[idx], ttl)
 end
 return out

@@ -8,7 +8,8 @@
 
   KEYS[1] rec   the delivery record hash
   KEYS[2] att   its attempts list (the older layout; none in the compact one, delivery-layout.ts REC)
-  KEYS[3] idx   its subscription's delivery index (sorted set)
+  KEYS[3] idx   its subscription's delivery index (lib/delivery-index.lua: the base of its chunk
+                keys, and the older layout's sorted set)
   KEYS[4] evt   its event's hash
   KEYS[5] the history outbox stream
   ARGV[1] the delivery id
@@ -17,8 +18,9 @@
 
   Returns 1 when dropped, 0 when the record is gone or not ended, 2 when named again.
 ]]
+-- @include delivery-index
 local NAME = { p = 'pending', r = 'retrying', s = 'succeeded', f = 'failed', c = 'cancelled', x = 'superseded' }
-local cur = redis.call('HMGET', KEYS[1], 's', 'status', 'd', 'redrivenTo')
+local cur = redis.call('HMGET', KEYS[1], 's', 'status', 'd', 'redrivenTo', 'C')
 local status = cur[1] and NAME[cur[1]] or cur[2]
 if not status then return 0 end
 local final = false
@@ -29,7 +31,7 @@ if (cur[3] or cur[4] or '') ~= ARGV[2] then
   return 2
 end
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
+ix_remove(KEYS[3], tonumber(cur[5]), ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 if redis.call('HLEN', KEYS[4]) <= 1 then redis.call('DEL', KEYS[4]) end
 return 1

@@ -72,6 +72,7 @@ describe('history mover', () => {
       'succeeded',
       null,
     );
+    expect(await live.idsForSubscription('sub_0', { limit: 10 })).toContain(ids[0]);
     await outbox.push([{ moved: { delivery: ids[0]! } }]);
     const writer = createHistoryWriter({ store: pg, outbox, mover, intervalMs: 10 });
     expect(await writer.drainOnce()).toBe(1);
@@ -80,7 +81,8 @@ describe('history mover', () => {
     expect(stored).toMatchObject({ id: ids[0], status: 'succeeded', attempts: [{ n: 1, statusCode: 200 }] });
     expect((await pg.getEvent(tenant, event.id))?.event).toMatchObject({ id: event.id, type: event.type });
     expect(await redis.exists(keys.delivery(ids[0]!), keys.deliveryAttempts(ids[0]!))).toBe(0);
-    expect(await redis.zscore(keys.subDeliveries('sub_0'), ids[0]!)).toBeNull();
+    expect(await live.idsForSubscription('sub_0', { limit: 10 })).not.toContain(ids[0]);
+    expect(await live.idsForSubscription('sub_1', { limit: 10 })).toContain(ids[1]);
     // The other delivery is still pending: it and the event stay in Redis.
     expect(await live.getStatus(ids[1]!)).toBe('pending');
     expect(await live.getEvent(tenant, event.id)).toMatchObject({ id: event.id });
@@ -101,6 +103,7 @@ describe('history mover', () => {
 
   it('leaves a delivery that is not ended (nothing to move) and acknowledges the entry', async () => {
     const { ids } = await fannedOut();
+    expect(await live.idsForSubscription('sub_0', { limit: 10 })).toContain(ids[0]);
     await outbox.push([{ moved: { delivery: ids[0]! } }]);
     const writer = createHistoryWriter({ store: pg, outbox, mover, intervalMs: 10 });
     await writer.drainOnce();

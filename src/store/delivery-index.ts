@@ -1,0 +1,42 @@
+// Reading the per-subscription delivery indexes (src/redis/lua/lib/delivery-index.lua: chunks of
+// small sorted sets under a directory, plus the one sorted set of the versions before 0.5, merged
+// in until it expires). Written only by the scripts that create and drop records.
+import type { ChainableCommander, Redis } from 'ioredis';
+import { luaScript } from '../redis/scripts.js';
+
+/** Up to n entries of an index within [min, max] (epoch ms, '' = unbounded), newest first: id, score, … */
+export const INDEX_RANGE = luaScript<[idx: string], [max: string, min: string, n: number], string[]>(
+  'index-range',
+);
+
+export interface IndexEntry {
+  id: string;
+  /** The record's creation, epoch ms. */
+  score: number;
+}
+
+const bound = (ms: number | undefined) => (ms === undefined ? '' : String(ms));
+
+export function entriesOf(flat: string[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+  return out;
+}
+
+/** Queues a read of up to `n` entries scored within [min, max] (INDEX_RANGE defined on its connection). */
+export function queueIndexRange(
+  pipe: ChainableCommander,
+  index: string,
+  range: { max?: number; min?: number; n: number },
+): void {
+  INDEX_RANGE.queue(pipe, [index], [bound(range.max), bound(range.min), range.n]);
+}
+
+/** Up to `n` entries of one index scored within [min, max], newest first. */
+export async function indexRange(
+  redis: Redis,
+  index: string,
+  range: { max?: number; min?: number; n: number },
+): Promise<IndexEntry[]> {
+  return entriesOf(await INDEX_RANGE.run(redis, [index], [bound(range.max), bound(range.min), range.n]));
+}
