@@ -135,3 +135,74 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     ]);
   });
 });
+
+describe('a held delivery', () => {
+  let collector: Collector;
+  let rx: Receiver;
+  let h: Harness;
+  const tenant = `t_${Math.random().toString(36).slice(2)}`;
+
+  beforeAll(async () => {
+    collector = await startCollector();
+    rx = await startReceiver();
+    h = await startHarness({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await rx?.close();
+    await collector?.close();
+  });
+
+  it('shows the hold decision and the attempt after resume in the event trace', async () => {
+    const sub = await h.request<{ id: string }>({
+      method: 'POST',
+      url: `/v1/subscriptions?tenantId=${tenant}`,
+      body: { webhookUrl: `${rx.url}/held`, events: ['*'] },
+    });
+    expect(sub.status, sub.raw).toBe(201);
+    const subId = sub.body.id;
+    const paused = await h.request({
+      method: 'POST',
+      url: `/v1/subscriptions/${subId}/pause?tenantId=${tenant}`,
+    });
+    expect(paused.status, paused.raw).toBe(200);
+    const eventId = `evt_${Math.random().toString(36).slice(2)}`;
+    const pub = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { id: eventId, tenantId: tenant, type: 'auth.success' },
+    });
+    expect(pub.status, pub.raw).toBe(202);
+    // Held: its job sleeps among the delayed ones, listed in the subscription's held set.
+    await h.until(async () => (await h.hookline.ctx.redis.scard(h.hookline.ctx.keys.subHeld(subId))) === 1);
+    const resumed = await h.request({
+      method: 'POST',
+      url: `/v1/subscriptions/${subId}/resume?tenantId=${tenant}`,
+    });
+    expect(resumed.status, resumed.raw).toBe(200);
+    await rx.waitFor(1, { filter: (r) => r.path === '/held' });
+    await h.hookline.close();
+
+    const ofEvent = collector.spans.filter((s) => s.attributes['hookline.event.id'] === eventId);
+    const [fanout] = ofEvent.filter((s) => s.name === 'hookline.fanout');
+    const holds = ofEvent.filter((s) => s.name === 'hookline.hold');
+    const delivers = ofEvent.filter((s) => s.name === 'hookline.deliver');
+    expect(holds).toHaveLength(1);
+    expect(delivers).toHaveLength(1);
+    for (const s of [...holds, ...delivers]) {
+      expect(s.traceId).toBe(fanout!.traceId);
+      expect(s.parentSpanId).toBe(fanout!.spanId);
+    }
+    expect(holds[0]!.attributes).toMatchObject({
+      'hookline.outcome': 'hold',
+      'hookline.subscription.id': subId,
+    });
+    expect(holds[0]!.attributes['http.response.status_code']).toBeUndefined();
+    const decision = holds[0]!.events.find((e) => e.name === 'hookline.hold');
+    expect(decision?.attributes).toMatchObject({ 'hookline.hold.parked': true });
+    expect(delivers[0]!.attributes).toMatchObject({
+      'hookline.attempt': 1,
+      'http.response.status_code': 200,
+    });
+  });
+});
