@@ -160,6 +160,13 @@ export async function traced<T>(name: string, attributes: Attributes, fn: () => 
   }
 }
 
+/** The traceparent of the active span (a request's `traceparent` header); none while off. */
+export function activeTraceparent(): string | undefined {
+  if (!tracer) return undefined;
+  const span = trace.getSpan(context.active());
+  return span ? traceparentOf(span) : undefined;
+}
+
 /**
  * `trace_id` and `span_id` of the active span for a log line (pino mixin); none while off. A new
  * object each time: pino merges the line's own fields into it.

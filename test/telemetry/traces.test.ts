@@ -51,6 +51,14 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
       },
     });
     expect(sub.status, sub.raw).toBe(201);
+    // A second subscriber that asked for the traceparent.
+    const traced = await h.request<{ id: string; sendTraceparent: boolean }>({
+      method: 'POST',
+      url: `/v1/subscriptions?tenantId=${tenant}`,
+      body: { webhookUrl: `${rx.url}/traced`, events: ['message.*'], sendTraceparent: true },
+    });
+    expect(traced.status, traced.raw).toBe(201);
+    expect(traced.body.sendTraceparent).toBe(true);
     const eventId = `evt_${Math.random().toString(36).slice(2)}`;
     const pub = await h.request({
       method: 'POST',
@@ -65,12 +73,13 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     });
     expect(pub.status, pub.raw).toBe(202);
     await rx.waitFor(2, { filter: (r) => r.path === '/flaky' });
+    const [tracedRequest] = await rx.waitFor(1, { filter: (r) => r.path === '/traced' });
     await h.until(async () => {
       const res = await h.request<{ deliveries: { status: string }[] }>({
         method: 'GET',
         url: `/v1/events/${eventId}?tenantId=${tenant}`,
       });
-      return res.body.deliveries?.[0]?.status === 'succeeded';
+      return res.body.deliveries?.length === 2 && res.body.deliveries.every((d) => d.status === 'succeeded');
     });
     // Closing flushes the spans still buffered.
     await h.hookline.close();
@@ -82,9 +91,9 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     const byName = (name: string) => ofEvent.filter((s) => s.name === name);
     const [publish] = byName('hookline.publish');
     const [fanout] = byName('hookline.fanout');
-    const delivers = byName('hookline.deliver').sort(
-      (a, b) => Number(a.attributes['hookline.attempt']) - Number(b.attributes['hookline.attempt']),
-    );
+    const delivers = byName('hookline.deliver')
+      .filter((s) => s.attributes['hookline.subscription.id'] === sub.body.id)
+      .sort((a, b) => Number(a.attributes['hookline.attempt']) - Number(b.attributes['hookline.attempt']));
     expect(publish, 'publish span').toBeDefined();
     expect(fanout, 'fan-out span').toBeDefined();
     expect(delivers).toHaveLength(2);
@@ -119,6 +128,15 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     expect(second.attributes['hookline.error.code']).toBeUndefined();
     expect(second.statusCode).not.toBe(2);
 
+    // Only the subscriber that asked got a traceparent: its attempt span's.
+    for (const r of rx.requests.filter((r) => r.path === '/flaky'))
+      expect(r.headers.traceparent).toBeUndefined();
+    const [tracedSpan] = byName('hookline.deliver').filter(
+      (s) => s.attributes['hookline.subscription.id'] === traced.body.id,
+    );
+    expect(tracedSpan!.parentSpanId).toBe(fanout!.spanId);
+    expect(tracedRequest!.headers.traceparent).toBe(`00-${trace}-${tracedSpan!.spanId}-01`);
+
     // The token was fetched once, inside attempt 1; attempt 2 used the cached one.
     const tokens = collector.spans.filter(
       (s) => s.name === 'hookline.oauth2.token' && s.attributes['hookline.subscription.id'] === sub.body.id,
@@ -128,7 +146,9 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     expect(tokens[0]!.parentSpanId).toBe(first.spanId);
 
     // Attempt log lines join the trace.
-    const attempts = lines.filter((l) => l.msg === 'delivery attempt' && l.eventId === eventId);
+    const attempts = lines.filter(
+      (l) => l.msg === 'delivery attempt' && l.eventId === eventId && l.subscriptionId === sub.body.id,
+    );
     expect(attempts.map((l) => [l.attempt, l.trace_id, l.span_id])).toEqual([
       [1, trace, first.spanId],
       [2, trace, second.spanId],
