@@ -380,6 +380,26 @@ export const configSpec = {
     doc: 'OpenTelemetry: the ratio of the `traceidratio` samplers, 0 to 1.',
     parse: ratio,
   },
+  OTEL_BSP_SCHEDULE_DELAY: {
+    default: 5_000,
+    doc: 'OpenTelemetry: longest a finished span waits before it is exported (ms).',
+    parse: int(0, 3_600_000),
+  },
+  OTEL_BSP_MAX_QUEUE_SIZE: {
+    default: 8_192,
+    doc: 'OpenTelemetry: finished spans waiting for export; past it new ones are dropped. Hookline’s default is 8192 (the specification’s 2048 drops spans at a few thousand deliveries per second).',
+    parse: int(1, 1_000_000),
+  },
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: {
+    default: 512,
+    doc: 'OpenTelemetry: spans per export request (at most OTEL_BSP_MAX_QUEUE_SIZE).',
+    parse: int(1, 1_000_000),
+  },
+  OTEL_BSP_EXPORT_TIMEOUT: {
+    default: 30_000,
+    doc: 'OpenTelemetry: how long one export may take (ms).',
+    parse: int(1, 3_600_000),
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Spec = typeof configSpec;
@@ -473,6 +493,12 @@ function tracingOf(c: Config): TracingSettings | undefined {
     serviceVersion: VERSION,
     sampler: c.OTEL_TRACES_SAMPLER,
     samplerArg: c.OTEL_TRACES_SAMPLER_ARG,
+    batch: {
+      scheduledDelayMillis: c.OTEL_BSP_SCHEDULE_DELAY,
+      maxQueueSize: c.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, c.OTEL_BSP_MAX_QUEUE_SIZE),
+      exportTimeoutMillis: c.OTEL_BSP_EXPORT_TIMEOUT,
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './api/app.js';
 import type { Config } from './config.js';
 import { compose, type ComposeOptions, type Context } from './compose.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, safeUrl, type Logger } from './logger.js';
 import { startWorkers, type RunningWorkers } from './pipeline/workers/index.js';
 import { redisSettingWarnings } from './redis/client.js';
 import { startTracing, type TracingHandle } from './telemetry/tracing.js';
@@ -31,7 +31,11 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
   const tracing: TracingHandle | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
   if (config.tracing)
     logger.info(
-      { exporter: config.tracing.exporter, url: config.tracing.url, sampler: config.tracing.sampler },
+      {
+        exporter: config.tracing.exporter,
+        url: safeUrl(config.tracing.url),
+        sampler: config.tracing.sampler,
+      },
       'tracing on',
     );
   const ctx = await compose(config, logger, opts).catch(async (err: unknown) => {

@@ -26,6 +26,13 @@ export interface TracingSettings {
   sampler: TracesSampler;
   /** The ratio of the traceidratio samplers, 0 to 1. */
   samplerArg: number;
+  /** The BatchSpanProcessor's settings (OTEL_BSP_*; the SDK reads none of them itself). */
+  batch?: {
+    scheduledDelayMillis: number;
+    maxQueueSize: number;
+    maxExportBatchSize: number;
+    exportTimeoutMillis: number;
+  };
 }
 
 /** Hookline's tracer while tracing is on; undefined while it is off (the check on hot paths). */
@@ -110,7 +117,7 @@ async function load(s: TracingSettings): Promise<Running> {
   const provider = new sdk.TracerProvider({
     resource,
     sampler,
-    spanProcessors: [new sdk.BatchSpanProcessor({ exporter })],
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter, ...s.batch })],
   });
   // Spans started inside a span's callback (an OAuth2 token fetch inside an attempt) and log
   // lines written there find it through the active context. A host application (the library's

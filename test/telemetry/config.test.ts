@@ -25,7 +25,20 @@ describe('OTEL_* configuration', () => {
       serviceName: 'hookline',
       sampler: 'parentbased_always_on',
       samplerArg: 1,
+      batch: {
+        scheduledDelayMillis: 5000,
+        maxQueueSize: 8192,
+        maxExportBatchSize: 512,
+        exportTimeoutMillis: 30000,
+      },
     });
+    const small = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_BSP_MAX_QUEUE_SIZE: '100' };
+    expect(loadConfig(small).tracing?.batch).toMatchObject({ maxQueueSize: 100, maxExportBatchSize: 100 });
+  });
+
+  it('adds no trace fields to log lines while tracing is off', () => {
+    expect(traceLogFields()).toEqual({});
+    expect(activeTraceparent()).toBeUndefined();
   });
 
   it('takes the traces endpoint as it is, the exporter, protocol, service name and sampler', () => {
