@@ -1,6 +1,7 @@
 // When the OTEL_* variables turn tracing on, and what they ask of it.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { activeTraceparent, traceLogFields } from '../../src/telemetry/spans.js';
 import {
   contextOfTraceparent,
   formatTraceparent,
