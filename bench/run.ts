@@ -15,6 +15,7 @@ import { b1Throughput, b2Latency, b3Fanout } from './phases/hookline.js';
 import { b1PgThroughput, b7Memory } from './phases/history.js';
 import { b4Memory, b5Stability } from './phases/resources.js';
 import { b6Isolation } from './phases/isolation.js';
+import { b1Tracing } from './phases/tracing.js';
 import { withBenchSchema } from './lib/pg-tools.js';
 import { now } from './lib/clock.js';
 import { runProfile } from './profile.js';
@@ -105,6 +106,8 @@ try {
           ),
         ),
       );
+    if (wants('B1otel'))
+      await phase('B1otel', () => b1Tracing(ctx, (env) => fresh('b1otel', (h) => b1Throughput(ctx, h), env)));
     if (wants('B2')) await phase('B2', () => fresh('b2', (h) => b2Latency(ctx, h)));
     if (wants('B3')) await phase('B3', () => fresh('b3', (h) => b3Fanout(ctx, h)));
     // The bare worker again, so B1's ratio compares against the machine as it was around B1.

@@ -5,6 +5,8 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { parseCidr } from './delivery/ssrf/policy.js';
 import { parseWebhookUrl } from './domain/subscription.js';
 import { parseHostPort, type HostPort } from './redis/topology.js';
+import type { TracesSampler, TracingSettings } from './telemetry/tracing.js';
+import { VERSION } from './version.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -154,6 +156,13 @@ const postgresUrl: Parser<string> = (raw) => {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
     throw new InvalidValue('must be a postgres:// or postgresql:// URL');
   return raw;
+};
+
+const ratio: Parser<number> = (raw) => {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidValue('must be a number from 0 to 1');
+  return n;
 };
 
 const sqlIdentifier: Parser<string> = (raw) => {
@@ -371,6 +380,68 @@ export const configSpec = {
     doc: 'Standard Webhooks secret (`whsec_…`) signing what goes to OPS_WEBHOOK_URL; required with it.',
     parse: signingSecret,
   },
+  // OpenTelemetry's standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+  // Tracing is off unless OTEL_TRACES_EXPORTER or an OTLP endpoint asks for it; the SDK is loaded only then.
+  OTEL_SDK_DISABLED: {
+    default: false,
+    doc: 'OpenTelemetry: `true` turns tracing off whatever the other OTEL_* variables say.',
+    parse: bool,
+  },
+  OTEL_TRACES_EXPORTER: {
+    doc: 'OpenTelemetry: `otlp` exports spans over OTLP/HTTP, `console` prints them (development), `none` turns tracing off. Unset: `otlp` when an OTLP endpoint is set, else tracing is off.',
+    parse: oneOf('otlp', 'console', 'none'),
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    doc: 'OpenTelemetry: base URL of the OTLP/HTTP collector (spans go to `<url>/v1/traces`); setting it turns tracing on. Default with OTEL_TRACES_EXPORTER=otlp: http://localhost:4318.',
+    parse: absoluteUrl,
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    doc: 'OpenTelemetry: full URL spans are POSTed to (wins over OTEL_EXPORTER_OTLP_ENDPOINT); setting it turns tracing on.',
+    parse: absoluteUrl,
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    default: 'http/protobuf' as 'http/protobuf' | 'http/json',
+    doc: 'OpenTelemetry: `http/protobuf` or `http/json` (gRPC is not supported).',
+    parse: oneOf('http/protobuf', 'http/json'),
+  },
+  OTEL_SERVICE_NAME: { default: 'hookline', doc: 'OpenTelemetry: `service.name` of the spans.', parse: str },
+  OTEL_TRACES_SAMPLER: {
+    default: 'parentbased_always_on' as TracesSampler,
+    doc: "OpenTelemetry: `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off` or `parentbased_traceidratio`. The decision is taken at publish: an event's later spans follow it.",
+    parse: oneOf<TracesSampler>(
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ),
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    default: 1,
+    doc: 'OpenTelemetry: the ratio of the `traceidratio` samplers, 0 to 1.',
+    parse: ratio,
+  },
+  OTEL_BSP_SCHEDULE_DELAY: {
+    default: 5_000,
+    doc: 'OpenTelemetry: longest a finished span waits before it is exported (ms).',
+    parse: int(0, 3_600_000),
+  },
+  OTEL_BSP_MAX_QUEUE_SIZE: {
+    default: 8_192,
+    doc: 'OpenTelemetry: finished spans waiting for export; past it new ones are dropped. Hookline’s default is 8192 (the specification’s 2048 drops spans at a few thousand deliveries per second).',
+    parse: int(1, 1_000_000),
+  },
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: {
+    default: 512,
+    doc: 'OpenTelemetry: spans per export request (at most OTEL_BSP_MAX_QUEUE_SIZE).',
+    parse: int(1, 1_000_000),
+  },
+  OTEL_BSP_EXPORT_TIMEOUT: {
+    default: 30_000,
+    doc: 'OpenTelemetry: how long one export may take (ms).',
+    parse: int(1, 3_600_000),
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Spec = typeof configSpec;
@@ -384,6 +455,8 @@ export type Config = {
   /** Derived: DISABLE_AFTER_MS ?? DISABLE_AFTER_HOURS in ms. */
   disableAfterMs: number;
   isProduction: boolean;
+  /** Derived from the OTEL_* variables: what tracing exports, or undefined while it is off. */
+  tracing?: TracingSettings;
 };
 
 export class ConfigError extends Error {
@@ -444,6 +517,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   out.disableAfterMs =
     (out.DISABLE_AFTER_MS as number | undefined) ?? (out.DISABLE_AFTER_HOURS as number) * 3_600_000;
   out.isProduction = isProduction;
+  out.tracing = tracingOf(out as Config);
   return out as Config;
 }
 
@@ -477,6 +551,30 @@ function redisTopologyProblems(out: Record<string, unknown>): string[] {
   if (set('REDIS_TLS_CA_FILE') && url && url.protocol !== 'rediss:')
     problems.push('REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss:// (TLS)');
   return problems;
+}
+
+/** Tracing as the OTEL_* variables ask for it: on with an exporter, or with an OTLP endpoint. */
+function tracingOf(c: Config): TracingSettings | undefined {
+  if (c.OTEL_SDK_DISABLED || c.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  const endpoint = c.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!c.OTEL_TRACES_EXPORTER && !endpoint && !c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
+  return {
+    exporter: c.OTEL_TRACES_EXPORTER ?? 'otlp',
+    url:
+      c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+      `${(endpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+    protocol: c.OTEL_EXPORTER_OTLP_PROTOCOL,
+    serviceName: c.OTEL_SERVICE_NAME,
+    serviceVersion: VERSION,
+    sampler: c.OTEL_TRACES_SAMPLER,
+    samplerArg: c.OTEL_TRACES_SAMPLER_ARG,
+    batch: {
+      scheduledDelayMillis: c.OTEL_BSP_SCHEDULE_DELAY,
+      maxQueueSize: c.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, c.OTEL_BSP_MAX_QUEUE_SIZE),
+      exportTimeoutMillis: c.OTEL_BSP_EXPORT_TIMEOUT,
+    },
+  };
 }
 
 /** A config for tests and embedding: defaults plus overrides, no environment. */

@@ -4,9 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './api/app.js';
 import type { Config } from './config.js';
 import { compose, type ComposeOptions, type Context } from './compose.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, safeUrl, type Logger } from './logger.js';
 import { startWorkers, type RunningWorkers } from './pipeline/workers/index.js';
 import { redisSettingWarnings } from './redis/client.js';
+import { startTracing, type TracingHandle } from './telemetry/tracing.js';
 
 export interface Hookline {
   ctx: Context;
@@ -26,7 +27,21 @@ export interface StartOptions extends ComposeOptions {
 
 export async function createHookline(config: Config, opts: StartOptions = {}): Promise<Hookline> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const ctx = await compose(config, logger, opts);
+  // Before anything that makes spans; the SDK is imported only when OTEL_* turn tracing on.
+  const tracing: TracingHandle | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
+  if (config.tracing)
+    logger.info(
+      {
+        exporter: config.tracing.exporter,
+        url: safeUrl(config.tracing.url),
+        sampler: config.tracing.sampler,
+      },
+      'tracing on',
+    );
+  const ctx = await compose(config, logger, opts).catch(async (err: unknown) => {
+    await tracing?.stop();
+    throw err;
+  });
   // Advice only: nothing waits for it, and a server that refuses CONFIG says nothing.
   void redisSettingWarnings(ctx.redis).then((warnings) => warnings.forEach((w) => logger.warn(w)));
   const runApi = opts.api ?? config.ROLE !== 'worker';
@@ -51,6 +66,8 @@ export async function createHookline(config: Config, opts: StartOptions = {}): P
         if (app) await app.close();
         if (workers) await workers.close();
         await ctx.close();
+        // Exports the spans still buffered.
+        await tracing?.stop();
       })();
       return closing;
     },

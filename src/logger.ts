@@ -1,5 +1,6 @@
 // pino logger shared by API and workers; secrets are redacted by path before anything is written.
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { traceLogFields } from './telemetry/spans.js';
 
 export type { Logger };
 
@@ -49,6 +50,9 @@ export function createLogger(
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'hookline' },
+      // With tracing on, a line written inside a span (a delivery attempt's) carries its
+      // trace_id and span_id; while it is off this returns one shared empty object.
+      mixin: traceLogFields,
       ...options,
     },
     stream,

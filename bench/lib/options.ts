@@ -2,7 +2,20 @@
 import { loadConfig } from '../../src/config.js';
 import type { ReceiverPlacement } from './receiver-client.js';
 
-export const PHASES = ['noop', 'bare', 'undici', 'B1', 'B1pg', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
+export const PHASES = [
+  'noop',
+  'bare',
+  'undici',
+  'B1',
+  'B1pg',
+  'B1otel',
+  'B2',
+  'B3',
+  'B4',
+  'B5',
+  'B6',
+  'B7',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {

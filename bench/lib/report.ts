@@ -5,6 +5,7 @@ import type { RateResult } from '../phases/baselines.js';
 import type { B1Result, B2Result, B3Result } from '../phases/hookline.js';
 import type { B1PgResult, B7Result, B7Store } from '../phases/history.js';
 import { aAccounted, type B6Result } from '../phases/isolation.js';
+import type { B1OtelResult } from '../phases/tracing.js';
 import type { Options } from './options.js';
 
 export interface Results {
@@ -13,6 +14,7 @@ export interface Results {
   undici?: RateResult;
   B1?: B1Result;
   B1pg?: B1PgResult;
+  B1otel?: B1OtelResult;
   B2?: B2Result;
   B3?: B3Result;
   B4?: B4Result;
@@ -36,6 +38,8 @@ export interface Row {
 export const TARGETS = {
   b1Ratio: 0.8,
   b1PgRatio: 1.0,
+  /** B1 with tracing on (sampler 1.0, exporting) × B1 with it off, same run (issue 21). */
+  b1OtelRatio: 0.85,
   b2P99Ms: 50,
   b3Ms: 1000,
   b4OverheadBytes: 1536,
@@ -105,6 +109,21 @@ export function rows(r: Results): Row[] {
       target: `≥ ${TARGETS.b1Ratio} × bare`,
       // A timed-out B1 is judged on what arrived in its budget (its rate is still a rate).
       verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1Ratio : undefined),
+    });
+  }
+  if (r.B1otel) {
+    const x = r.B1otel;
+    const e = x.exports;
+    out.push({
+      phase: 'B1otel',
+      measure: 'B1 with tracing on (sampler 1.0, OTLP http/protobuf to a local collector) vs off',
+      result:
+        `${int(x.on.perSecond)}/s vs ${int(x.off.perSecond)}/s off = ${Number.isFinite(x.ratio) ? x.ratio.toFixed(2) : '—'} × ` +
+        `(${cpu(x.on).slice(2) || 'CPU —'} on, ${cpu(x.off).slice(2) || 'CPU —'} off; ` +
+        `${int(e.deliverSpans)} deliver spans for ${int(x.on.count)} deliveries, ${int(e.requests)} exports, ` +
+        `${mb(e.bytes)})${timedOut(x.on)}${timedOut(x.off)}`,
+      target: `≥ ${TARGETS.b1OtelRatio} × off`,
+      verdict: verdict(Number.isFinite(x.ratio) ? x.ratio >= TARGETS.b1OtelRatio : undefined),
     });
   }
   if (r.B1pg) {

@@ -19,6 +19,7 @@ import { DeliveryError } from './errors.js';
 import { encodePayload } from './formats/index.js';
 import { RESPONSE_BODY_CAP } from './http-client.js';
 import { signatureHeader } from './sign.js';
+import { activeTraceparent } from '../telemetry/spans.js';
 
 export interface OutboundRequest {
   url: string;
@@ -98,6 +99,11 @@ export async function buildRequest(
       payload.signedContent,
       now,
     );
+  }
+  // Only to subscribers who asked, and only from inside an attempt's span (tracing on).
+  if (sub.sendTraceparent) {
+    const tp = activeTraceparent();
+    if (tp) headers.traceparent = tp;
   }
   // Checked before a token is fetched for it, then the auth headers (stored secrets, tokens).
   assertSendable(headers);

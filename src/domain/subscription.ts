@@ -152,6 +152,12 @@ export const subscriptionWritableProperties = {
         'Default true: a queued status is not sent once a later one of the same message was delivered (it ends `superseded`).',
     }),
   ),
+  sendTraceparent: Type.Optional(
+    Type.Boolean({
+      description:
+        'Default false: while Hookline traces (OTEL_* configured), send the W3C `traceparent` of each attempt’s span, so the receiver’s own trace continues Hookline’s.',
+    }),
+  ),
 };
 
 export const SubscriptionInputSchema = Type.Object(subscriptionWritableProperties, {
@@ -201,6 +207,8 @@ export interface Subscription {
   maxInFlight?: number;
   /** Absent (subscriptions saved before 0.4) means true. */
   dropStaleStatuses?: boolean;
+  /** Send the attempt span's W3C `traceparent` while tracing is on (absent: false). */
+  sendTraceparent?: boolean;
   status: SubscriptionStatus;
   disabledReason?: string;
   signingSecrets: SigningSecret[];

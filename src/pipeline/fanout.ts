@@ -18,6 +18,8 @@ import {
 } from '../store/delivery-store.js';
 import { MARK_REDRIVEN } from '../store/mark-redriven.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
+import { fanoutSpans } from '../telemetry/spans.js';
+import { tracer } from '../telemetry/tracing.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
@@ -158,14 +160,38 @@ export async function redrive(
 export async function fanOut(
   deps: FanoutDeps,
   batch: HooklineEvent[],
-  opts: { rerun?: boolean } = {},
+  opts: {
+    rerun?: boolean;
+    /** Each event's traceparent from its events job (tracing on where it was published). */
+    traceparents?: (string | undefined)[];
+  } = {},
+): Promise<number> {
+  if (!tracer) return fanOutBatch(deps, batch, opts.rerun);
+  // One `hookline.fanout` span per event; its deliveries' attempts go under it.
+  const spans = fanoutSpans(batch, opts.traceparents);
+  try {
+    const started = await fanOutBatch(deps, batch, opts.rerun, spans.parents);
+    spans.end(started);
+    return started;
+  } catch (err) {
+    spans.end(0, err);
+    throw err;
+  }
+}
+
+async function fanOutBatch(
+  deps: FanoutDeps,
+  batch: HooklineEvent[],
+  rerun?: boolean,
+  parents?: (string | undefined)[],
 ): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
   // Run again after a crash: what ended meanwhile may have left Redis for PostgreSQL already.
-  const moved = opts.rerun && deps.history ? await movedDeliveries(deps.history, batch) : undefined;
+  const moved = rerun && deps.history ? await movedDeliveries(deps.history, batch) : undefined;
   const pending: PendingBatchItem[] = [];
   const planned: DirectItem[] = [];
-  for (const event of batch) {
+  for (const [i, event] of batch.entries()) {
+    const parent = parents?.[i];
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
       .map((s: Subscription) => ({
@@ -194,9 +220,11 @@ export async function fanOut(
         target: t.target,
         markField: markField(event, t.subscriptionId, t.dropStaleStatuses),
       });
+      const data = jobData(id, t.subscriptionId, event);
+      if (parent) data.p = parent;
       planned.push({
         event,
-        data: jobData(id, t.subscriptionId, event),
+        data,
         maxRetries: t.maxRetries,
         ...(t.maxInFlight === undefined ? {} : { maxInFlight: t.maxInFlight }),
       });

@@ -9,10 +9,16 @@ import type { EventRef } from '../store/delivery-store.js';
 export const EVENTS_QUEUE = 'hookline-events';
 export const DELIVERIES_QUEUE = 'hookline-deliveries';
 
-/** One job per publish call: the events it accepted (a lone event from older producers). */
-export type EventJobData = { events: HooklineEvent[] } | HooklineEvent;
+/**
+ * One job per publish call: the events it accepted (a lone event from older producers). With
+ * tracing on, `tp` holds each event's traceparent (its publish span), in the order of `events`.
+ */
+export type EventJobData = { events: HooklineEvent[]; tp?: (string | undefined)[] } | HooklineEvent;
 
 export const jobEvents = (data: EventJobData): HooklineEvent[] => ('events' in data ? data.events : [data]);
+
+/** The traceparents of an events job's events (tracing was on where they were published). */
+export const jobTraceparents = (data: EventJobData) => ('events' in data ? data.tp : undefined);
 
 /**
  * A delivery job's name is its role:
@@ -59,6 +65,11 @@ export interface DeliveryJobData {
   m?: number;
   /** Watch jobs queued before roles (named `hookline.watch`): maxRetries and the event type. */
   w?: { maxRetries: number; name: string };
+  /**
+   * With tracing on: the traceparent of its event's fan-out span, under which each attempt's
+   * span goes, however late and wherever it runs. Absent while tracing is off (no bytes spent).
+   */
+  p?: string;
 }
 
 /** A job's role: its name, or for a job queued before roles, its data flags. */
@@ -88,9 +99,10 @@ export const jobData = (id: string, subscriptionId: string, event: HooklineEvent
  * event type is not in it: a queued delivery's job stays small, B4; Bull Board shows the event
  * id, and `GET /v1/events/:id` the rest.)
  */
-export function deliveryOf({ d, s, e, t }: DeliveryJobData): DeliveryJobData {
+export function deliveryOf({ d, s, e, t, p }: DeliveryJobData): DeliveryJobData {
   const data: DeliveryJobData = { d, s, e };
   if (t !== undefined) data.t = t;
+  if (p !== undefined) data.p = p;
   return data;
 }
 

@@ -13,6 +13,8 @@ import { createRedis, keyspace, type Keys } from '../redis/client.js';
 import { lhBucketOf, lhBuckets } from '../redis/linear-hash.js';
 import type { RedisTopology } from '../redis/topology.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
+import { publishSpans, type PublishSpans } from '../telemetry/spans.js';
+import { tracer } from '../telemetry/tracing.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
@@ -117,7 +119,23 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     removeOnFail: { age: opts.removeOnFailAgeSeconds ?? 7 * 86400 },
   };
 
-  async function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
+  /** With tracing on, each event's `hookline.publish` span covers its claim and queueing. */
+  function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
+    if (!tracer || events.length === 0) return enqueueEvents(events);
+    const spans = publishSpans(events);
+    return enqueueEvents(events, spans).then(
+      (results) => {
+        spans.end(results.map((r) => r.duplicate));
+        return results;
+      },
+      (err: unknown) => {
+        spans.fail(err);
+        throw err;
+      },
+    );
+  }
+
+  async function enqueueEvents(events: HooklineEvent[], spans?: PublishSpans): Promise<PublishResult[]> {
     if (events.length === 0) return [];
     // Claim each id briefly first; the claim holds for the 24 h window only once the events are
     // queued, so a failure in between never turns a retry into a "duplicate". Ids are per
@@ -151,6 +169,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     }
     const fresh: HooklineEvent[] = [];
     const freshClaims: typeof claims = [];
+    const tp = spans ? ([] as (string | undefined)[]) : undefined;
     const seen = new Set<string>();
     const results = events.map((e, i) => {
       const c = claims[i]!;
@@ -160,13 +179,18 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
       if (claimed) {
         fresh.push(sealReportSecret(e, box));
         freshClaims.push(c);
+        tp?.push(spans!.traceparent(i));
       }
       return { id: e.id, duplicate: !claimed };
     });
     if (fresh.length > 0) {
       try {
         // One job for the whole call: the fan-out handles its events in one pipeline and one addBulk.
-        await queue.add(fresh.length === 1 ? fresh[0]!.type : 'batch', { events: fresh }, jobOpts);
+        await queue.add(
+          fresh.length === 1 ? fresh[0]!.type : 'batch',
+          tp ? { events: fresh, tp } : { events: fresh },
+          jobOpts,
+        );
       } catch (err) {
         // Not queued: release the ids so the caller's retry is not taken for a duplicate.
         await release(freshClaims).catch(() => undefined);

@@ -26,6 +26,9 @@ import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { attempt, type AttemptDeps, type AttemptOutcome } from '../delivery/attempt.js';
+import type { Span } from '@opentelemetry/api';
+import { ATTR, DECISION, deliverSpan, failSpan, noteAttempt, SPAN, withSpan } from '../telemetry/spans.js';
+import { tracer } from '../telemetry/tracing.js';
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;
@@ -243,13 +246,59 @@ export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): 
   }
 }
 
-/** decide, then commit: one run of a delivery. */
+/** decide, then commit: one run of a delivery (inside its span while tracing is on). */
 export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict['kind']> {
+  const span = tracer ? runSpan(run) : undefined;
+  let v: Verdict | undefined;
   try {
-    return await commit(deps, run, await decide(deps, run));
+    if (!span) return await commit(deps, run, await decide(deps, run));
+    return await withSpan(span, async () => {
+      v = await decide(deps, run);
+      traceVerdict(span, v);
+      return commit(deps, run, v);
+    });
+  } catch (err) {
+    // A verdict's own throws (RetryLater, DelayedError, the failure) are on the span already.
+    if (span && !v) failSpan(span, err);
+    throw err;
   } finally {
+    span?.end();
     for (const h of deps.hooks) h.afterRun?.(run.delivery);
   }
+}
+
+/** The span of one run: under its event's fan-out span, whose traceparent its job data carries. */
+const runSpan = ({ delivery, event, attemptNo }: DeliveryRun): Span =>
+  deliverSpan(delivery.data.p, {
+    id: event.id,
+    type: event.type,
+    tenantId: event.tenantId,
+    deliveryId: delivery.id,
+    subscriptionId: delivery.data.s,
+    attempt: attemptNo,
+  });
+
+/** A run's verdict on its span: the attempt's outcome, the retry or hold decided. */
+function traceVerdict(span: Span, v: Verdict): void {
+  span.setAttribute(ATTR.outcome, v.kind);
+  if (v.kind === 'hold') {
+    // No attempt was made: the span is the hold decision's.
+    span.updateName(SPAN.hold);
+    span.addEvent(DECISION.hold, { 'hookline.hold.ms': v.ms, 'hookline.hold.parked': v.park });
+    return;
+  }
+  if (v.kind === 'cancelled' || v.kind === 'superseded') {
+    span.updateName(`hookline.${v.kind}`);
+    return;
+  }
+  const { sub, outcome } = v.made;
+  noteAttempt(span, {
+    url: sub.webhookUrl,
+    statusCode: outcome.statusCode,
+    errorCode: outcome.error?.code,
+    errorMessage: outcome.error?.message,
+  });
+  if (v.kind === 'retry') span.addEvent(DECISION.retry, { 'hookline.retry.delay_ms': v.delayMs });
 }
 
 /** A job for a delivery `made` attempts into it, with `retriesLeft` retries after its first run. */

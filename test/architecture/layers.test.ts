@@ -22,7 +22,8 @@ type Layer = (typeof LAYERS)[number];
 const SHARED = new Set(['logger.ts', 'crypto.ts', 'memo.ts', 'version.ts']);
 
 function layerOf(module: string): Layer {
-  if (SHARED.has(module)) return 'shared';
+  // telemetry/: tracing helpers on @opentelemetry/api alone, used from every layer (the logger too).
+  if (SHARED.has(module) || module.startsWith('telemetry/')) return 'shared';
   if (module === 'config.ts') return 'config';
   const top = module.split('/')[0]!;
   if (!module.includes('/')) return 'root';

@@ -12,6 +12,7 @@ import { OAuthTokenError } from './oauth2-error.js';
 import { tryLock, unlock } from './oauth2-lock.js';
 import { requestToken, type OAuth2Settings, type TokenResponse } from './oauth2-request.js';
 import type { TokenProvider } from './types.js';
+import { ATTR, SPAN, traced } from '../../telemetry/spans.js';
 
 export { OAuthTokenError } from './oauth2-error.js';
 
@@ -181,7 +182,12 @@ export function createOAuthTokenProvider(deps: OAuthTokenProviderDeps): TokenPro
       const flightKey = `${sub.id}#${sub.authVersion}`;
       let flight = inflight.get(flightKey);
       if (!flight) {
-        flight = load(sub, settings).finally(() => inflight.delete(flightKey));
+        // A span under the attempt's while tracing is on (cache misses only).
+        flight = traced(
+          SPAN.token,
+          { [ATTR.subscriptionId]: sub.id, 'hookline.oauth2.grant_type': settings.grantType },
+          () => load(sub, settings),
+        ).finally(() => inflight.delete(flightKey));
         inflight.set(flightKey, flight);
       }
       return flight;

@@ -4,7 +4,7 @@ import { Worker } from 'bullmq';
 import type { Context } from '../context.js';
 import type { DirectDelivery } from '../direct.js';
 import { fanOut } from '../fanout.js';
-import { EVENTS_QUEUE, jobEvents, type EventJobData } from '../jobs.js';
+import { EVENTS_QUEUE, jobEvents, jobTraceparents, type EventJobData } from '../jobs.js';
 import { STALL_RECOVERY } from './delivery-worker.js';
 
 export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker<EventJobData, number> {
@@ -24,7 +24,10 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
   };
   // attemptsStarted > 1: this job ran before (a process died under it, or it failed).
   const run = (job: { data: EventJobData; attemptsStarted: number }) =>
-    fanOut(deps, jobEvents(job.data), { rerun: job.attemptsStarted > 1 });
+    fanOut(deps, jobEvents(job.data), {
+      rerun: job.attemptsStarted > 1,
+      traceparents: jobTraceparents(job.data),
+    });
   const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, run, {
     connection: ctx.workerConnection(),
     prefix: ctx.config.REDIS_PREFIX,
