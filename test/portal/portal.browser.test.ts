@@ -137,7 +137,15 @@ describe.skipIf(!haveChromium)(title, () => {
     await page.getByLabel('Webhook Server Send Method').selectOption('GET');
     await page.getByLabel('Webhook Report Type').selectOption('DLR');
     await page.getByLabel('Waba Number').fill('15550001111');
-    // A bad URL first: the API's error shows beside the field, in words.
+    // OAuth 2.0 shows its own fields; left empty, each says so beside itself.
+    await page.getByLabel('Authentication', { exact: true }).selectOption('oauth2');
+    await page.getByLabel('Token URL').waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#oauth2-token-url-error').getByText('is required').waitFor();
+    await page.locator('#oauth2-client-secret-error').getByText('is required').waitFor();
+    await page.getByLabel('Authentication', { exact: true }).selectOption('none');
+    expect(await page.getByLabel('Token URL').isVisible()).toBe(false);
+    // A bad URL: the API's error shows beside the field, in words.
     await page.getByLabel('Webhook (URL Endpoint)').fill('ftp://acme.test/dlr');
     await page.getByRole('button', { name: 'Save' }).click();
     const urlError = page.locator('#webhook-url-error');
