@@ -51,7 +51,7 @@ export function createLogger(
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'hookline' },
       // With tracing on, a line written inside a span (a delivery attempt's) carries its
-      // trace_id and span_id; while it is off this returns one shared empty object.
+      // trace_id and span_id; while it is off it adds nothing (one check, an empty object).
       mixin: traceLogFields,
       ...options,
     },

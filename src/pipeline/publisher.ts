@@ -5,6 +5,7 @@
 // in the pipeline because it imports bullmq.
 import { digest12 } from '../domain/digest.js';
 import { Queue } from 'bullmq';
+import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
 import { HooklineError } from '../domain/errors.js';
@@ -99,6 +100,12 @@ export interface EnqueuerOptions {
   removeOnFailAgeSeconds?: number;
   /** Called with the number of events newly queued (metrics). */
   onAccepted?: (count: number) => void;
+  /**
+   * A host application's OpenTelemetry tracer (the library's createPublisher): publish spans
+   * under its active span, and the events' trace context for the workers. Default: Hookline's
+   * own, while tracing is on in this process.
+   */
+  tracer?: Tracer;
 }
 
 export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
@@ -121,8 +128,9 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
 
   /** With tracing on, each event's `hookline.publish` span covers its claim and queueing. */
   function enqueue(events: HooklineEvent[]): Promise<PublishResult[]> {
-    if (!tracer || events.length === 0) return enqueueEvents(events);
-    const spans = publishSpans(events);
+    const using = opts.tracer ?? tracer;
+    if (!using || events.length === 0) return enqueueEvents(events);
+    const spans = publishSpans(events, using);
     return enqueueEvents(events, spans).then(
       (results) => {
         spans.end(results.map((r) => r.duplicate));

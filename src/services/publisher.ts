@@ -2,6 +2,7 @@
 // events to the queue directly, validated exactly as the API validates them (acceptEvents in
 // ./events.ts), then enqueued by src/pipeline/publisher.ts. Settings come from a Config
 // (src/config.ts); without one, from the environment through that same config module.
+import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import { createSecretBox, type SecretBox } from '../crypto.js';
@@ -74,6 +75,13 @@ export interface PublisherOptions {
   allowHttp?: boolean;
   allowedPrivateCidrs?: string[];
   urlGuard?: UrlGuard;
+  /**
+   * The application's OpenTelemetry tracer (`trace.getTracer('hookline')` from its own SDK set-up):
+   * each event gets a `hookline.publish` span under the caller's active span, and its trace
+   * continues in Hookline's workers (when they trace too). Default: none, unless Hookline
+   * itself traces in this process.
+   */
+  tracer?: Tracer;
 }
 
 export function createPublisher(opts: PublisherOptions = {}): Publisher {
@@ -91,6 +99,7 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     box: opts.box ?? createSecretBox(config().ENCRYPTION_KEY),
     removeOnFailAgeSeconds: opts.removeOnFailAgeSeconds ?? config().DELIVERY_LOG_TTL_DAYS * 86_400,
     onAccepted: opts.onAccepted,
+    tracer: opts.tracer,
   });
   const events = createEventService({
     enqueuer,

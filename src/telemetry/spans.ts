@@ -3,7 +3,15 @@
 // run held without one), `hookline.oauth2.token` per token fetch. One trace per event: each job
 // carries the traceparent of the span it continues (src/telemetry/traceparent.ts). Every
 // function here is called only while tracing is on (`tracer` set), except `traced`.
-import { context, trace, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  context,
+  ROOT_CONTEXT,
+  trace,
+  SpanStatusCode,
+  type Attributes,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { contextOfTraceparent, formatTraceparent } from './traceparent.js';
 import { tracer } from './tracing.js';
 
@@ -70,8 +78,9 @@ export interface PublishSpans {
   fail(err: unknown): void;
 }
 
-export function publishSpans(events: readonly EventNames[]): PublishSpans {
-  const spans = events.map((e) => tracer!.startSpan(SPAN.publish, { attributes: eventAttributes(e) }));
+/** `using`: Hookline's tracer, or a host application's (the library's createPublisher). */
+export function publishSpans(events: readonly EventNames[], using: Tracer = tracer!): PublishSpans {
+  const spans = events.map((e) => using.startSpan(SPAN.publish, { attributes: eventAttributes(e) }));
   return {
     traceparent: (i) => traceparentOf(spans[i]!),
     end(duplicates) {
@@ -158,6 +167,17 @@ export async function traced<T>(name: string, attributes: Attributes, fn: () => 
   } finally {
     span.end();
   }
+}
+
+/**
+ * Runs `fn` under the remote parent a request's `traceparent` header names (a traced producer's
+ * span), so the publish spans made inside join the producer's trace; without tracing, or
+ * without a valid header, just runs it.
+ */
+export function underTraceparent<T>(header: string | string[] | undefined, fn: () => T): T {
+  if (!tracer || typeof header !== 'string') return fn();
+  const parent = contextOfTraceparent(header);
+  return parent === ROOT_CONTEXT ? fn() : context.with(parent, fn);
 }
 
 /** The traceparent of the active span (a request's `traceparent` header); none while off. */

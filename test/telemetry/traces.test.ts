@@ -226,3 +226,34 @@ describe('a held delivery', () => {
     });
   });
 });
+
+describe('a traced producer', () => {
+  it('gets the publish spans of its events in its own trace (traceparent header)', async () => {
+    const collector = await startCollector();
+    const h = await startHarness({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    try {
+      const tenant = `t_${Math.random().toString(36).slice(2)}`;
+      const producer = { trace: '4bf92f3577b34da6a3ce929d0e0e4736', span: '00f067aa0ba902b7' };
+      const publish = (id: string, traceparent: string) =>
+        h.request({
+          method: 'POST',
+          url: '/v1/events/batch',
+          headers: { traceparent },
+          body: [{ id, tenantId: tenant, type: 'auth.success' }],
+        });
+      expect((await publish('evt_child', `00-${producer.trace}-${producer.span}-01`)).status).toBe(202);
+      expect((await publish('evt_root', 'garbage')).status).toBe(202);
+      await h.hookline.close();
+      const span = (id: string) =>
+        collector.spans.find(
+          (s) => s.name === 'hookline.publish' && s.attributes['hookline.event.id'] === id,
+        );
+      expect(span('evt_child')).toMatchObject({ traceId: producer.trace, parentSpanId: producer.span });
+      expect(span('evt_root')?.traceId).not.toBe(producer.trace);
+      expect(span('evt_root')?.parentSpanId).toBe('');
+    } finally {
+      await h.close();
+      await collector.close();
+    }
+  });
+});

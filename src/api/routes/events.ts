@@ -11,6 +11,7 @@ import type { Services } from '../../services/index.js';
 import { isPlatformCaller, tenantScope } from '../plugins/auth.js';
 import { presentEvent } from '../present.js';
 import { bearerSecurity, IdParams, problemResponses, TenantQuery } from '../schemas.js';
+import { underTraceparent } from '../../telemetry/spans.js';
 
 export const MAX_BATCH = 500;
 /** SPEC §7: 256 KB per event, in a batch as much as alone. */
@@ -62,7 +63,10 @@ export default async function eventRoutes(
     async (request, reply) => {
       const at = () => '';
       checkSizes([request.body], at);
-      const [result] = await events.acceptEvents([request.body], { tenant: ownTenant(request), at });
+      // A traced producer's traceparent: the event's trace continues the producer's (tracing on).
+      const [result] = await underTraceparent(request.headers.traceparent, () =>
+        events.acceptEvents([request.body], { tenant: ownTenant(request), at }),
+      );
       return reply.status(202).send(result);
     },
   );
@@ -95,7 +99,9 @@ export default async function eventRoutes(
     async (request, reply) => {
       const at = (i: number) => `/events/${i}`;
       checkSizes(request.body.events, at);
-      const results = await events.acceptEvents(request.body.events, { tenant: ownTenant(request), at });
+      const results = await underTraceparent(request.headers.traceparent, () =>
+        events.acceptEvents(request.body.events, { tenant: ownTenant(request), at }),
+      );
       return reply.status(202).send({ results });
     },
   );
