@@ -201,7 +201,8 @@ function b6Rows(r: B6Result): Row[] {
   const alone = r.cases.find((c) => c.name === 'alone');
   const lat = (c: B6Result['cases'][number]) =>
     `${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)} (max ${ms(c.max)}, n=${int(c.received)} of ${int(c.sent)}` +
-    `${c.loop ? `; Hookline event-loop delay p99 ${ms(c.loop.p99)}, max ${ms(c.loop.max)}` : ''})`;
+    `${c.loop ? `; Hookline event-loop delay p99 ${ms(c.loop.p99)}, max ${ms(c.loop.max)}` : ''}` +
+    `${c.loop?.cpuShare !== undefined ? `, CPU ${Math.round(c.loop.cpuShare * 100)} % of a core` : ''})`;
   return r.cases.map((c): Row => {
     if (c.name === 'alone')
       return {

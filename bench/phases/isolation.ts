@@ -48,7 +48,7 @@ export interface B6Case {
   max: number;
   a?: ALedger;
   /** Hookline's event-loop delay during the case (ms). */
-  loop?: { p50: number; p99: number; max: number };
+  loop?: { p50: number; p99: number; max: number; cpuShare?: number };
   timedOut: boolean;
 }
 
@@ -198,6 +198,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     await ctx.receiver.waitFor(warm.accepted, now() + 10_000);
     await ctx.receiver.reset({ mode: 'latency' });
     await h.child.call('loopReset');
+    const cpu0 = await h.child.call<number>('cpuUs');
     const until = now() + ms;
     const [b, aPub] = await Promise.all([
       paced(h.api, { tenantId: bTenant, rate, tickMs: 100, until, tag: `${tag}b` }),
@@ -213,7 +214,9 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     ]);
     const s = await ctx.receiver.waitFor(b.accepted, now() + 15_000);
     const lat = (await ctx.receiver.latencies()).fromAccepted.sort((x, y) => x - y);
-    const loop = await h.child.call<B6Case['loop']>('loopDelay');
+    const loop = await h.child.call<NonNullable<B6Case['loop']>>('loopDelay');
+    // CPU the Hookline process used over the published part, as a share of one core.
+    const cpuShare = ((await h.child.call<number>('cpuUs')) - cpu0) / 1000 / (now() - until + ms);
     const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aPub.accepted, a.count()) : undefined;
     return {
       name,
@@ -225,7 +228,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
       p99: percentile(lat, 99),
       max: lat.at(-1) ?? NaN,
       a: aLedger,
-      loop,
+      loop: { ...loop, cpuShare },
       timedOut: s.count < b.accepted,
     };
   } finally {
