@@ -52,7 +52,7 @@ end
 
 -- Drops entries scored below `bound`: whole chunks while the next one starts below it (one read
 -- when none does), and from a chunk that is the index's only one. The first chunk of several may
--- keep some below the bound (fewer than IX_MAX, their records expired) until it goes whole.
+-- keep some below the bound (fewer than IX_MAX, mostly of expired records) until it goes whole.
 local function ix_trim(idx, bound)
   local dir = idx .. ':d'
   while true do
