@@ -8,6 +8,7 @@ import type { HooklineApi } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import { startHookline, type BenchContext, type HooklineUnderTest } from '../lib/context.js';
 import { percentile } from '../lib/stats.js';
+import { indexRange } from '../../src/store/delivery-index.js';
 import { statusFromRedis } from '../../src/store/delivery-layout.js';
 
 export type ACase = 'slow' | 'hang' | '503' | 'flood';
@@ -137,7 +138,8 @@ async function ledger(
   requests: number,
 ): Promise<ALedger> {
   const p = h.info.prefix;
-  const ids = await ctx.redis.zrange(`${p}:sub:${subId}:dlv`, '0', '-1');
+  const index = await indexRange(ctx.redis, `${p}:sub:${subId}:dlv`, { n: 10_000_000 });
+  const ids = index.map((e) => e.id);
   const l: ALedger = {
     accepted,
     records: ids.length,

@@ -137,6 +137,11 @@ export function keyspace(prefix: string) {
     tenantLiveSubs: (tenantId: string) => `${prefix}:tenant:${tenantId}:live`,
     subUrl: (tenantId: string, subProduct: string, urlHash: string) =>
       `${prefix}:suburl:${tenantId}:${subProduct}:${urlHash}`,
+    /**
+     * A subscription's delivery index (src/redis/lua/lib/delivery-index.lua): the base of its
+     * directory `<base>:d` and chunks `<base>:<ms>:<delivery id>`; the base itself is the sorted
+     * set older versions wrote (read until it expires).
+     */
     subDeliveries: (id: string) => `${prefix}:sub:${id}:dlv`,
     subHeld: (id: string) => `${prefix}:sub:${id}:held`,
     subChanges: () => `${prefix}:sub-changes`,

@@ -1,6 +1,6 @@
 // Reading the per-subscription delivery indexes (src/redis/lua/lib/delivery-index.lua: chunks of
-// small sorted sets under a directory, plus the one sorted set of the versions before 0.5, merged
-// in until it expires). Written only by the scripts that create and drop records.
+// small sorted sets under a directory, plus the one sorted set of earlier versions, merged in
+// until it expires). Written only by the scripts that create and drop records.
 import type { ChainableCommander, Redis } from 'ioredis';
 import { luaScript } from '../redis/scripts.js';
 

@@ -1,5 +1,5 @@
-// Delivery records (SPEC §4): a hash per delivery plus a list of attempts, indexed per
-// subscription (a sorted set) and per event (fields of the stored event's hash). A fan-out is
+// Delivery records (SPEC §4): a hash per delivery (its attempts inside), indexed per subscription
+// (chunks of small sorted sets) and per event (fields of the stored event's hash). A fan-out is
 // one scripted command, and attempts that finish together are written by one command.
 // Event ids are per tenant: an event is stored under its tenant and id. Events stored before 0.4
 // (under their id alone) are still read, by the jobs that name them and by their tenant.
@@ -7,7 +7,7 @@
 //   delivery-fanout.ts    events and pending records written by a fan-out (batched per command)
 //   delivery-attempts.ts  attempts, statuses, status marks, keep-alive
 //   delivery-records.ts   reading records
-//   delivery-scan.ts      paging the per-subscription indexes
+//   delivery-scan.ts      paging the per-subscription indexes (delivery-index.ts: reading one)
 //   event-storage.ts      reading stored events (legacy-events.ts: the layouts of older versions)
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/client.js';

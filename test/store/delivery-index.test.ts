@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
+import { deliveryId } from '../../src/domain/ids.js';
 import { keyspace } from '../../src/redis/client.js';
 import { luaScript } from '../../src/redis/scripts.js';
 import { createDeliveryStore, execAll, type DeliveryStore } from '../../src/store/delivery-store.js';
@@ -121,6 +122,23 @@ describe('delivery index', () => {
       bytes += Number(await redis.memory('USAGE', k, 'SAMPLES', 0));
     }
     expect(bytes / written.length).toBeLessThan(60);
+  });
+
+  it('fits 120 real delivery ids a chunk in a 4 KB allocation: under 40 bytes an entry', async () => {
+    const sub = 'sub_size';
+    const t0 = Date.now() - 600_000;
+    // Delivery ids as the fan-out makes them, 1,200 over 12 s, 10 a command.
+    for (let i = 0; i < 120; i++)
+      await fanOut(
+        sub,
+        Array.from({ length: 10 }, (_, j) => deliveryId('t', `evt_size_${i}`, `dest_${j}`)),
+        t0 + i * 100,
+      );
+    const chunks = await chunkKeys(sub);
+    expect(chunks).toHaveLength(10);
+    let bytes = Number(await redis.memory('USAGE', `${keys.subDeliveries(sub)}:d`, 'SAMPLES', 0));
+    for (const k of chunks) bytes += Number(await redis.memory('USAGE', k, 'SAMPLES', 0));
+    expect(bytes / 1_200).toBeLessThan(40);
   });
 
   it('merges two indexes newest first, with a status filter', async () => {

@@ -6,8 +6,8 @@
 // seeds records with those same delivery-store calls, so the layout read here is the real one.
 //
 // Where each list comes from:
-// - deliveries: the per-subscription indexes (sorted sets scored by creation ms) of the tenant's
-//   subscriptions (keys.tenantSubs: every one it ever had), merged by the delivery store's scan;
+// - deliveries: the per-subscription indexes (scored by creation ms, ../delivery-index.ts) of the
+//   tenant's subscriptions (keys.tenantSubs: every one it ever had), merged by the delivery store's scan;
 //   with eventId or messageId, the deliveries of the named events (an event's hash names them,
 //   the message index names a message's events: ../status-marks.ts), filtered and paged here: a
 //   message has few events.

@@ -10,7 +10,7 @@
 -- start). Entries are added in order to the last chunk; a full last chunk is followed by a new
 -- one; a full chunk that an entry lands inside is split in two; an emptied chunk leaves the
 -- directory. Chunks and directory get the retention as TTL on each write, and a write first drops
--- the entries older than the retention.
+-- entries older than the retention (ix_trim: whole chunks, cheaply).
 -- `<idx>` itself is the older layout's sorted set: read and merged until it expires, never written.
 -- Keys are built from `idx`, a declared key, so they share its hash tag (one Cluster slot).
 -- 120 entries of a delivery id (28 bytes) and an offset below 2^15 ms fill a 4 KB allocation.
@@ -39,7 +39,7 @@ local function ix_start_score(m) return tonumber(string.sub(m, 1, 15)) end
 
 -- The chunk key of a directory member.
 local function ix_chunk(idx, m)
-  return idx .. ':' .. string.match(string.sub(m, 1, 15), '^0*(%d+)$') .. ':' .. string.sub(m, 17)
+  return idx .. ':' .. tostring(tonumber(string.sub(m, 1, 15))) .. ':' .. string.sub(m, 17)
 end
 
 -- The start (directory member) of the chunk holding entry member `m`: the last start at or before
@@ -50,22 +50,26 @@ local function ix_find(dir, m)
   return got[1]
 end
 
--- Drops the entries scored below `bound`: whole chunks while the next one starts below it, then
--- those of the (new) first chunk.
+-- Drops entries scored below `bound`: whole chunks while the next one starts below it (one read
+-- when none does), and from a chunk that is the index's only one. The first chunk of several may
+-- keep some below the bound (fewer than IX_MAX, mostly of expired records) until it goes whole.
 local function ix_trim(idx, bound)
   local dir = idx .. ':d'
   while true do
     local two = redis.call('ZRANGEBYLEX', dir, '-', '+', 'LIMIT', 0, 2)
     if #two == 0 then return end
+    local first = ix_start_score(two[1])
     if two[2] and ix_start_score(two[2]) < bound then
       redis.call('DEL', ix_chunk(idx, two[1]))
       redis.call('ZREM', dir, two[1])
+    elseif two[2] or first >= bound then
+      return
     else
-      local key, base = ix_chunk(idx, two[1]), ix_start_score(two[1])
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', bound - base))
-      if redis.call('EXISTS', key) == 1 then return end
-      -- Emptied: its range joins the next chunk's.
-      redis.call('ZREM', dir, two[1])
+      local key = ix_chunk(idx, two[1])
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', bound - first))
+      -- Emptied: the next write starts the index again.
+      if redis.call('EXISTS', key) == 0 then redis.call('ZREM', dir, two[1]) end
+      return
     end
   end
 end
@@ -73,19 +77,24 @@ end
 -- Adds entries of one score `s` (their ids unsorted) to an index, every key written kept `ttl` s.
 local function ix_add(idx, s, ids, ttl)
   local dir = idx .. ':d'
-  table.sort(ids, ix_less)
+  if #ids > 1 then table.sort(ids, ix_less) end
+  local prefix = ix_pad(s) .. '\0'
   local start, key, base, nxt, count
   local touched = { [dir] = true }
   for _, id in ipairs(ids) do
-    local m = ix_member(s, id)
+    local m = prefix .. id
     if not key or (nxt and not ix_less(m, nxt)) then
-      start = ix_find(dir, m)
+      -- Mostly an append: the last chunk's start is at or before the entry.
+      start, nxt = redis.call('ZREVRANGEBYLEX', dir, '+', '-', 'LIMIT', 0, 1)[1], false
+      local ss = start and ix_start_score(start)
       if not start then
         start = m
         redis.call('ZADD', dir, 0, m)
+      elseif s < ss or (s == ss and ix_less(id, string.sub(start, 17))) then
+        start = ix_find(dir, m)
+        nxt = redis.call('ZRANGEBYLEX', dir, '(' .. start, '+', 'LIMIT', 0, 1)[1]
       end
       key, base = ix_chunk(idx, start), ix_start_score(start)
-      nxt = redis.call('ZRANGEBYLEX', dir, '(' .. start, '+', 'LIMIT', 0, 1)[1] or false
       count = redis.call('ZCARD', key)
     end
     if count >= IX_MAX then
