@@ -102,10 +102,11 @@ describe('on a three-master Redis Cluster', () => {
     const sub = await subscribe(a, tenant, `${rx.url}/held`);
     expect((await post(`/v1/subscriptions/${sub.id}/pause?tenantId=${tenant}`)).status).toBe(200);
     await publish(a, makeEvents(tenant, 5));
-    await a.until(async () => {
-      const list = await allDeliveries(a, sub.id);
-      return list.length === 5 && list.every((d) => d.status === 'pending');
-    });
+    // Held: each one a delayed job listed in the subscription's held set (which resume releases).
+    const { redis, keys } = a.hookline.ctx;
+    await a.until(async () => (await redis.scard(keys.subHeld(sub.id))) === 5);
+    const list = await allDeliveries(a, sub.id);
+    expect(list.map((d) => d.status)).toEqual(Array(5).fill('pending'));
     expect(rx.requests.filter((r) => r.path === '/held')).toHaveLength(0);
     expect((await post(`/v1/subscriptions/${sub.id}/resume?tenantId=${tenant}`)).status).toBe(200);
     await rx.waitFor(5, { filter: (r) => r.path === '/held', timeoutMs: 15_000 });
