@@ -173,4 +173,23 @@ describe('on a three-master Redis Cluster', () => {
     expect(board.status, board.raw.slice(0, 200)).toBe(200);
     expect((await a.request({ method: 'GET', url: '/readyz' })).status).toBe(200);
   });
+
+  // Last: it leaves the cluster without the slot's master.
+  it('answers 503 when the slot’s master is gone', async () => {
+    a.hookline.ctx.eventsQueue.on('error', () => undefined);
+    a.hookline.ctx.deliveriesQueue.on('error', () => undefined);
+    const slot = await a.hookline.ctx.redis.cluster('KEYSLOT', a.config.REDIS_PREFIX);
+    const ranges = await a.hookline.ctx.redis.cluster('SLOTS');
+    const owner = ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+    await nodes.find((n) => n.port === owner)!.kill();
+    const startedAt = Date.now();
+    const res = await a.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { tenantId: uniqueTenant('down'), type: 'message.delivered', channel: 'sms', messageId: 'm' },
+    });
+    expect(res.status, res.raw).toBe(503);
+    expect(res.body.code).toBe('unavailable');
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
 });
