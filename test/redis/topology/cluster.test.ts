@@ -4,6 +4,7 @@
 // must stay in the prefix's slot: a script or pipeline that strays fails with CROSSSLOT or MOVED.
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublisher } from '../../../src/index.js';
 import type { Harness } from '../../helpers/harness.js';
 import { startReceiver, type Receiver } from '../../helpers/receiver.js';
 import { oauth2Settings, startTokenServer, type TokenServer } from '../../helpers/token-server.js';
@@ -172,6 +173,25 @@ describe('on a three-master Redis Cluster', () => {
     });
     expect(board.status, board.raw.slice(0, 200)).toBe(200);
     expect((await a.request({ method: 'GET', url: '/readyz' })).status).toBe(200);
+  });
+
+  it('lets the exported publisher connect to the cluster from the config', async () => {
+    const tenant = uniqueTenant('lib');
+    await subscribe(a, tenant, `${rx.url}/lib`);
+    // No connection given: it opens its own from REDIS_CLUSTER_NODES (REDIS_URL is a plain node).
+    const publisher = createPublisher({ config: a.config });
+    try {
+      const { id } = await publisher.publish({
+        tenantId: tenant,
+        type: 'message.delivered',
+        channel: 'sms',
+        messageId: 'm-lib',
+      });
+      const [got] = await rx.waitFor(1, { filter: (r) => r.path === '/lib', timeoutMs: 10_000 });
+      expect(got!.headers['webhook-id']).toBe(id);
+    } finally {
+      await publisher.close();
+    }
   });
 
   // Last: it leaves the cluster without the slot's master.
