@@ -58,6 +58,9 @@ export function createRedis(
         failoverDetector: true,
         retryStrategy: sentinelRetry,
         sentinelRetryStrategy: sentinelRetry,
+        // The detector's own Sentinel connections: without a strategy they stay down after a
+        // Sentinel restart, and failovers would again be noticed only through errors.
+        sentinelReconnectStrategy: sentinelRetry,
         ...extra,
       });
       break;
