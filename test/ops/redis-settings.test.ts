@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
 import { redisSettingWarnings } from '../../src/redis/client.js';
+import { startServer, stopAll, type Server } from '../redis/topology/servers.js';
 
 describe('Redis setting warnings', () => {
   let redis: Redis;
@@ -36,5 +37,28 @@ describe('Redis setting warnings', () => {
     // Never connected, no offline queue: every command is refused, as a managed Redis refuses CONFIG.
     expect(await redisSettingWarnings(closed)).toEqual([]);
     closed.disconnect();
+  });
+});
+
+describe('Redis setting warnings on a private server', () => {
+  let server: Server;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    // The shared server's zset encoding is left alone: other files check their indexes are listpacks.
+    server = await startServer(['zset-max-listpack-entries 64', 'hash-max-listpack-value 1024']);
+    redis = new Redis({ host: '127.0.0.1', port: server.port });
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await stopAll();
+  });
+
+  it('names zset-max-listpack-entries below 128 (the delivery index’s chunks), and nothing at 128', async () => {
+    const low = await redisSettingWarnings(redis);
+    expect(low).toEqual([expect.stringMatching(/zset-max-listpack-entries is 64; 128 is recommended/)]);
+    await redis.config('SET', 'zset-max-listpack-entries', '128');
+    expect(await redisSettingWarnings(redis)).toEqual([]);
   });
 });
