@@ -314,6 +314,47 @@ describe.skipIf(!haveChromium)(title, () => {
     },
   );
 
+  it('edits the product: SMS drops the WABA number, an unchanged WhatsApp keeps every number', async () => {
+    const create = async (path: string) => {
+      const res = await h.request<{ id: string }>({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}`,
+        body: {
+          webhookUrl: `${rx.url}/${path}`,
+          events: ['message.delivered'],
+          channels: ['whatsapp'],
+          senders: ['15550001111', '15550002222'],
+          format: 'params',
+        },
+      });
+      expect(res.status, res.raw).toBe(201);
+      return res.body.id;
+    };
+    const toSms = await create('wa-to-sms');
+    const kept = await create('wa-kept');
+    const page = await newPage();
+    await openFromDashboard(page, await mintFor(tenant));
+    await page.waitForURL(`${base}/portal`);
+    const save = async (id: string) => {
+      await page.getByRole('button', { name: 'Save Changes' }).click();
+      await page.waitForURL(`${base}/portal/webhooks/${id}?done=saved`);
+      return h.hookline.ctx.subscriptionStore.get(id);
+    };
+
+    await page.goto(`${base}/portal/webhooks/${toSms}/edit`);
+    await page.getByLabel('Product', { exact: true }).selectOption('sms');
+    const sms = await save(toSms);
+    expect(sms?.channels).toEqual(['sms']);
+    expect(sms?.senders ?? []).toEqual([]);
+
+    await page.goto(`${base}/portal/webhooks/${kept}/edit`);
+    await page.getByLabel('Description (optional)').fill('renamed');
+    const wa = await save(kept);
+    expect(wa?.description).toBe('renamed');
+    expect(wa?.senders).toEqual(['15550001111', '15550002222']);
+    await page.context().close();
+  });
+
   it('refuses a cross-site form post (another origin of the same site)', { timeout: 60_000 }, async () => {
     const sub = await h.request<{ id: string }>({
       method: 'POST',

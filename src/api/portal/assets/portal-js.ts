@@ -121,9 +121,15 @@ export const PORTAL_JS = String.raw`
     var report = val('report-type');
     if (report === 'DLR') body.events = DLR.slice();
     if (report === 'MO') body.events = ['message.reply'];
+    var was = current && current.channels && current.channels.length === 1 ? current.channels[0] : null;
     if (product === 'whatsapp') {
       var waba = val('waba').trim();
-      body.senders = waba ? [waba] : [];
+      // The field shows the first number: left as it was, every stored number is kept.
+      var same = was === 'whatsapp' && current.senders && current.senders[0] === waba;
+      body.senders = same ? current.senders : waba ? [waba] : [];
+    } else if (was === 'whatsapp' && product !== '*keep') {
+      // A WABA number would filter out every message of the new product.
+      delete body.senders;
     }
     body.webhookUrl = val('webhook-url').trim();
     var desc = val('description').trim();
