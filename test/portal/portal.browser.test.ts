@@ -314,8 +314,8 @@ describe.skipIf(!haveChromium)(title, () => {
     },
   );
 
-  it('edits the product: SMS drops the WABA number, an unchanged WhatsApp keeps every number', async () => {
-    const create = async (path: string) => {
+  it('an edit changes what the form shows only: SMS drops the WABA number, the rest stays', async () => {
+    const create = async (path: string, extra: Record<string, unknown> = {}) => {
       const res = await h.request<{ id: string }>({
         method: 'POST',
         url: `/v1/subscriptions?tenantId=${tenant}`,
@@ -325,6 +325,7 @@ describe.skipIf(!haveChromium)(title, () => {
           channels: ['whatsapp'],
           senders: ['15550001111', '15550002222'],
           format: 'params',
+          ...extra,
         },
       });
       expect(res.status, res.raw).toBe(201);
@@ -352,6 +353,18 @@ describe.skipIf(!haveChromium)(title, () => {
     const wa = await save(kept);
     expect(wa?.description).toBe('renamed');
     expect(wa?.senders).toEqual(['15550001111', '15550002222']);
+    // A DLR webhook of only some delivery statuses is not widened to all four by a save.
+    expect(wa?.events).toEqual(['message.delivered']);
+
+    // By keyboard: removing a custom parameter row leaves focus on its Add More.
+    await page.goto(`${base}/portal/webhooks/${kept}/edit`);
+    await page.getByLabel('Add Custom Parameters').check();
+    await page.locator('#params-rows .add-more').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+Tab'); // back from the new row's name to the previous Remove
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#params-rows [data-pair]').count()).toBe(1);
+    expect(await page.evaluate<string>('document.activeElement.className')).toBe('add-more');
     await page.context().close();
   });
 

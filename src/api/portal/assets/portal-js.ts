@@ -89,6 +89,8 @@ export const PORTAL_JS = String.raw`
       var box = t.parentNode.parentNode;
       if (box.querySelectorAll('[data-pair]').length > 1) {
         t.parentNode.remove();
+        // Keyboard users keep their place: focus moves to this list's Add More.
+        box.querySelector('.add-more').focus();
       } else {
         t.parentNode.querySelectorAll('input').forEach(function (i) { i.value = ''; });
       }
@@ -119,7 +121,9 @@ export const PORTAL_JS = String.raw`
     body.method = m[0];
     body.encoding = m[1];
     var report = val('report-type');
-    if (report === 'DLR') body.events = DLR.slice();
+    // DLR kept as DLR keeps the stored subset (e.g. only message.delivered): saving must not widen it.
+    var dlrBefore = current && current.events.length && current.events.every(function (e) { return DLR.indexOf(e) >= 0; });
+    if (report === 'DLR') body.events = dlrBefore ? current.events.slice() : DLR.slice();
     if (report === 'MO') body.events = ['message.reply'];
     var was = current && current.channels && current.channels.length === 1 ? current.channels[0] : null;
     if (product === 'whatsapp') {
