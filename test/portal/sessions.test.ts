@@ -176,6 +176,14 @@ describe('opening a link', () => {
     const later = await page('/portal', 'hl_portal=forged-session-id-aaaaaaaaaaaaaaaa');
     expect(later.statusCode).toBe(401);
     expect(later.body).toContain('Link expired or not found');
+    // A mistyped portal address is the same page, with the portal's headers.
+    for (const url of ['/portal/nope', '/portal/webhooks/sub_x/nope']) {
+      const res = await page(url, 'hl_portal=forged-session-id-aaaaaaaaaaaaaaaa');
+      expect(res.statusCode, url).toBe(401);
+      expect(res.headers['content-type']).toMatch(/text\/html/);
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.body).toContain('Link expired or not found');
+    }
   });
 
   it('keeps the code out of the logs', async () => {
@@ -228,6 +236,7 @@ describe('opening a link', () => {
       `/portal/webhooks/${created.body.id}`,
       `/portal/webhooks/${created.body.id}/edit`,
       `/portal/webhooks/${created.body.id}/delete`,
+      `/portal/webhooks/${created.body.id}/nope`,
     ]) {
       const res = await page(url, cookie);
       expect(res.statusCode, url).toBe(404);

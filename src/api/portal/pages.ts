@@ -186,5 +186,10 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       const canRetry = portalCan(request, 'deliveries:write');
       return send(reply, deliveryView(d, preview, { canRetry, notice: notice(request) }, frame(request)));
     });
+
+    // A stale or mistyped portal address is a page too, not the API's problem+json.
+    s.get('/portal/*', { schema: hidden }, async () => {
+      throw new HooklineError('not_found', 'no such portal page');
+    });
   });
 }
