@@ -79,6 +79,28 @@ describe('portal actions', () => {
     expect(after?.webhookUrl).toBe(`${rx.url}/edit`);
   });
 
+  it('Test Webhook applies the SSRF guard of a save, for a new form and an edit', async () => {
+    const sub = await createSub('/ssrf');
+    const before = rx.requests.length;
+    // The harness allows 127.0.0.1/32 and ::1/128 only: 127.0.0.2 is another loopback address.
+    for (const url of [`/portal/api/test`, `/portal/api/test?id=${sub.id}`]) {
+      for (const webhookUrl of [`http://127.0.0.2:${rx.port}/x`, `http://[::ffff:127.0.0.2]:${rx.port}/x`]) {
+        const res = await h.hookline.app!.inject({
+          method: 'POST',
+          url,
+          headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+          payload: JSON.stringify({ webhookUrl, events: ['message.delivered'] }),
+        });
+        expect(res.statusCode, `${url} ${webhookUrl}`).toBe(400);
+        expect(JSON.parse(res.body)).toMatchObject({
+          code: 'ssrf_blocked',
+          errors: [{ path: '/webhookUrl' }],
+        });
+      }
+    }
+    expect(rx.requests.length).toBe(before);
+  });
+
   it('rotates the secret, pauses and resumes', async () => {
     const sub = await createSub('/rotate');
     expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).statusCode).toBe(303);
