@@ -185,6 +185,43 @@ describe('portal actions', () => {
     expect(peek.body).not.toContain('nope');
   });
 
+  it('shows the request of a delivery with every header, credentials masked', async () => {
+    const sub = await createSub('/shown', {
+      authType: 'bearer',
+      bearer: { token: 'bearer-token-0123456789' },
+      customHeaders: { 'X-Api-Key': 'api-key-0123456789' },
+    });
+    const evt = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm_shown' },
+    });
+    expect(evt.status).toBe(202);
+    const done = await h.until(async () => {
+      const res = await h.request<{ data: { id: string; status: string }[] }>({
+        method: 'GET',
+        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
+      });
+      return res.body.data?.[0]?.status === 'succeeded' ? res.body.data[0] : undefined;
+    });
+    const page = await h.hookline.app!.inject({
+      method: 'GET',
+      url: `/portal/deliveries/${done.id}`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    const request = page.body.slice(
+      page.body.indexOf('<h2>Request</h2>'),
+      page.body.indexOf('<h2>Attempts</h2>'),
+    );
+    expect(request).toContain('authorization: Bearer bear****');
+    expect(request).toContain('x-api-key: api-****');
+    expect(request).toMatch(/user-agent: Hookline\//);
+    expect(request).toContain('webhook-signature: v1,… (signed at each attempt)');
+    expect(page.body).not.toContain('bearer-token-0123456789');
+    expect(page.body).not.toContain('api-key-0123456789');
+  });
+
   it('pages Manage Webhooks 20 at a time', async () => {
     const minted = await h.request<{ url: string }>({
       method: 'POST',

@@ -179,7 +179,7 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       try {
         const sub = await subs.get(d.subscriptionId, t);
         const { event } = await services.events.getEvent(t, d.eventId, { platform: false });
-        preview = maskRequest(portal.requestPreview(sub, event), sub);
+        preview = maskRequest(await portal.requestPreview(sub, event), sub);
       } catch {
         preview = undefined; // its webhook or event is gone: the attempts still show
       }
