@@ -356,6 +356,17 @@ describe.skipIf(!haveChromium)(title, () => {
     // A DLR webhook of only some delivery statuses is not widened to all four by a save.
     expect(wa?.events).toEqual(['message.delivered']);
 
+    // An SMS webhook keeps a WhatsApp-only parameter name the API gave it (the form hides it).
+    const sms2 = await create('sms-names', {
+      channels: ['sms'],
+      senders: [],
+      fieldNames: { messageId: 'mid', status: 'st' },
+    });
+    await page.goto(`${base}/portal/webhooks/${sms2}/edit`);
+    expect(await page.getByLabel('Status Parameter').isVisible()).toBe(false);
+    await page.getByLabel('Message ID Parameter').fill('msg');
+    expect((await save(sms2))?.fieldNames).toEqual({ messageId: 'msg', status: 'st' });
+
     // By keyboard: removing a custom parameter row leaves focus on its Add More.
     await page.goto(`${base}/portal/webhooks/${kept}/edit`);
     await page.getByLabel('Add Custom Parameters').check();

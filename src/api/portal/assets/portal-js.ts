@@ -142,7 +142,13 @@ export const PORTAL_JS = String.raw`
       var names = {};
       document.querySelectorAll('[data-param]').forEach(function (input) {
         var waOnly = input.closest('[data-whatsapp-only]');
-        if (input.value.trim() && (!waOnly || product === 'whatsapp')) names[input.getAttribute('data-param')] = input.value.trim();
+        var f = input.getAttribute('data-param');
+        if (!waOnly || product === 'whatsapp') {
+          if (input.value.trim()) names[f] = input.value.trim();
+        } else if (was !== 'whatsapp' && current && current.fieldNames && current.fieldNames[f]) {
+          // Hidden here, set through the API: a save of other fields keeps it.
+          names[f] = current.fieldNames[f];
+        }
       });
       if (Object.keys(names).length) body.fieldNames = names; else delete body.fieldNames;
     }
