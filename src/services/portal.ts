@@ -1,14 +1,20 @@
 // Workflows only the subscriber portal needs beyond the public API's services: testing a webhook
-// as its form stands before it is saved, and showing what an attempt sent. Both apply the same
+// as its form stands before it is saved, and showing what an attempt sends. Both apply the same
 // rules as a save (schema checked by the route, then checkSubscription: URL policy, SSRF guard).
-import { attempt, type AttemptOutcome, type OutboundRequest } from '../delivery/attempt.js';
-import { encodePayload } from '../delivery/formats/index.js';
+import { attempt, buildRequest, type AttemptOutcome, type OutboundRequest } from '../delivery/attempt.js';
+import type { TokenProvider } from '../delivery/auth/index.js';
 import type { HooklineEvent } from '../domain/event.js';
 import { sampleEvent } from '../domain/sample-event.js';
 import type { Subscription, SubscriptionInput } from '../domain/subscription.js';
 import type { Context } from '../pipeline/context.js';
 import { unmaskSecrets } from './masked-echo.js';
 import { checkSubscription } from './subscription-rules.js';
+
+/** Stands in for the access token an OAuth2 attempt fetches (masked when shown): a preview fetches none. */
+const NO_TOKEN_FETCH: TokenProvider = {
+  getToken: async () => '-',
+  invalidate: async () => {},
+};
 
 export type PortalDeps = Pick<Context, 'config' | 'urlGuard' | 'subscriptionStore' | 'agent' | 'tokens'>;
 
@@ -40,18 +46,18 @@ export function createPortalService(ctx: PortalDeps) {
     },
 
     /**
-     * The request a delivery of `event` sends with the webhook's current settings (URL, method,
-     * content type, custom headers, body); auth and signature headers are added per attempt and
-     * not rebuilt here.
+     * The request a delivery of `event` sends with the webhook's current settings, every header
+     * included (the caller masks the credentials). No OAuth2 token is fetched for it, and the
+     * signature is left out: each attempt signs with its own timestamp.
      */
-    requestPreview(sub: Subscription, event: HooklineEvent): OutboundRequest {
-      const payload = encodePayload(event, sub);
-      const headers: Record<string, string> = { ...(sub.customHeaders ?? {}) };
-      if (payload.contentType) headers['content-type'] = payload.contentType;
-      headers['webhook-id'] = event.id;
-      let url = sub.webhookUrl;
-      if (payload.query) url += (url.includes('?') ? '&' : '?') + payload.query;
-      return { url, method: payload.body === undefined ? 'GET' : sub.method, headers, body: payload.body };
+    async requestPreview(sub: Subscription, event: HooklineEvent): Promise<OutboundRequest> {
+      const req = await buildRequest(sub, event, { tokens: NO_TOKEN_FETCH });
+      const headers = { ...req.headers };
+      if (headers['webhook-signature']) {
+        headers['webhook-timestamp'] = '(the time of each attempt)';
+        headers['webhook-signature'] = 'v1,… (signed at each attempt)';
+      }
+      return { ...req, headers };
     },
   };
 }

@@ -79,6 +79,28 @@ describe('portal actions', () => {
     expect(after?.webhookUrl).toBe(`${rx.url}/edit`);
   });
 
+  it('Test Webhook applies the SSRF guard of a save, for a new form and an edit', async () => {
+    const sub = await createSub('/ssrf');
+    const before = rx.requests.length;
+    // The harness allows 127.0.0.1/32 and ::1/128 only: 127.0.0.2 is another loopback address.
+    for (const url of [`/portal/api/test`, `/portal/api/test?id=${sub.id}`]) {
+      for (const webhookUrl of [`http://127.0.0.2:${rx.port}/x`, `http://[::ffff:127.0.0.2]:${rx.port}/x`]) {
+        const res = await h.hookline.app!.inject({
+          method: 'POST',
+          url,
+          headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+          payload: JSON.stringify({ webhookUrl, events: ['message.delivered'] }),
+        });
+        expect(res.statusCode, `${url} ${webhookUrl}`).toBe(400);
+        expect(JSON.parse(res.body)).toMatchObject({
+          code: 'ssrf_blocked',
+          errors: [{ path: '/webhookUrl' }],
+        });
+      }
+    }
+    expect(rx.requests.length).toBe(before);
+  });
+
   it('rotates the secret, pauses and resumes', async () => {
     const sub = await createSub('/rotate');
     expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).statusCode).toBe(303);
@@ -161,6 +183,43 @@ describe('portal actions', () => {
     });
     expect(peek.statusCode).toBe(404);
     expect(peek.body).not.toContain('nope');
+  });
+
+  it('shows the request of a delivery with every header, credentials masked', async () => {
+    const sub = await createSub('/shown', {
+      authType: 'bearer',
+      bearer: { token: 'bearer-token-0123456789' },
+      customHeaders: { 'X-Api-Key': 'api-key-0123456789' },
+    });
+    const evt = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm_shown' },
+    });
+    expect(evt.status).toBe(202);
+    const done = await h.until(async () => {
+      const res = await h.request<{ data: { id: string; status: string }[] }>({
+        method: 'GET',
+        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
+      });
+      return res.body.data?.[0]?.status === 'succeeded' ? res.body.data[0] : undefined;
+    });
+    const page = await h.hookline.app!.inject({
+      method: 'GET',
+      url: `/portal/deliveries/${done.id}`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    const request = page.body.slice(
+      page.body.indexOf('<h2>Request</h2>'),
+      page.body.indexOf('<h2>Attempts</h2>'),
+    );
+    expect(request).toContain('authorization: Bearer bear****');
+    expect(request).toContain('x-api-key: api-****');
+    expect(request).toMatch(/user-agent: Hookline\//);
+    expect(request).toContain('webhook-signature: v1,… (signed at each attempt)');
+    expect(page.body).not.toContain('bearer-token-0123456789');
+    expect(page.body).not.toContain('api-key-0123456789');
   });
 
   it('pages Manage Webhooks 20 at a time', async () => {

@@ -314,6 +314,71 @@ describe.skipIf(!haveChromium)(title, () => {
     },
   );
 
+  it('an edit changes what the form shows only: SMS drops the WABA number, the rest stays', async () => {
+    const create = async (path: string, extra: Record<string, unknown> = {}) => {
+      const res = await h.request<{ id: string }>({
+        method: 'POST',
+        url: `/v1/subscriptions?tenantId=${tenant}`,
+        body: {
+          webhookUrl: `${rx.url}/${path}`,
+          events: ['message.delivered'],
+          channels: ['whatsapp'],
+          senders: ['15550001111', '15550002222'],
+          format: 'params',
+          ...extra,
+        },
+      });
+      expect(res.status, res.raw).toBe(201);
+      return res.body.id;
+    };
+    const toSms = await create('wa-to-sms');
+    const kept = await create('wa-kept');
+    const page = await newPage();
+    await openFromDashboard(page, await mintFor(tenant));
+    await page.waitForURL(`${base}/portal`);
+    const save = async (id: string) => {
+      await page.getByRole('button', { name: 'Save Changes' }).click();
+      await page.waitForURL(`${base}/portal/webhooks/${id}?done=saved`);
+      return h.hookline.ctx.subscriptionStore.get(id);
+    };
+
+    await page.goto(`${base}/portal/webhooks/${toSms}/edit`);
+    await page.getByLabel('Product', { exact: true }).selectOption('sms');
+    const sms = await save(toSms);
+    expect(sms?.channels).toEqual(['sms']);
+    expect(sms?.senders ?? []).toEqual([]);
+
+    await page.goto(`${base}/portal/webhooks/${kept}/edit`);
+    await page.getByLabel('Description (optional)').fill('renamed');
+    const wa = await save(kept);
+    expect(wa?.description).toBe('renamed');
+    expect(wa?.senders).toEqual(['15550001111', '15550002222']);
+    // A DLR webhook of only some delivery statuses is not widened to all four by a save.
+    expect(wa?.events).toEqual(['message.delivered']);
+
+    // An SMS webhook keeps a WhatsApp-only parameter name the API gave it (the form hides it).
+    const sms2 = await create('sms-names', {
+      channels: ['sms'],
+      senders: [],
+      fieldNames: { messageId: 'mid', status: 'st' },
+    });
+    await page.goto(`${base}/portal/webhooks/${sms2}/edit`);
+    expect(await page.getByLabel('Status Parameter').isVisible()).toBe(false);
+    await page.getByLabel('Message ID Parameter').fill('msg');
+    expect((await save(sms2))?.fieldNames).toEqual({ messageId: 'msg', status: 'st' });
+
+    // By keyboard: removing a custom parameter row leaves focus on its Add More.
+    await page.goto(`${base}/portal/webhooks/${kept}/edit`);
+    await page.getByLabel('Add Custom Parameters').check();
+    await page.locator('#params-rows .add-more').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+Tab'); // back from the new row's name to the previous Remove
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#params-rows [data-pair]').count()).toBe(1);
+    expect(await page.evaluate<string>('document.activeElement.className')).toBe('add-more');
+    await page.context().close();
+  });
+
   it('refuses a cross-site form post (another origin of the same site)', { timeout: 60_000 }, async () => {
     const sub = await h.request<{ id: string }>({
       method: 'POST',

@@ -1,7 +1,9 @@
 // POST /v1/portal/sessions and the link it mints, over plain HTTP (inject): who may mint for which
 // tenant, ttl bounds, problem+json codes; a link works once, then shows nothing; the session is
 // an HttpOnly SameSite=Strict cookie scoped to its tenant; state changes need the CSRF token.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
@@ -174,6 +176,51 @@ describe('opening a link', () => {
     const later = await page('/portal', 'hl_portal=forged-session-id-aaaaaaaaaaaaaaaa');
     expect(later.statusCode).toBe(401);
     expect(later.body).toContain('Link expired or not found');
+    // A mistyped portal address is the same page, with the portal's headers.
+    for (const url of ['/portal/nope', '/portal/webhooks/sub_x/nope']) {
+      const res = await page(url, 'hl_portal=forged-session-id-aaaaaaaaaaaaaaaa');
+      expect(res.statusCode, url).toBe(401);
+      expect(res.headers['content-type']).toMatch(/text\/html/);
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.body).toContain('Link expired or not found');
+    }
+  });
+
+  it('keeps the code out of the logs', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const h2 = await startHarness({}, { logger: createLogger('info', {}, stream) });
+    try {
+      const minted = await h2.request<{ url: string }>({
+        method: 'POST',
+        url: '/v1/portal/sessions',
+        body: { tenantId: 't_portal_log' },
+      });
+      const u = new URL(minted.body.url);
+      const res = await h2.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
+      expect(res.statusCode).toBe(200);
+      const logged = lines.join('');
+      expect(logged).toContain('/portal/start?…');
+      expect(logged).not.toContain(u.searchParams.get('code')!);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a HEAD (a link checker) does not use the code up', async () => {
+    const { body } = await mint({ tenantId: 't_portal_a', ttlSeconds: 120 });
+    const u = new URL(body.url);
+    const head = await h.hookline.app!.inject({ method: 'HEAD', url: `${u.pathname}${u.search}` });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['set-cookie']).toBeUndefined();
+    const { res, cookie } = await open(body.url);
+    expect(res.statusCode).toBe(200);
+    expect((await page('/portal', cookie)).statusCode).toBe(200);
   });
 
   it('keeps a session inside its tenant: another tenant’s webhook is "not found"', async () => {
@@ -189,6 +236,7 @@ describe('opening a link', () => {
       `/portal/webhooks/${created.body.id}`,
       `/portal/webhooks/${created.body.id}/edit`,
       `/portal/webhooks/${created.body.id}/delete`,
+      `/portal/webhooks/${created.body.id}/nope`,
     ]) {
       const res = await page(url, cookie);
       expect(res.statusCode, url).toBe(404);

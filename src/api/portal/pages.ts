@@ -3,6 +3,7 @@
 // "link expired or not found" for a missing session or another tenant's id, never data, never 5xx.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HooklineError } from '../../domain/errors.js';
+import { safeUrl } from '../../logger.js';
 import type { DeliveryStatus } from '../../domain/delivery-record.js';
 import type { Subscription } from '../../domain/subscription.js';
 import type { Services } from '../../services/index.js';
@@ -72,7 +73,18 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
   // The link: trade the one-time code for a session. Answered 200 (not a redirect): a SameSite=Strict
   // cookie set during a cross-site navigation is not sent on that navigation's redirects, so the
   // page moves on to /portal by a navigation of its own (same-site).
-  app.get('/portal/start', { schema: hidden }, async (request, reply) => {
+  // The code is a credential until used: the request log line gets the path without it.
+  const startLog = {
+    req: (req: FastifyRequest) => ({
+      method: req.method,
+      url: safeUrl(req.url),
+      host: req.host,
+      remoteAddress: req.ip,
+    }),
+  };
+  app.get('/portal/start', { schema: hidden, logSerializers: startLog }, async (request, reply) => {
+    // A HEAD (link checkers, mail scanners) must not use up the one-time code.
+    if (request.method === 'HEAD') return send(reply, startView());
     const code = (request.query as { code?: unknown }).code;
     const started = typeof code === 'string' ? await sessions.exchange(code) : undefined;
     if (!started) return send(reply, goneView(), 404);
@@ -167,12 +179,17 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
       try {
         const sub = await subs.get(d.subscriptionId, t);
         const { event } = await services.events.getEvent(t, d.eventId, { platform: false });
-        preview = maskRequest(portal.requestPreview(sub, event), sub);
+        preview = maskRequest(await portal.requestPreview(sub, event), sub);
       } catch {
         preview = undefined; // its webhook or event is gone: the attempts still show
       }
       const canRetry = portalCan(request, 'deliveries:write');
       return send(reply, deliveryView(d, preview, { canRetry, notice: notice(request) }, frame(request)));
+    });
+
+    // A stale or mistyped portal address is a page too, not the API's problem+json.
+    s.get('/portal/*', { schema: hidden }, async () => {
+      throw new HooklineError('not_found', 'no such portal page');
     });
   });
 }

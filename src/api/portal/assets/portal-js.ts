@@ -89,6 +89,8 @@ export const PORTAL_JS = String.raw`
       var box = t.parentNode.parentNode;
       if (box.querySelectorAll('[data-pair]').length > 1) {
         t.parentNode.remove();
+        // Keyboard users keep their place: focus moves to this list's Add More.
+        box.querySelector('.add-more').focus();
       } else {
         t.parentNode.querySelectorAll('input').forEach(function (i) { i.value = ''; });
       }
@@ -119,11 +121,19 @@ export const PORTAL_JS = String.raw`
     body.method = m[0];
     body.encoding = m[1];
     var report = val('report-type');
-    if (report === 'DLR') body.events = DLR.slice();
+    // DLR kept as DLR keeps the stored subset (e.g. only message.delivered): saving must not widen it.
+    var dlrBefore = current && current.events.length && current.events.every(function (e) { return DLR.indexOf(e) >= 0; });
+    if (report === 'DLR') body.events = dlrBefore ? current.events.slice() : DLR.slice();
     if (report === 'MO') body.events = ['message.reply'];
+    var was = current && current.channels && current.channels.length === 1 ? current.channels[0] : null;
     if (product === 'whatsapp') {
       var waba = val('waba').trim();
-      body.senders = waba ? [waba] : [];
+      // The field shows the first number: left as it was, every stored number is kept.
+      var same = was === 'whatsapp' && current.senders && current.senders[0] === waba;
+      body.senders = same ? current.senders : waba ? [waba] : [];
+    } else if (was === 'whatsapp' && product !== '*keep') {
+      // A WABA number would filter out every message of the new product.
+      delete body.senders;
     }
     body.webhookUrl = val('webhook-url').trim();
     var desc = val('description').trim();
@@ -132,7 +142,13 @@ export const PORTAL_JS = String.raw`
       var names = {};
       document.querySelectorAll('[data-param]').forEach(function (input) {
         var waOnly = input.closest('[data-whatsapp-only]');
-        if (input.value.trim() && (!waOnly || product === 'whatsapp')) names[input.getAttribute('data-param')] = input.value.trim();
+        var f = input.getAttribute('data-param');
+        if (!waOnly || product === 'whatsapp') {
+          if (input.value.trim()) names[f] = input.value.trim();
+        } else if (was !== 'whatsapp' && current && current.fieldNames && current.fieldNames[f]) {
+          // Hidden here, set through the API: a save of other fields keeps it.
+          names[f] = current.fieldNames[f];
+        }
       });
       if (Object.keys(names).length) body.fieldNames = names; else delete body.fieldNames;
     }

@@ -63,8 +63,8 @@ export function deliveryView(
         ? html`<section class="card">
             <h2>Request</h2>
             <p class="hint">
-              As the webhook’s current settings send this event; signature and auth headers are added per
-              attempt.
+              As the webhook’s current settings send this event, credentials masked; each attempt signs it
+              with its own timestamp.
             </p>
             <p><code>${request.method} ${request.url}</code></p>
             ${headerList(request.headers)}
