@@ -9,7 +9,8 @@ import type { Subscription, SubscriptionInput } from './subscription.js';
  * as the errors to report when it did not: the auth credentials when webhookUrl changes (the
  * secret header value, bearer token and basic password go there, and so do access tokens got
  * with the OAuth2 client secret and refresh token), the OAuth2 ones when tokenUrl changes.
- * customHeaders values stay as stored.
+ * customHeaders values are secrets too (SPEC §9): each stored one kept under a new webhookUrl
+ * must be in the request as well.
  */
 export function credentialsToResupply(current: Subscription, next: SubscriptionInput): FieldError[] {
   const paths: string[] = [];
@@ -24,6 +25,9 @@ export function credentialsToResupply(current: Subscription, next: SubscriptionI
     else if (next.authType === 'bearer') paths.push('/bearer/token');
     else if (next.authType === 'basic') paths.push('/basic/password');
     else if (next.authType === 'oauth2') oauth2();
+    for (const name of Object.keys(next.customHeaders ?? {}))
+      if (current.customHeaders && Object.hasOwn(current.customHeaders, name))
+        paths.push(`/customHeaders/${name}`);
   } else if (next.oauth2 && current.oauth2 && next.oauth2.tokenUrl !== current.oauth2.tokenUrl) {
     moved = 'oauth2.tokenUrl';
     oauth2();

@@ -54,13 +54,23 @@ describe('credentialsToResupply', () => {
     ).toEqual([]);
   });
 
-  it('asks for nothing when webhookUrl moves without auth (customHeaders stay as stored)', () => {
+  it('asks for each stored customHeaders value a new webhookUrl keeps (they are secrets)', () => {
+    const errors = credentialsToResupply(
+      current({ customHeaders: { 'X-A': '1', 'X-B': '2' } }),
+      next({ webhookUrl: NEW_URL, customHeaders: { 'X-A': '1', 'X-C': '3' } }),
+    );
+    expect(errors.map((e) => e.path)).toEqual(['/customHeaders/X-A']);
+    expect(errors[0]!.message).toMatch(/webhookUrl changes/);
+    // The same URL: nothing to supply.
     expect(
       credentialsToResupply(
         current({ customHeaders: { 'X-A': '1' } }),
-        next({ webhookUrl: NEW_URL, customHeaders: { 'X-A': '1' } }),
+        next({ customHeaders: { 'X-A': '1' } }),
       ),
     ).toEqual([]);
+  });
+
+  it('asks for nothing when webhookUrl moves without auth or custom headers', () => {
     expect(credentialsToResupply(current(), next({ webhookUrl: NEW_URL, authType: 'none' }))).toEqual([]);
   });
 

@@ -58,22 +58,43 @@ describe('portal actions', () => {
     });
     const { id: _i, tenantId: _t, status: _s, createdAt: _c, updatedAt: _u, ...body } = view.body;
     expect((body.customHeaders as Record<string, string>)['X-Key']).toBe('stor****');
+    const test = (form: Record<string, unknown>) =>
+      h.hookline.app!.inject({
+        method: 'POST',
+        url: `/portal/api/test?id=${sub.id}`,
+        headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+        payload: JSON.stringify(form),
+      });
     const before = rx.requests.length;
-    const res = await h.hookline.app!.inject({
-      method: 'POST',
-      url: `/portal/api/test?id=${sub.id}`,
-      headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
-      payload: JSON.stringify({ ...body, webhookUrl: `${rx.url}/edit-draft` }),
+    // The stored header value (a secret) does not follow a new address unless the form carries it.
+    const refused = await test({ ...body, webhookUrl: `${rx.url}/edit-draft` });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      code: 'validation_error',
+      errors: [{ path: '/customHeaders/X-Key' }],
     });
+    expect(rx.requests.slice(before).some((r) => r.path === '/edit-draft')).toBe(false);
+    // The webhook's own address: the stored secret is sent, and the test is signed with its secret.
+    const res = await test(body);
     expect(res.statusCode, res.body).toBe(200);
     const result = JSON.parse(res.body) as { ok: boolean; request: { headers: Record<string, string> } };
     expect(result.ok).toBe(true);
     expect(JSON.stringify(result)).not.toContain('stored-secret-123456');
     const [got] = (await rx.waitFor(before + 1)).slice(before);
-    expect(got!.path).toBe('/edit-draft');
+    expect(got!.path).toBe('/edit');
     expect(got!.headers['x-key']).toBe('stored-secret-123456');
     const headers = Object.fromEntries(Object.entries(got!.headers).map(([k, v]) => [k, String(v)]));
     expect(() => new Webhook(sub.signingSecret).verify(got!.body, headers)).not.toThrow();
+    // A new address with the header typed again is tested.
+    const moved = await test({
+      ...body,
+      webhookUrl: `${rx.url}/edit-draft`,
+      customHeaders: { 'X-Key': 'typed-again-123456' },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const [draft] = (await rx.waitFor(before + 2)).slice(before + 1);
+    expect(draft!.path).toBe('/edit-draft');
+    expect(draft!.headers['x-key']).toBe('typed-again-123456');
     // Nothing was saved.
     const after = await h.hookline.ctx.subscriptionStore.get(sub.id);
     expect(after?.webhookUrl).toBe(`${rx.url}/edit`);

@@ -174,7 +174,7 @@ describe('oauth2.tokenUrl', () => {
 });
 
 describe('what a new webhookUrl does not need', () => {
-  it('credentials the same request drops, or none at all; customHeaders values stay as stored', async () => {
+  it('credentials the same request drops, or none at all', async () => {
     const bearer = await create('bearer');
     expectProblem(
       await patch(bearer.id, { webhookUrl: `${rx.url}/r/no-auth` }, asClient),
@@ -185,8 +185,12 @@ describe('what a new webhookUrl does not need', () => {
     const res = await patch(bearer.id, { webhookUrl: `${rx.url}/r/no-auth`, authType: 'none' }, asClient);
     expect(res.status, res.raw).toBe(200);
     expect(res.body).not.toHaveProperty('bearer');
+  });
+});
 
-    const plain = await h.request<{ id: string }>({
+describe('customHeaders values are secrets: they follow a new webhookUrl only when the request carries them', () => {
+  it('refuses the move without them or with their masked echo, and saves it with them', async () => {
+    const plain = await h.request<{ id: string; customHeaders: Record<string, string> }>({
       method: 'POST',
       url: `/v1/subscriptions?tenantId=${tenant}`,
       body: {
@@ -195,7 +199,30 @@ describe('what a new webhookUrl does not need', () => {
         customHeaders: { 'X-Api-Key': 'custom-key-000001' },
       },
     });
-    expect((await patch(plain.body.id, { webhookUrl: `${rx.url}/r/plain-2` }, asClient)).status).toBe(200);
+    expect(plain.status, plain.raw).toBe(201);
+    const target = `${evil.url}/steal-header`;
+    expectProblem(
+      await patch(plain.body.id, { webhookUrl: target }, asClient),
+      400,
+      'validation_error',
+      '/customHeaders/X-Api-Key',
+    );
+    const masked = plain.body.customHeaders['X-Api-Key']!;
+    expect(masked).not.toBe('custom-key-000001');
+    expectProblem(
+      await patch(plain.body.id, { webhookUrl: target, customHeaders: { 'X-Api-Key': masked } }, asClient),
+      400,
+      'validation_error',
+      '/customHeaders/X-Api-Key',
+    );
+    expect((await h.hookline.ctx.subscriptionStore.get(plain.body.id))?.webhookUrl).toBe(`${rx.url}/r/plain`);
+    expect(evil.requests.filter((r) => r.path === '/steal-header')).toHaveLength(0);
+    const moved = await patch(
+      plain.body.id,
+      { webhookUrl: `${rx.url}/r/plain-2`, customHeaders: { 'X-Api-Key': 'custom-key-000001' } },
+      asClient,
+    );
+    expect(moved.status, moved.raw).toBe(200);
     expect((await h.hookline.ctx.subscriptionStore.get(plain.body.id))?.customHeaders).toEqual({
       'X-Api-Key': 'custom-key-000001',
     });
