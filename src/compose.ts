@@ -19,6 +19,7 @@ import type { Context } from './pipeline/context.js';
 import { createQueues } from './pipeline/jobs.js';
 import { createMetrics, serveMetrics } from './pipeline/metrics.js';
 import { createOpsEvents } from './pipeline/ops-events.js';
+import { logQueueErrors } from './pipeline/queue-errors.js';
 import { createPublisher } from './services/publisher.js';
 import { createResilience } from './pipeline/resilience-hook.js';
 import type { DeliveryHooks } from './pipeline/runner.js';
@@ -94,6 +95,8 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   // script onto each pipeline of that connection: the stores' pipelines get their own.
   const queueConnection = createRedis(topology, 'producer');
   const { events: eventsQueue, deliveries: deliveriesQueue } = createQueues(queueConnection, prefix);
+  logQueueErrors(eventsQueue, logger, 'events queue');
+  logQueueErrors(deliveriesQueue, logger, 'deliveries queue');
   const metrics = createMetrics();
   const policy = policyFor(config);
   const urlGuard = createUrlGuard(policy, opts.security);

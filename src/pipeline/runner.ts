@@ -116,8 +116,11 @@ export type Verdict =
   | { kind: 'cancelled' }
   /** A later status of its message was delivered to its destination (`by`): not sent, recorded. */
   | { kind: 'superseded'; by: string }
-  /** Paused, disabled, breaker open, rate-limited: no attempt spent (see HoldDecision). */
-  | { kind: 'hold'; ms: number; park: boolean }
+  /**
+   * Paused, disabled (`untilResume`), breaker open, rate-limited: no attempt spent (see
+   * HoldDecision).
+   */
+  | { kind: 'hold'; ms: number; park: boolean; untilResume?: boolean }
   | { kind: 'succeeded'; made: Made }
   /** `early`: given up before the last allowed attempt (not retryable). */
   | { kind: 'failed'; made: Made; message: string; early: boolean }
@@ -153,7 +156,12 @@ async function resolveTarget(
 export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict> {
   const { delivery, event, attemptNo, maxAttempts } = run;
   const { id, data } = delivery;
-  const sub = await resolveTarget(deps, data.s, event);
+  let sub = await resolveTarget(deps, data.s, event);
+  // Paused or disabled in this process's cache: a resume elsewhere may have changed that a moment
+  // ago (its invalidation is still on its way). One read past the cache before holding; an active
+  // subscription's run reads nothing more.
+  if (sub && !sub.deletedAt && sub.status !== 'active' && isSubscriptionTarget(data.s))
+    sub = await readPastCache(deps, sub);
   if (!sub || sub.deletedAt) return { kind: 'cancelled' };
   // Compared before the hold and the hooks: a stale status held by a paused subscription or an
   // open breaker ends when it wakes, and takes no probe or rate-limit slot. One command, only for
@@ -164,7 +172,7 @@ export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verd
     const by = await deps.deliveries.supersedeIfStale(id, event, field, rank);
     if (by) return { kind: 'superseded', by };
   }
-  if (sub.status !== 'active') return { kind: 'hold', ms: HOLD_MS, park: true };
+  if (sub.status !== 'active') return { kind: 'hold', ms: HOLD_MS, park: true, untilResume: true };
   for (const h of deps.hooks) {
     const d = (await h.beforeAttempt?.(sub, delivery)) ?? 0;
     const ms = typeof d === 'number' ? d : d.ms;
@@ -208,11 +216,13 @@ export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): 
       if (run.job) {
         await prepareHold(deps, id, data, v.ms, v.park);
         await run.job.job.moveToDelayed(Date.now() + v.ms, run.job.token);
+        if (v.untilResume) await releaseIfResumed(deps, id, data.s);
         throw new DelayedError();
       }
       // No attempt spent: this run's attempt is still to make, by a job that sleeps out the hold.
       await queueFrom(deps, data, run.attemptNo - 1, run.maxAttempts - run.attemptNo, v.ms);
       await prepareHold(deps, id, data, v.ms, v.park);
+      if (v.untilResume) await releaseIfResumed(deps, id, data.s);
       return v.kind;
     case 'retry':
       // The job that runs it again exists before the record says `retrying`: a record never
@@ -380,6 +390,28 @@ async function record(
       attempts: attemptNo,
       lastError: { code: err!.code, message: err!.message, statusCode: outcome.statusCode },
     });
+}
+
+/** The subscription as stored; the cached copy is dropped when it differs. */
+async function readPastCache(deps: DeliveryDeps, cached: Subscription): Promise<Subscription | undefined> {
+  const sub = await deps.subscriptionStore.get(cached.id);
+  if (sub?.updatedAt !== cached.updatedAt) deps.subscriptions.invalidate(cached.tenantId, cached.id);
+  return sub;
+}
+
+/**
+ * Resume sets the status, then releases the held set: a delivery held on a status read before
+ * the resume, and parked after its release, would sleep the whole hold. Read once more now that
+ * it is parked (delayed and in the set): if the subscription is active again, release it here.
+ */
+async function releaseIfResumed(deps: DeliveryDeps, id: string, subscriptionId: string): Promise<void> {
+  const sub = await deps.subscriptionStore.get(subscriptionId);
+  if (!sub || sub.deletedAt || sub.status !== 'active') return;
+  deps.subscriptions.invalidate(sub.tenantId, sub.id);
+  const job = await deps.queue.getJob(id);
+  // Resume may have promoted it already (or it runs again elsewhere): nothing to release.
+  await job?.promote().catch(() => undefined);
+  await deps.redis.srem(deps.keys.subHeld(subscriptionId), id);
 }
 
 /** A held delivery's record and event outlive the hold; a parked one joins the held set. */

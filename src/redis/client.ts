@@ -80,7 +80,21 @@ export function createRedis(
   // Connection errors are retried by retryStrategy and reported by /readyz; without a listener
   // ioredis would print each one as an unhandled error event.
   conn.on('error', () => undefined);
+  if (topologyKind(topology) === 'sentinel') quietSentinelClients(conn);
   return conn;
+}
+
+/**
+ * ioredis gives the failover detector's own Sentinel connections no 'error' listener and no
+ * option for one: a Sentinel restart would print "[ioredis] Unhandled error event" for each retry.
+ * Every Sentinel connection the connector makes gets one (they retry on their own strategy).
+ */
+function quietSentinelClients(conn: Redis): void {
+  type Connect = (...args: unknown[]) => Redis;
+  const connector = (conn as unknown as { connector?: { connectToSentinel?: Connect } }).connector;
+  const connect = connector?.connectToSentinel;
+  if (!connector || typeof connect !== 'function') return;
+  connector.connectToSentinel = (...args) => connect.apply(connector, args).on('error', () => undefined);
 }
 
 /** Server settings docs/operations.md recommends, each with why (a lower value is worse). */

@@ -94,6 +94,12 @@ async function fetch(id: string) {
 
 const record = (id: string) => h.hookline.ctx.deliveries.get(id);
 
+/** POST /v1/subscriptions/:id/pause or resume. */
+async function action(subId: string, name: 'pause' | 'resume') {
+  const res = await h.request({ method: 'POST', url: `/v1/subscriptions/${subId}/${name}` });
+  expect(res.status, res.raw).toBe(200);
+}
+
 /** `deps` whose store reports, as each attempt is recorded, what the delivery's job is then. */
 function watchingRecords(seen: (string | undefined)[]): DeliveryDeps {
   const store = h.hookline.ctx.deliveries;
@@ -190,7 +196,7 @@ describe('decide and commit', () => {
     await h.until(async () => (await deps.subscriptions.get(run.subId))?.status === 'paused');
     const before = rx.requests.length;
     const v = await decide(deps, run);
-    expect(v).toEqual({ kind: 'hold', ms: HOLD_MS, park: true });
+    expect(v).toEqual({ kind: 'hold', ms: HOLD_MS, park: true, untilResume: true });
     expect(await commit(deps, run, v)).toBe('hold');
     const job = (await queue().getJob(run.delivery.id))!;
     expect([job.name, job.data, job.opts.attempts, job.opts.delay]).toEqual([
@@ -212,6 +218,51 @@ describe('decide and commit', () => {
     );
     expect(await active.job.getState()).toBe('delayed');
     expect(rx.requests.length).toBe(before);
+  });
+
+  it('hold (paused in a stale cache): one read past the cache finds it resumed, and the attempt is made', async () => {
+    const run = await setup(200);
+    await action(run.subId, 'pause');
+    const stale = (await deps.subscriptions.get(run.subId))!;
+    expect(stale.status).toBe('paused');
+    await action(run.subId, 'resume');
+    // This process's cache as another process's is until the resume's invalidation arrives.
+    const dropped: string[] = [];
+    const staleDeps: DeliveryDeps = {
+      ...deps,
+      subscriptions: {
+        ...deps.subscriptions,
+        get: async (id) => (id === run.subId ? stale : deps.subscriptions.get(id)),
+        invalidate: (_tenant, id) => void dropped.push(id),
+      },
+    };
+    const v = await decide(staleDeps, run);
+    expect(v).toMatchObject({ kind: 'succeeded' });
+    expect(dropped).toEqual([run.subId]);
+  });
+
+  it('hold (paused, resumed between decide and commit): the parked delivery is released at once', async () => {
+    const run = await setup(200);
+    await action(run.subId, 'pause');
+    await h.until(async () => (await deps.subscriptions.get(run.subId))?.status === 'paused');
+    const job = await asJob(run);
+    const v = await decide(deps, { ...run, job });
+    expect(v).toMatchObject({ kind: 'hold', untilResume: true });
+    // Resume's release finds nothing held yet: the delivery is parked only now.
+    await action(run.subId, 'resume');
+    await expect(commit(deps, { ...run, job }, v)).rejects.toBeInstanceOf(DelayedError);
+    expect(await job.job.getState()).toBe('waiting');
+    expect(
+      await h.hookline.ctx.redis.sismember(h.hookline.ctx.keys.subHeld(run.subId), run.delivery.id),
+    ).toBe(0);
+
+    // A direct attempt's hold job, the same.
+    const direct = await setup(200, { tenant: run.event.tenantId, subId: run.subId });
+    await action(run.subId, 'pause');
+    const held = await decide(deps, direct);
+    await action(run.subId, 'resume');
+    expect(await commit(deps, direct, held)).toBe('hold');
+    expect(await (await queue().getJob(direct.delivery.id))!.getState()).toBe('waiting');
   });
 
   it('hold (a hook, park: false): delayed, not parked', async () => {

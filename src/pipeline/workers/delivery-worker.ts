@@ -5,6 +5,7 @@ import { processDelivery, type DeliveryDeps } from '../runner.js';
 import type { Slots } from '../slots.js';
 import { backoffStrategy, DELIVERIES_QUEUE, type DeliveryJobData } from '../jobs.js';
 import { opsTarget } from '../ops-events.js';
+import { logQueueErrors } from '../queue-errors.js';
 
 /**
  * Jobs of a worker that died are found by the others' stalled-job check once their lock expired:
@@ -58,6 +59,6 @@ export function startDeliveryWorker(ctx: Context, slots: Slots, deps: DeliveryDe
       settings: { backoffStrategy: backoffStrategy(deps.backoff) },
     },
   );
-  worker.on('error', (err) => ctx.logger.error({ err }, 'delivery worker error'));
+  logQueueErrors(worker, ctx.logger, 'delivery worker');
   return worker;
 }

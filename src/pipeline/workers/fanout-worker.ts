@@ -6,6 +6,7 @@ import type { DirectDelivery } from '../direct.js';
 import { fanOut } from '../fanout.js';
 import { EVENTS_QUEUE, jobEvents, jobTraceparents, type EventJobData } from '../jobs.js';
 import { STALL_RECOVERY } from './delivery-worker.js';
+import { logQueueErrors } from '../queue-errors.js';
 
 export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker<EventJobData, number> {
   const deps = {
@@ -38,6 +39,6 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
   worker.on('failed', (job, err) =>
     ctx.logger.error({ err, eventIds: job ? jobEvents(job.data).map((e) => e.id) : [] }, 'fan-out failed'),
   );
-  worker.on('error', (err) => ctx.logger.error({ err }, 'fan-out worker error'));
+  logQueueErrors(worker, ctx.logger, 'fan-out worker');
   return worker;
 }

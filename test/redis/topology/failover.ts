@@ -33,9 +33,6 @@ export function useSentinelHookline(): void {
       REDIS_SENTINELS: `127.0.0.1:${set.sentinel.port}`,
       REDIS_SENTINEL_NAME: set.name,
     });
-    // BullMQ prints a queue's connection errors to stderr when nothing listens (the outage is expected).
-    h.hookline.ctx.eventsQueue.on('error', () => undefined);
-    h.hookline.ctx.deliveriesQueue.on('error', () => undefined);
     await subscribe(h, tenant, `${rx.url}/hook`);
   }, 30_000);
 

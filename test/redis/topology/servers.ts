@@ -146,15 +146,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
     async () => (await cli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'),
     'replica in sync',
   );
-  const sentinel = await startServer(
-    [
-      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
-      `sentinel down-after-milliseconds ${name} 1000`,
-      `sentinel failover-timeout ${name} 10000`,
-      `sentinel parallel-syncs ${name} 1`,
-    ],
-    { sentinel: true },
-  );
+  const sentinel = await startServer(sentinelConf(name, master.port), { sentinel: true });
   // Sentinel must have found the replica before it can fail over to it.
   await waitFor(async () => {
     const r = new Redis({ port: sentinel.port, lazyConnect: true, maxRetriesPerRequest: 0 });
@@ -166,4 +158,25 @@ export async function startSentinelSet(): Promise<SentinelSet> {
     }
   }, 'sentinel sees the replica');
   return { master, replica, sentinel, name };
+}
+
+const sentinelConf = (name: string, masterPort: number) => [
+  `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+  `sentinel down-after-milliseconds ${name} 1000`,
+  `sentinel failover-timeout ${name} 10000`,
+  `sentinel parallel-syncs ${name} 1`,
+];
+
+/**
+ * Kills the set's Sentinel; the returned function starts a new one on its port watching the
+ * master (as a restarted Sentinel would) and stores it in the set.
+ */
+export async function stopSentinel(set: SentinelSet): Promise<() => Promise<void>> {
+  await set.sentinel.kill();
+  return async () => {
+    set.sentinel = await startServer(sentinelConf(set.name, set.master.port), {
+      port: set.sentinel.port,
+      sentinel: true,
+    });
+  };
 }
