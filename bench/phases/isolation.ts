@@ -205,13 +205,15 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     const [b, aPub] = await Promise.all([
       paced(h.api, { tenantId: bTenant, rate, tickMs: 100, until, tag: `${tag}b` }),
       a
-        ? paced(h.api, {
-            tenantId: 'bench-b6-a',
-            rate: rate * A_CASES[name as ACase].rate,
-            tickMs: 100,
-            until,
-            tag: `${tag}a`,
-          })
+        ? sleep(Number(process.env.BENCH_B6_A_OFFSET_MS ?? 0)).then(() =>
+            paced(h.api, {
+              tenantId: 'bench-b6-a',
+              rate: rate * A_CASES[name as ACase].rate,
+              tickMs: 100,
+              until,
+              tag: `${tag}a`,
+            }),
+          )
         : undefined,
     ]);
     const s = await ctx.receiver.waitFor(b.accepted, now() + 15_000);
