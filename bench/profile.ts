@@ -9,6 +9,7 @@ import { bareBaseline } from './phases/baselines.js';
 import { b1Throughput, type B1Result } from './phases/hookline.js';
 import { formatSummary, summariseFile, type Window } from './profile-summary.js';
 import { withBenchSchema } from './lib/pg-tools.js';
+import { startOtlpSink } from './lib/otlp-sink.js';
 import { now } from './lib/clock.js';
 
 // Node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; tsx's loader
@@ -26,6 +27,24 @@ export async function runProfile(ctx: BenchContext): Promise<void> {
   // `--pg`: the same run with the PostgreSQL history store (B1pg), on a schema of its own.
   if (ctx.opts.profilePg)
     return withBenchSchema(ctx, (pg) => profileRun(ctx, pg.env, () => pg.ready(now() + 60_000)));
+  // `--otel`: with tracing on (every event sampled), exporting to a collector stand-in (B1otel's).
+  if (ctx.opts.profileOtel) {
+    const sink = await startOtlpSink();
+    try {
+      return await profileRun(
+        ctx,
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '1.0',
+        },
+        async () => undefined,
+      );
+    } finally {
+      await sink.close();
+    }
+  }
   return profileRun(ctx, {}, async () => undefined);
 }
 
@@ -72,7 +91,7 @@ async function profileRun(
     ].join('\n');
   };
   const text = [
-    `Profile of ${b1.count} deliveries${env.DATABASE_URL ? ' with the PostgreSQL history (B1pg-like)' : ''} (B1-like: HTTP publish → fan-out → delivery), LOG_LEVEL ${ctx.opts.logLevel}`,
+    `Profile of ${b1.count} deliveries${env.DATABASE_URL ? ' with the PostgreSQL history (B1pg-like)' : ''}${env.OTEL_EXPORTER_OTLP_ENDPOINT ? ' with tracing on' : ''} (B1-like: HTTP publish → fan-out → delivery), LOG_LEVEL ${ctx.opts.logLevel}`,
     `Hookline ${Math.round(b1.perSecond)}/s, ${perDelivery(hs.busyMs, b1.count)}; ` +
       `bare worker ${Math.round(bare.perSecond)}/s, ${perDelivery(bs.busyMs, bare.count)}`,
     '',

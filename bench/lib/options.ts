@@ -34,6 +34,8 @@ export interface Options {
   profile: boolean;
   /** `--profile --pg`: profile with the PostgreSQL history store. */
   profilePg: boolean;
+  /** `--profile --otel`: profile with tracing on. */
+  profileOtel: boolean;
   /** B4 under the Redis server's own settings instead of the recommended production ones. */
   redisDefaults: boolean;
   out: string;
@@ -109,7 +111,7 @@ function flag(argv: string[], name: string): string | undefined {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only B1,B3] [--scale 0.2] [--receiver child|inproc]
-                       [--log-level info|silent] [--concurrency N] [--connections N] [--profile [--pg]] [--redis-defaults] [--out file]
+                       [--log-level info|silent] [--concurrency N] [--connections N] [--profile [--pg|--otel]] [--redis-defaults] [--out file]
   phases: ${PHASES.join(', ')} (B1 and B1pg also run bare, their baseline); BENCH_SCALE=x is --scale x`;
 
 export function parseOptions(argv: string[], env = process.env): Options {
@@ -145,6 +147,7 @@ export function parseOptions(argv: string[], env = process.env): Options {
     connections: int(flag(argv, 'connections'), defaults.MAX_CONNECTIONS_PER_ORIGIN),
     profile: argv.includes('--profile'),
     profilePg: argv.includes('--pg'),
+    profileOtel: argv.includes('--otel'),
     redisDefaults: argv.includes('--redis-defaults'),
     out: flag(argv, 'out') || 'bench/results/latest.json',
     sizes: sizesFor(scale, argv.includes('--profile')),
