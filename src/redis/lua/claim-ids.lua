@@ -30,6 +30,19 @@ if since < 0 then
   since = slot
 end
 local current = base .. slot
+-- Whether a slot holds any 0.4.0-pre bucket (its 64 shards, LEGACY_SHARDS in publisher.ts),
+-- asked once per slot per call: a deployment that never ran 0.4.0-pre reads none of them.
+local pre_any = {}
+local function pre_has(s)
+  local v = pre_any[s]
+  if v == nil then
+    local shards = {}
+    for k = 0, 63 do shards[k + 1] = pre .. s .. ':' .. k end
+    v = redis.call('EXISTS', unpack(shards)) > 0
+    pre_any[s] = v
+  end
+  return v
+end
 local out = {}
 for i = 8, #ARGV, 4 do
   local digest, tenant, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -40,7 +53,7 @@ for i = 8, #ARGV, 4 do
     local v = lh_get(base .. s, digest)
     if v and (v == '0' or tonumber(v) > now) then taken = true end
     if v and s == slot then here = true end
-    if not taken and s <= since then
+    if not taken and s <= since and pre_has(s) then
       local old = redis.call('HGET', pre .. s .. ':' .. ARGV[i + 3], tenant .. '|' .. id)
       if old and (old == 'c' or tonumber(string.sub(old, 2)) > now) then taken = true end
     end
