@@ -282,8 +282,6 @@ const runSpan = ({ delivery, event, attemptNo }: DeliveryRun): Span =>
   deliverSpan(delivery.data.p, {
     id: event.id,
     type: event.type,
-    tenantId: event.tenantId,
-    deliveryId: delivery.id,
     subscriptionId: delivery.data.s,
     attempt: attemptNo,
   });

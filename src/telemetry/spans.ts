@@ -28,7 +28,6 @@ export const ATTR = {
   eventType: 'hookline.event.type',
   tenantId: 'hookline.tenant.id',
   subscriptionId: 'hookline.subscription.id',
-  deliveryId: 'hookline.delivery.id',
   attempt: 'hookline.attempt',
   errorCode: 'hookline.error.code',
   outcome: 'hookline.outcome',
@@ -46,10 +45,11 @@ export interface EventNames {
   tenantId: string;
 }
 
-const eventAttributes = (e: EventNames): Attributes => ({
+// Each attribute costs on every span twice (the SDK's checks, the export's encoding): the
+// publish span names the tenant, the spans under it in the same trace only the event.
+const eventAttributes = (e: Pick<EventNames, 'id' | 'type'>): Attributes => ({
   [ATTR.eventId]: e.id,
   [ATTR.eventType]: e.type,
-  [ATTR.tenantId]: e.tenantId,
 });
 
 /** The traceparent a job carries to continue `span`'s trace under it. */
@@ -80,12 +80,17 @@ export interface PublishSpans {
 
 /** `using`: Hookline's tracer, or a host application's (the library's createPublisher). */
 export function publishSpans(events: readonly EventNames[], using: Tracer = tracer!): PublishSpans {
-  const spans = events.map((e) => using.startSpan(SPAN.publish, { attributes: eventAttributes(e) }));
+  const spans = events.map((e) =>
+    using.startSpan(SPAN.publish, {
+      attributes: { [ATTR.eventId]: e.id, [ATTR.eventType]: e.type, [ATTR.tenantId]: e.tenantId },
+    }),
+  );
   return {
     traceparent: (i) => traceparentOf(spans[i]!),
     end(duplicates) {
       spans.forEach((s, i) => {
-        s.setAttribute('hookline.duplicate', duplicates[i] ?? false);
+        // Only the exception is noted: most events are new.
+        if (duplicates[i]) s.setAttribute('hookline.duplicate', true);
         s.end();
       });
     },
@@ -105,7 +110,10 @@ export interface FanoutSpans {
   end(deliveries: number, err?: unknown): void;
 }
 
-export function fanoutSpans(events: readonly EventNames[], traceparents?: readonly (string | undefined)[]) {
+export function fanoutSpans(
+  events: readonly Pick<EventNames, 'id' | 'type'>[],
+  traceparents?: readonly (string | undefined)[],
+) {
   const spans = events.map((e, i) => startSpanFrom(SPAN.fanout, traceparents?.[i], eventAttributes(e)));
   const out: FanoutSpans = {
     parents: spans.map(traceparentOf),
@@ -123,14 +131,32 @@ export function fanoutSpans(events: readonly EventNames[], traceparents?: readon
 /** The `hookline.deliver` span of one run of a delivery, under its fan-out's span. */
 export function deliverSpan(
   parent: string | undefined,
-  a: EventNames & { deliveryId: string; subscriptionId: string; attempt: number },
+  a: Pick<EventNames, 'id' | 'type'> & { subscriptionId: string; attempt: number },
 ): Span {
   return startSpanFrom(SPAN.deliver, parent, {
-    ...eventAttributes(a),
-    [ATTR.deliveryId]: a.deliveryId,
+    [ATTR.eventId]: a.id,
+    [ATTR.eventType]: a.type,
     [ATTR.subscriptionId]: a.subscriptionId,
     [ATTR.attempt]: a.attempt,
   });
+}
+
+// The host of each webhook URL, parsed once: a subscription's URL is the same on every attempt.
+const hosts = new Map<string, string | null>();
+const HOSTS_KEPT = 10_000;
+
+function hostOf(url: string): string | undefined {
+  let host = hosts.get(url);
+  if (host === undefined) {
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      host = null;
+    }
+    if (hosts.size >= HOSTS_KEPT) hosts.clear();
+    hosts.set(url, host);
+  }
+  return host ?? undefined;
 }
 
 /** What an attempt came to, on its span. */
@@ -138,12 +164,7 @@ export function noteAttempt(
   span: Span,
   a: { url: string; statusCode: number | null; errorCode?: string; errorMessage?: string },
 ): void {
-  let host: string | undefined;
-  try {
-    host = new URL(a.url).hostname;
-  } catch {
-    host = undefined;
-  }
+  const host = hostOf(a.url);
   if (host) span.setAttribute(ATTR.serverAddress, host);
   if (a.statusCode !== null) span.setAttribute(ATTR.statusCode, a.statusCode);
   if (a.errorCode) {
