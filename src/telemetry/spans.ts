@@ -208,6 +208,12 @@ export function activeTraceparent(): string | undefined {
   return span ? traceparentOf(span) : undefined;
 }
 
+/** `trace_id` and `span_id` of `span` for a log line (the attempt's, written outside its span). */
+export function spanLogFields(span: Span): { trace_id: string; span_id: string } {
+  const sc = span.spanContext();
+  return { trace_id: sc.traceId, span_id: sc.spanId };
+}
+
 /**
  * `trace_id` and `span_id` of the active span for a log line (pino mixin); none while off. A new
  * object each time: pino merges the line's own fields into it.
