@@ -26,7 +26,7 @@ import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { attempt, type AttemptDeps, type AttemptOutcome } from '../delivery/attempt.js';
-import type { Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 import {
   ATTR,
   DECISION,
@@ -112,6 +112,8 @@ export interface DeliveryRun {
   staleChecked?: boolean;
   /** Its `hookline.deliver` span while tracing is on (runDelivery sets it). */
   span?: Span;
+  /** With tracing on, a direct attempt's fan-out span (else the parent is `p` of its data). */
+  parent?: Context;
 }
 
 /** An attempt made and not yet recorded: its destination, its outcome, its status-mark field. */
@@ -293,8 +295,8 @@ export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise
 }
 
 /** The span of one run: under its event's fan-out span, whose traceparent its job data carries. */
-const runSpan = ({ delivery, event, attemptNo }: DeliveryRun): Span =>
-  deliverSpan(delivery.data.p, {
+const runSpan = ({ delivery, event, attemptNo, parent }: DeliveryRun): Span =>
+  deliverSpan(parent ?? delivery.data.p, {
     id: event.id,
     type: event.type,
     subscriptionId: delivery.data.s,

@@ -9,6 +9,7 @@ import {
   trace,
   SpanStatusCode,
   type Attributes,
+  type Context,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -55,9 +56,17 @@ const eventAttributes = (e: Pick<EventNames, 'id' | 'type'>): Attributes => ({
 /** The traceparent a job carries to continue `span`'s trace under it. */
 export const traceparentOf = (span: Span): string | undefined => formatTraceparent(span.spanContext());
 
-/** A span under the one `tp` names (a new trace without it). */
-export const startSpanFrom = (name: string, tp: string | undefined, attributes: Attributes): Span =>
-  tracer!.startSpan(name, { attributes }, contextOfTraceparent(tp));
+/** A span under the one `parent` names, a traceparent or a context (a new trace without it). */
+export const startSpanFrom = (
+  name: string,
+  parent: string | Context | undefined,
+  attributes: Attributes,
+): Span =>
+  tracer!.startSpan(
+    name,
+    { attributes },
+    parent === undefined || typeof parent === 'string' ? contextOfTraceparent(parent) : parent,
+  );
 
 /** Runs `fn` with `span` active: spans started and log lines written inside join it. */
 export const withSpan = <T>(span: Span, fn: () => T): T =>
@@ -107,6 +116,8 @@ export function publishSpans(events: readonly EventNames[], using: Tracer = trac
 export interface FanoutSpans {
   /** The traceparent of event i's fan-out span: its deliveries' jobs carry it. */
   parents: (string | undefined)[];
+  /** Event i's fan-out span as a parent context, for the attempts made in this process. */
+  contexts: Context[];
   end(deliveries: number, err?: unknown): void;
 }
 
@@ -117,6 +128,7 @@ export function fanoutSpans(
   const spans = events.map((e, i) => startSpanFrom(SPAN.fanout, traceparents?.[i], eventAttributes(e)));
   const out: FanoutSpans = {
     parents: spans.map(traceparentOf),
+    contexts: spans.map((s) => trace.setSpan(ROOT_CONTEXT, s)),
     end(deliveries, err) {
       for (const s of spans) {
         s.setAttribute('hookline.batch.deliveries', deliveries);
@@ -130,7 +142,7 @@ export function fanoutSpans(
 
 /** The `hookline.deliver` span of one run of a delivery, under its fan-out's span. */
 export function deliverSpan(
-  parent: string | undefined,
+  parent: string | Context | undefined,
   a: Pick<EventNames, 'id' | 'type'> & { subscriptionId: string; attempt: number },
 ): Span {
   return startSpanFrom(SPAN.deliver, parent, {
