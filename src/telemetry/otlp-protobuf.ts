@@ -30,7 +30,7 @@ class Writer {
     this.buf = next;
   }
 
-  /** A varint of a non-negative safe integer. */
+  /** A varint of a non-negative integer (below 2^64). */
   varint(v: number): void {
     this.ensure(10);
     const b = this.buf;
@@ -163,7 +163,8 @@ function anyValue(w: Writer, v: unknown): void {
       w.varint(tag(2, VARINT));
       return w.varint(v ? 1 : 0);
     case 'number':
-      if (Number.isSafeInteger(v)) {
+      // Every integer int64 holds is an int, as the SDK's encoder has it; the others a double.
+      if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) {
         w.varint(tag(3, VARINT));
         return w.int64(v);
       }
@@ -358,12 +359,19 @@ const writer = new Writer();
 export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
   // By resource, then by scope (identity: the SDK shares them between spans).
   const byResource = new Map<Resource, Map<Scope, ReadableSpan[]>>();
+  let last: ReadableSpan | undefined;
+  let list: ReadableSpan[] = [];
   for (const s of spans) {
-    let byScope = byResource.get(s.resource);
-    if (!byScope) byResource.set(s.resource, (byScope = new Map()));
-    let list = byScope.get(s.instrumentationScope);
-    if (!list) byScope.set(s.instrumentationScope, (list = []));
+    // Hookline's spans all share one resource and scope: the lookups are for other spans.
+    if (s.resource !== last?.resource || s.instrumentationScope !== last.instrumentationScope) {
+      let byScope = byResource.get(s.resource);
+      if (!byScope) byResource.set(s.resource, (byScope = new Map()));
+      const known = byScope.get(s.instrumentationScope);
+      if (known) list = known;
+      else byScope.set(s.instrumentationScope, (list = []));
+    }
     list.push(s);
+    last = s;
   }
   const w = writer;
   w.pos = 0;

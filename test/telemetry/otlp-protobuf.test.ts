@@ -85,6 +85,8 @@ describe('OTLP protobuf encoding', () => {
             int: i * 1_000_003,
             negative: -5,
             big: 2 ** 40 + i,
+            huge: 2 ** 60,
+            hugeNegative: -(2 ** 60),
             double: i + 0.5,
             bool: i % 2 === 0,
             long: 'x'.repeat(100 + i * 3),
