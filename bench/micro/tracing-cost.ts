@@ -26,7 +26,6 @@ async function run(batches: number): Promise<number> {
       const e = events[i]!;
       const s = deliverSpan(f.parents[i], {
         ...e,
-        deliveryId: `dlv_${i}`,
         subscriptionId: 'sub_1',
         attempt: 1,
       });

@@ -181,6 +181,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       maxAttempts: item.maxRetries + 1,
       // Its fan-out created the record a moment ago, comparing it with its message's mark.
       staleChecked: true,
+      ...(item.parent && { parent: item.parent }),
     });
 
   /**

@@ -18,7 +18,7 @@ import {
 } from '../store/delivery-store.js';
 import { MARK_REDRIVEN } from '../store/mark-redriven.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
-import { fanoutSpans } from '../telemetry/spans.js';
+import { fanoutSpans, type FanoutSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
@@ -170,7 +170,7 @@ export async function fanOut(
   // One `hookline.fanout` span per event; its deliveries' attempts go under it.
   const spans = fanoutSpans(batch, opts.traceparents);
   try {
-    const started = await fanOutBatch(deps, batch, opts.rerun, spans.parents);
+    const started = await fanOutBatch(deps, batch, opts.rerun, spans);
     spans.end(started);
     return started;
   } catch (err) {
@@ -183,7 +183,7 @@ async function fanOutBatch(
   deps: FanoutDeps,
   batch: HooklineEvent[],
   rerun?: boolean,
-  parents?: (string | undefined)[],
+  spans?: Pick<FanoutSpans, 'parents' | 'contexts'>,
 ): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
   // Run again after a crash: what ended meanwhile may have left Redis for PostgreSQL already.
@@ -191,7 +191,7 @@ async function fanOutBatch(
   const pending: PendingBatchItem[] = [];
   const planned: DirectItem[] = [];
   for (const [i, event] of batch.entries()) {
-    const parent = parents?.[i];
+    const parent = spans?.parents[i];
     const targets: Destination[] = (await deps.subscriptions.forTenant(event.tenantId))
       .filter((s) => matches(s, event))
       .map((s: Subscription) => ({
@@ -227,6 +227,7 @@ async function fanOutBatch(
         data,
         maxRetries: t.maxRetries,
         ...(t.maxInFlight === undefined ? {} : { maxInFlight: t.maxInFlight }),
+        ...(spans && { parent: spans.contexts[i] }),
       });
     }
     pending.push({ event, deliveries });

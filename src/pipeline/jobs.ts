@@ -1,5 +1,6 @@
 // Queue names, the jobs that travel through them (a delivery job's name is its role) and the
 // retry strategy BullMQ runs.
+import type { Context } from '@opentelemetry/api';
 import { Queue, type BackoffStrategy, type JobsOptions } from 'bullmq';
 import { retryDelay, type BackoffSettings, type DelayCarrier } from '../domain/backoff.js';
 import type { HooklineEvent } from '../domain/event.js';
@@ -116,6 +117,8 @@ export interface DirectItem {
   maxRetries: number;
   /** Its subscription's own `maxInFlight` (absent: the default; report and ops targets: none). */
   maxInFlight?: number;
+  /** With tracing on: its fan-out span, the parent `data.p` names, without parsing that again. */
+  parent?: Context;
 }
 
 /** The events queue's type, for callers outside the pipeline (which do not import bullmq). */

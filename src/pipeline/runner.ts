@@ -26,8 +26,17 @@ import { execAll, type Attempt, type DeliveryStatus, type DeliveryStore } from '
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { attempt, type AttemptDeps, type AttemptOutcome } from '../delivery/attempt.js';
-import type { Span } from '@opentelemetry/api';
-import { ATTR, DECISION, deliverSpan, failSpan, noteAttempt, SPAN, withSpan } from '../telemetry/spans.js';
+import type { Context, Span } from '@opentelemetry/api';
+import {
+  ATTR,
+  DECISION,
+  deliverSpan,
+  failSpan,
+  noteAttempt,
+  SPAN,
+  spanLogFields,
+  withSpan,
+} from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
@@ -101,6 +110,10 @@ export interface DeliveryRun {
   job?: { job: Job<DeliveryJobData>; token?: string };
   /** The fan-out that created the record compared it with its message's status mark already. */
   staleChecked?: boolean;
+  /** Its `hookline.deliver` span while tracing is on (runDelivery sets it). */
+  span?: Span;
+  /** With tracing on, a direct attempt's fan-out span (else the parent is `p` of its data). */
+  parent?: Context;
 }
 
 /** An attempt made and not yet recorded: its destination, its outcome, its status-mark field. */
@@ -179,7 +192,12 @@ export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verd
     if (ms > 0) return { kind: 'hold', ms, park: typeof d === 'number' || d.park };
   }
 
-  const outcome = await attempt(deps.attempt, sub, event);
+  // Only a token fetch (its span) and a traceparent header read the active span: the run's span
+  // is made active for those alone, as activating it costs on every run.
+  const outcome =
+    run.span && (sub.authType === 'oauth2' || sub.sendTraceparent)
+      ? await withSpan(run.span, () => attempt(deps.attempt, sub, event))
+      : await attempt(deps.attempt, sub, event);
   const made = { sub, outcome, field };
   if (outcome.ok) return { kind: 'succeeded', made };
   const err = outcome.error!;
@@ -262,11 +280,10 @@ export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise
   let v: Verdict | undefined;
   try {
     if (!span) return await commit(deps, run, await decide(deps, run));
-    return await withSpan(span, async () => {
-      v = await decide(deps, run);
-      traceVerdict(span, v);
-      return commit(deps, run, v);
-    });
+    const traced = { ...run, span };
+    v = await decide(deps, traced);
+    traceVerdict(span, v);
+    return await commit(deps, traced, v);
   } catch (err) {
     // A verdict's own throws (RetryLater, DelayedError, the failure) are on the span already.
     if (span && !v) failSpan(span, err);
@@ -278,12 +295,10 @@ export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise
 }
 
 /** The span of one run: under its event's fan-out span, whose traceparent its job data carries. */
-const runSpan = ({ delivery, event, attemptNo }: DeliveryRun): Span =>
-  deliverSpan(delivery.data.p, {
+const runSpan = ({ delivery, event, attemptNo, parent }: DeliveryRun): Span =>
+  deliverSpan(parent ?? delivery.data.p, {
     id: event.id,
     type: event.type,
-    tenantId: event.tenantId,
-    deliveryId: delivery.id,
     subscriptionId: delivery.data.s,
     attempt: attemptNo,
   });
@@ -357,6 +372,7 @@ async function record(
   );
   deps.logger.info(
     {
+      ...(run.span && spanLogFields(run.span)),
       eventId: event.id,
       deliveryId: id,
       subscriptionId: sub.id,

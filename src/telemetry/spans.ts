@@ -9,6 +9,7 @@ import {
   trace,
   SpanStatusCode,
   type Attributes,
+  type Context,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -28,7 +29,6 @@ export const ATTR = {
   eventType: 'hookline.event.type',
   tenantId: 'hookline.tenant.id',
   subscriptionId: 'hookline.subscription.id',
-  deliveryId: 'hookline.delivery.id',
   attempt: 'hookline.attempt',
   errorCode: 'hookline.error.code',
   outcome: 'hookline.outcome',
@@ -46,18 +46,27 @@ export interface EventNames {
   tenantId: string;
 }
 
-const eventAttributes = (e: EventNames): Attributes => ({
+// Each attribute costs on every span twice (the SDK's checks, the export's encoding): the
+// publish span names the tenant, the spans under it in the same trace only the event.
+const eventAttributes = (e: Pick<EventNames, 'id' | 'type'>): Attributes => ({
   [ATTR.eventId]: e.id,
   [ATTR.eventType]: e.type,
-  [ATTR.tenantId]: e.tenantId,
 });
 
 /** The traceparent a job carries to continue `span`'s trace under it. */
 export const traceparentOf = (span: Span): string | undefined => formatTraceparent(span.spanContext());
 
-/** A span under the one `tp` names (a new trace without it). */
-export const startSpanFrom = (name: string, tp: string | undefined, attributes: Attributes): Span =>
-  tracer!.startSpan(name, { attributes }, contextOfTraceparent(tp));
+/** A span under the one `parent` names, a traceparent or a context (a new trace without it). */
+export const startSpanFrom = (
+  name: string,
+  parent: string | Context | undefined,
+  attributes: Attributes,
+): Span =>
+  tracer!.startSpan(
+    name,
+    { attributes },
+    parent === undefined || typeof parent === 'string' ? contextOfTraceparent(parent) : parent,
+  );
 
 /** Runs `fn` with `span` active: spans started and log lines written inside join it. */
 export const withSpan = <T>(span: Span, fn: () => T): T =>
@@ -80,12 +89,17 @@ export interface PublishSpans {
 
 /** `using`: Hookline's tracer, or a host application's (the library's createPublisher). */
 export function publishSpans(events: readonly EventNames[], using: Tracer = tracer!): PublishSpans {
-  const spans = events.map((e) => using.startSpan(SPAN.publish, { attributes: eventAttributes(e) }));
+  const spans = events.map((e) =>
+    using.startSpan(SPAN.publish, {
+      attributes: { [ATTR.eventId]: e.id, [ATTR.eventType]: e.type, [ATTR.tenantId]: e.tenantId },
+    }),
+  );
   return {
     traceparent: (i) => traceparentOf(spans[i]!),
     end(duplicates) {
       spans.forEach((s, i) => {
-        s.setAttribute('hookline.duplicate', duplicates[i] ?? false);
+        // Only the exception is noted: most events are new.
+        if (duplicates[i]) s.setAttribute('hookline.duplicate', true);
         s.end();
       });
     },
@@ -102,13 +116,19 @@ export function publishSpans(events: readonly EventNames[], using: Tracer = trac
 export interface FanoutSpans {
   /** The traceparent of event i's fan-out span: its deliveries' jobs carry it. */
   parents: (string | undefined)[];
+  /** Event i's fan-out span as a parent context, for the attempts made in this process. */
+  contexts: Context[];
   end(deliveries: number, err?: unknown): void;
 }
 
-export function fanoutSpans(events: readonly EventNames[], traceparents?: readonly (string | undefined)[]) {
+export function fanoutSpans(
+  events: readonly Pick<EventNames, 'id' | 'type'>[],
+  traceparents?: readonly (string | undefined)[],
+) {
   const spans = events.map((e, i) => startSpanFrom(SPAN.fanout, traceparents?.[i], eventAttributes(e)));
   const out: FanoutSpans = {
     parents: spans.map(traceparentOf),
+    contexts: spans.map((s) => trace.setSpan(ROOT_CONTEXT, s)),
     end(deliveries, err) {
       for (const s of spans) {
         s.setAttribute('hookline.batch.deliveries', deliveries);
@@ -122,15 +142,33 @@ export function fanoutSpans(events: readonly EventNames[], traceparents?: readon
 
 /** The `hookline.deliver` span of one run of a delivery, under its fan-out's span. */
 export function deliverSpan(
-  parent: string | undefined,
-  a: EventNames & { deliveryId: string; subscriptionId: string; attempt: number },
+  parent: string | Context | undefined,
+  a: Pick<EventNames, 'id' | 'type'> & { subscriptionId: string; attempt: number },
 ): Span {
   return startSpanFrom(SPAN.deliver, parent, {
-    ...eventAttributes(a),
-    [ATTR.deliveryId]: a.deliveryId,
+    [ATTR.eventId]: a.id,
+    [ATTR.eventType]: a.type,
     [ATTR.subscriptionId]: a.subscriptionId,
     [ATTR.attempt]: a.attempt,
   });
+}
+
+// The host of each webhook URL, parsed once: a subscription's URL is the same on every attempt.
+const hosts = new Map<string, string | null>();
+const HOSTS_KEPT = 10_000;
+
+function hostOf(url: string): string | undefined {
+  let host = hosts.get(url);
+  if (host === undefined) {
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      host = null;
+    }
+    if (hosts.size >= HOSTS_KEPT) hosts.clear();
+    hosts.set(url, host);
+  }
+  return host ?? undefined;
 }
 
 /** What an attempt came to, on its span. */
@@ -138,12 +176,7 @@ export function noteAttempt(
   span: Span,
   a: { url: string; statusCode: number | null; errorCode?: string; errorMessage?: string },
 ): void {
-  let host: string | undefined;
-  try {
-    host = new URL(a.url).hostname;
-  } catch {
-    host = undefined;
-  }
+  const host = hostOf(a.url);
   if (host) span.setAttribute(ATTR.serverAddress, host);
   if (a.statusCode !== null) span.setAttribute(ATTR.statusCode, a.statusCode);
   if (a.errorCode) {
@@ -185,6 +218,12 @@ export function activeTraceparent(): string | undefined {
   if (!tracer) return undefined;
   const span = trace.getSpan(context.active());
   return span ? traceparentOf(span) : undefined;
+}
+
+/** `trace_id` and `span_id` of `span` for a log line (the attempt's, written outside its span). */
+export function spanLogFields(span: Span): { trace_id: string; span_id: string } {
+  const sc = span.spanContext();
+  return { trace_id: sc.traceId, span_id: sc.spanId };
 }
 
 /**

@@ -3,7 +3,6 @@
 // elsewhere). Only trace id, span id and the sampled flag travel: no tracestate, no baggage.
 import { trace, ROOT_CONTEXT, type Context, type SpanContext } from '@opentelemetry/api';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
@@ -16,13 +15,26 @@ export function formatTraceparent(sc: SpanContext): string | undefined {
   return `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
 }
 
-/** The remote span context a traceparent names, or undefined when it is absent or malformed. */
+/** Lower-case hex only, as the version-00 format wants; `to` excluded. */
+function isHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/**
+ * The remote span context a traceparent names, or undefined when it is absent or malformed.
+ * Checked by hand, not by a regular expression: it runs once per delivery run (a few µs saved).
+ */
 export function parseTraceparent(tp: string | undefined): SpanContext | undefined {
-  if (!tp) return undefined;
-  const m = TRACEPARENT.exec(tp);
-  // The pattern checked the hex already: only the all-zero (invalid) ids are left to refuse.
-  if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
-  return { traceId: m[1]!, spanId: m[2]!, traceFlags: Number.parseInt(m[3]!, 16) & 1, isRemote: true };
+  if (tp?.length !== 55 || !tp.startsWith('00-') || tp[35] !== '-' || tp[52] !== '-') return undefined;
+  if (!isHex(tp, 3, 35) || !isHex(tp, 36, 52) || !isHex(tp, 53, 55)) return undefined;
+  const traceId = tp.slice(3, 35);
+  const spanId = tp.slice(36, 52);
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
+  return { traceId, spanId, traceFlags: Number.parseInt(tp.slice(53), 16) & 1, isRemote: true };
 }
 
 /** A context whose parent span is the one `tp` names; the root context without one. */

@@ -92,6 +92,10 @@ describe('traceparent', () => {
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
       '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
       'zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902g7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x',
     ])
       expect(trace.getSpanContext(contextOfTraceparent(bad))).toBeUndefined();
     expect(formatTraceparent({ ...sc, spanId: '0000000000000000' })).toBeUndefined();

@@ -33,7 +33,7 @@ describe('tracing off', () => {
     expect(mods).toEqual(
       expect.arrayContaining([
         '@opentelemetry/sdk-trace',
-        '@opentelemetry/exporter-trace-otlp-proto',
+        '@opentelemetry/otlp-exporter-base',
         '@opentelemetry/context-async-hooks',
       ]),
     );
