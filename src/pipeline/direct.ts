@@ -37,6 +37,7 @@ import {
   type DirectItem,
 } from './jobs.js';
 import { requeueUnfinished, runDelivery, type DeliveryDeps } from './runner.js';
+import { Fifo } from './fifo.js';
 import type { SlotWait, Slots } from './slots.js';
 import { isSubscriptionTarget } from './targets.js';
 
@@ -91,7 +92,7 @@ interface Gate {
   cap: number;
   /** Its tasks past the gate and not finished, in the order they passed. */
   passed: Set<Task>;
-  queue: Task[];
+  queue: Fifo<Task>;
   /** Moving average of its attempts' durations (ms, from the slot to the end). */
   avgMs: number;
   /** The last `slow` answer and when it was worked out (it scans the attempts under way). */
@@ -115,7 +116,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       if (!gate)
         gates.set(
           subId,
-          (gate = { subId, cap, passed: new Set(), queue: [], avgMs: 0, slow: false, slowAt: 0 }),
+          (gate = { subId, cap, passed: new Set(), queue: new Fifo(), avgMs: 0, slow: false, slowAt: 0 }),
         );
       task.gate = gate;
       if (gate.passed.size >= cap) {
@@ -229,7 +230,7 @@ export function createDirectDelivery(deps: DeliveryDeps, slots: Slots, opts: Dir
       }
       for (const gate of gates.values())
         if (gate.queue.length > 0 && slow(gate, now)) {
-          for (const t of gate.queue.splice(0)) if (t.state === 'waiting') hand(t);
+          for (const t of gate.queue.takeAll()) if (t.state === 'waiting') hand(t);
         }
       if (holding.size === 0 && waiting.size === 0) {
         clearInterval(timer);

@@ -11,6 +11,8 @@
 // subscription is not stuck behind all of them either. Each grant is O(1) (amortised: a cancelled
 // waiter, or a key whose waiters all cancelled, is skipped once when it reaches the front).
 
+import { Fifo } from './fifo.js';
+
 /** A wait that can be given up while it is still waiting. */
 export interface SlotWait {
   /** True when it was still waiting (it never gets the slot); false when the slot was granted. */
@@ -20,30 +22,6 @@ export interface SlotWait {
 interface Waiter {
   grant: () => void;
   live: boolean;
-}
-
-/** First in, first out, in O(1) amortised per item. */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  push(x: T): void {
-    this.items.push(x);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const x = this.items[this.head++];
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return x;
-  }
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
 }
 
 /** One key's waiters: direct attempts and delivery jobs, each in arrival order. */
