@@ -207,6 +207,19 @@ export const REC = {
   attempts: 'a',
 } as const;
 
+const LINKS = ['series', 'retryOf', 'redrivenTo', 'supersededBy'] as const;
+type Link = (typeof LINKS)[number];
+
+/** A record's links that are set, read from its hash under `field`'s name for each. */
+function linksOf(h: Record<string, string>, field: (link: Link) => string): Pick<DeliveryRecord, Link> {
+  const out: Record<string, string | number> = {};
+  for (const link of LINKS) {
+    const v = h[field(link)];
+    if (v) out[link] = link === 'series' ? Number(v) : v;
+  }
+  return out;
+}
+
 /** A record from its hash, either layout (older: ISO times, whole attempts in a list beside it). */
 export function recordFromRedis(
   id: string,
@@ -228,10 +241,7 @@ export function recordFromRedis(
       nextAttemptAt: h.N ? iso(Number(h.N)) : null,
       attempts:
         withAttempts && h.a ? (JSON.parse(h.a) as unknown[][]).map((t) => attemptFromRedis(t, created)) : [],
-      ...(h.n ? { series: Number(h.n) } : {}),
-      ...(h.R ? { retryOf: h.R } : {}),
-      ...(h.d ? { redrivenTo: h.d } : {}),
-      ...(h.b ? { supersededBy: h.b } : {}),
+      ...linksOf(h, (k) => REC[k]),
     };
   }
   if (!h.eventId) return undefined;
@@ -246,10 +256,7 @@ export function recordFromRedis(
     updatedAt: h.updatedAt ?? h.createdAt!,
     nextAttemptAt: h.nextAttemptAt || null,
     attempts: (legacyAttempts ?? []).map((a) => JSON.parse(a) as Attempt),
-    ...(h.series ? { series: Number(h.series) } : {}),
-    ...(h.retryOf ? { retryOf: h.retryOf } : {}),
-    ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
-    ...(h.supersededBy ? { supersededBy: h.supersededBy } : {}),
+    ...linksOf(h, (k) => k),
   };
 }
 

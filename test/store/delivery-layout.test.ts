@@ -139,6 +139,8 @@ describe('Redis delivery layout', () => {
         a: `[${roundTripTuple()}]`,
         n: '2',
         R: 'dlv_0',
+        d: 'dlv_4',
+        b: 'evt_2',
       },
       undefined,
     );
@@ -155,6 +157,8 @@ describe('Redis delivery layout', () => {
       attempts: [ok],
       series: 2,
       retryOf: 'dlv_0',
+      redrivenTo: 'dlv_4',
+      supersededBy: 'evt_2',
     });
     const legacy = recordFromRedis(
       'dlv_2',
@@ -166,6 +170,10 @@ describe('Redis delivery layout', () => {
         status: 'retrying',
         updatedAt: '2026-03-01T10:00:01.000Z',
         nextAttemptAt: '2026-03-01T10:05:00.000Z',
+        series: '3',
+        retryOf: 'dlv_0',
+        redrivenTo: 'dlv_4',
+        supersededBy: 'evt_2',
       },
       [JSON.stringify(ok)],
     );
@@ -173,7 +181,14 @@ describe('Redis delivery layout', () => {
       status: 'retrying',
       attempts: [ok],
       nextAttemptAt: '2026-03-01T10:05:00.000Z',
+      series: 3,
+      retryOf: 'dlv_0',
+      redrivenTo: 'dlv_4',
+      supersededBy: 'evt_2',
     });
+    const bare = recordFromRedis('dlv_5', { E: 'evt_1', S: 'sub_1', T: 't1', C: String(created) }, undefined);
+    for (const link of ['series', 'retryOf', 'redrivenTo', 'supersededBy'])
+      expect(bare).not.toHaveProperty(link);
     expect(recordFromRedis('dlv_3', {}, undefined)).toBeUndefined();
   });
 });
