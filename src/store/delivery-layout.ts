@@ -264,7 +264,12 @@ export function recordFromRedis(
 export const statusFromRedis = (code: string | null | undefined, legacy: string | null | undefined) =>
   code ? statusOfCode(code) : ((legacy ?? undefined) as DeliveryStatus | undefined);
 
-/** Event types stored as their number (`_t`). Part of the stored format: only ever appended. */
+/**
+ * Event types stored as their number (`_t`). Part of the stored format: only ever appended.
+ * Deliberately not derived from the domain's EVENT_TYPES and OPERATIONAL_EVENT_TYPES (a type
+ * inserted or reordered there would change what stored numbers mean); the layout test checks
+ * that every domain type has a number here (one without is stored by name).
+ */
 const STORED_TYPES = [
   'message.sent',
   'message.delivered',
@@ -299,7 +304,8 @@ const FIELD_OF_CODE = new Map(Object.entries(FIELD_CODE).map(([f, c]) => [c, f])
 
 /**
  * Event fields stored by position in the array form, after the type, the acceptance time and the
- * occurrence. Part of the stored format: only ever appended.
+ * occurrence. Part of the stored format: only ever appended; not derived from the event schema
+ * (same reason as STORED_TYPES), the layout test checks every schema field has a position here.
  */
 const EVENT_SLOTS = [
   'channel',

@@ -2,7 +2,12 @@
 // as written, whatever their times and headers; the older layout still read.
 import { describe, expect, it } from 'vitest';
 import type { Attempt } from '../../src/domain/delivery-record.js';
-import type { HooklineEvent } from '../../src/domain/event.js';
+import {
+  EVENT_TYPES,
+  EventInputSchema,
+  OPERATIONAL_EVENT_TYPES,
+  type HooklineEvent,
+} from '../../src/domain/event.js';
 import {
   attemptFromRedis,
   attemptToRedis,
@@ -124,6 +129,33 @@ describe('Redis delivery layout', () => {
     expect(eventFromRedis(eventToRedis(sparse), e)).toEqual(expected);
     const same = { ...e, occurredAt: new Date(created).toISOString() };
     expect(eventToRedis(same).startsWith(`[1,${created},0,`)).toBe(true);
+  });
+
+  // The stored tables are their own lists (a code, once written, never changes meaning): every
+  // type and field the domain knows must have been appended to them, or it is stored by name.
+  it('stores every event type as its number and every event field by position', () => {
+    const e: HooklineEvent = {
+      id: 'evt_1',
+      tenantId: 't1',
+      type: 'message.sent',
+      occurredAt: new Date(created).toISOString(),
+      acceptedAt: created,
+    };
+    for (const type of [...EVENT_TYPES, ...OPERATIONAL_EVENT_TYPES]) {
+      const stored = JSON.parse(eventToRedis({ ...e, type })) as unknown[];
+      expect(typeof stored[0], type).toBe('number');
+      expect(eventFromRedis(JSON.stringify(stored), e).type).toBe(type);
+    }
+    const fields = Object.keys(EventInputSchema.properties).filter(
+      (f) => !['id', 'tenantId', 'type', 'occurredAt'].includes(f),
+    );
+    expect(fields.length).toBeGreaterThan(0);
+    for (const f of fields) {
+      const withField = { ...e, [f]: 'v' } as HooklineEvent;
+      const raw = eventToRedis(withField);
+      expect(raw, f).not.toContain(`"${f}"`);
+      expect(eventFromRedis(raw, e)).toEqual(withField);
+    }
   });
 
   it('reads records of both layouts', () => {
