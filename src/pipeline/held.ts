@@ -2,13 +2,22 @@
 // jobs listed in a per-subscription set; releasing promotes them so they run at once.
 import type { Context } from './context.js';
 
+type ReleaseCtx = Pick<Context, 'redis' | 'keys' | 'deliveriesQueue'>;
+
 /** Promotes every held delivery of a subscription; returns how many were released. */
-export async function releaseHeld(
-  ctx: Pick<Context, 'redis' | 'keys' | 'deliveriesQueue'>,
+export async function releaseHeld(ctx: ReleaseCtx, subscriptionId: string): Promise<number> {
+  return releaseHeldIds(ctx, subscriptionId, await ctx.redis.smembers(ctx.keys.subHeld(subscriptionId)));
+}
+
+/**
+ * Promotes the held deliveries `ids` of a subscription (those still delayed) and takes them out of
+ * its held set; returns how many were released.
+ */
+export async function releaseHeldIds(
+  ctx: ReleaseCtx,
   subscriptionId: string,
+  ids: string[],
 ): Promise<number> {
-  const key = ctx.keys.subHeld(subscriptionId);
-  const ids = await ctx.redis.smembers(key);
   let released = 0;
   for (const id of ids) {
     const job = await ctx.deliveriesQueue.getJob(id);
@@ -19,6 +28,6 @@ export async function releaseHeld(
       );
     }
   }
-  if (ids.length > 0) await ctx.redis.srem(key, ...ids);
+  if (ids.length > 0) await ctx.redis.srem(ctx.keys.subHeld(subscriptionId), ...ids);
   return released;
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import { safeUrl } from '../logger.js';
 import { retryAfterDelay, retryDelay, type BackoffSettings, type DelayCarrier } from '../domain/backoff.js';
 import { deliveryJobOptions, deliveryOf, eventRefOf, JOB, roleOf, type DeliveryJobData } from './jobs.js';
+import { releaseHeldIds } from './held.js';
 import type { OpsEvents } from './ops-events.js';
 import { isSubscriptionTarget, markField, OPS_TARGET, REPORT_TARGET, reportTarget } from './targets.js';
 import type { Keys } from '../redis/client.js';
@@ -424,10 +425,9 @@ async function releaseIfResumed(deps: DeliveryDeps, id: string, subscriptionId: 
   const sub = await deps.subscriptionStore.get(subscriptionId);
   if (!sub || sub.deletedAt || sub.status !== 'active') return;
   deps.subscriptions.invalidate(sub.tenantId, sub.id);
-  const job = await deps.queue.getJob(id);
-  // Resume may have promoted it already (or it runs again elsewhere): nothing to release.
-  await job?.promote().catch(() => undefined);
-  await deps.redis.srem(deps.keys.subHeld(subscriptionId), id);
+  // Resume may have promoted it already (or it runs again elsewhere): then nothing is released.
+  const held = { redis: deps.redis, keys: deps.keys, deliveriesQueue: deps.queue };
+  await releaseHeldIds(held, subscriptionId, [id]);
 }
 
 /** A held delivery's record and event outlive the hold; a parked one joins the held set. */

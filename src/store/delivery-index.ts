@@ -16,6 +16,9 @@ export interface IndexEntry {
 }
 
 const bound = (ms: number | undefined) => (ms === undefined ? '' : String(ms));
+type Range = { max?: number; min?: number; n: number };
+/** INDEX_RANGE's arguments for a range. */
+const rangeArgs = (r: Range): [string, string, number] => [bound(r.max), bound(r.min), r.n];
 
 export function entriesOf(flat: string[]): IndexEntry[] {
   const out: IndexEntry[] = [];
@@ -24,19 +27,11 @@ export function entriesOf(flat: string[]): IndexEntry[] {
 }
 
 /** Queues a read of up to `n` entries scored within [min, max] (INDEX_RANGE defined on its connection). */
-export function queueIndexRange(
-  pipe: ChainableCommander,
-  index: string,
-  range: { max?: number; min?: number; n: number },
-): void {
-  INDEX_RANGE.queue(pipe, [index], [bound(range.max), bound(range.min), range.n]);
+export function queueIndexRange(pipe: ChainableCommander, index: string, range: Range): void {
+  INDEX_RANGE.queue(pipe, [index], rangeArgs(range));
 }
 
 /** Up to `n` entries of one index scored within [min, max], newest first. */
-export async function indexRange(
-  redis: Redis,
-  index: string,
-  range: { max?: number; min?: number; n: number },
-): Promise<IndexEntry[]> {
-  return entriesOf(await INDEX_RANGE.run(redis, [index], [bound(range.max), bound(range.min), range.n]));
+export async function indexRange(redis: Redis, index: string, range: Range): Promise<IndexEntry[]> {
+  return entriesOf(await INDEX_RANGE.run(redis, [index], rangeArgs(range)));
 }

@@ -207,6 +207,19 @@ export const REC = {
   attempts: 'a',
 } as const;
 
+const LINKS = ['series', 'retryOf', 'redrivenTo', 'supersededBy'] as const;
+type Link = (typeof LINKS)[number];
+
+/** A record's links that are set, read from its hash under `field`'s name for each. */
+function linksOf(h: Record<string, string>, field: (link: Link) => string): Pick<DeliveryRecord, Link> {
+  const out: Record<string, string | number> = {};
+  for (const link of LINKS) {
+    const v = h[field(link)];
+    if (v) out[link] = link === 'series' ? Number(v) : v;
+  }
+  return out;
+}
+
 /** A record from its hash, either layout (older: ISO times, whole attempts in a list beside it). */
 export function recordFromRedis(
   id: string,
@@ -228,10 +241,7 @@ export function recordFromRedis(
       nextAttemptAt: h.N ? iso(Number(h.N)) : null,
       attempts:
         withAttempts && h.a ? (JSON.parse(h.a) as unknown[][]).map((t) => attemptFromRedis(t, created)) : [],
-      ...(h.n ? { series: Number(h.n) } : {}),
-      ...(h.R ? { retryOf: h.R } : {}),
-      ...(h.d ? { redrivenTo: h.d } : {}),
-      ...(h.b ? { supersededBy: h.b } : {}),
+      ...linksOf(h, (k) => REC[k]),
     };
   }
   if (!h.eventId) return undefined;
@@ -246,10 +256,7 @@ export function recordFromRedis(
     updatedAt: h.updatedAt ?? h.createdAt!,
     nextAttemptAt: h.nextAttemptAt || null,
     attempts: (legacyAttempts ?? []).map((a) => JSON.parse(a) as Attempt),
-    ...(h.series ? { series: Number(h.series) } : {}),
-    ...(h.retryOf ? { retryOf: h.retryOf } : {}),
-    ...(h.redrivenTo ? { redrivenTo: h.redrivenTo } : {}),
-    ...(h.supersededBy ? { supersededBy: h.supersededBy } : {}),
+    ...linksOf(h, (k) => k),
   };
 }
 
@@ -257,7 +264,12 @@ export function recordFromRedis(
 export const statusFromRedis = (code: string | null | undefined, legacy: string | null | undefined) =>
   code ? statusOfCode(code) : ((legacy ?? undefined) as DeliveryStatus | undefined);
 
-/** Event types stored as their number (`_t`). Part of the stored format: only ever appended. */
+/**
+ * Event types stored as their number (`_t`). Part of the stored format: only ever appended.
+ * Deliberately not derived from the domain's EVENT_TYPES and OPERATIONAL_EVENT_TYPES (a type
+ * inserted or reordered there would change what stored numbers mean); the layout test checks
+ * that every domain type has a number here (one without is stored by name).
+ */
 const STORED_TYPES = [
   'message.sent',
   'message.delivered',
@@ -292,7 +304,8 @@ const FIELD_OF_CODE = new Map(Object.entries(FIELD_CODE).map(([f, c]) => [c, f])
 
 /**
  * Event fields stored by position in the array form, after the type, the acceptance time and the
- * occurrence. Part of the stored format: only ever appended.
+ * occurrence. Part of the stored format: only ever appended; not derived from the event schema
+ * (same reason as STORED_TYPES), the layout test checks every schema field has a position here.
  */
 const EVENT_SLOTS = [
   'channel',

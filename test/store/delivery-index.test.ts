@@ -2,30 +2,18 @@
 // entries written by fan-outs in any order (batches of one score, late arrivals) read back in the
 // index's order through every path, in chunks that stay listpacks; trimmed to the retention;
 // dropped with their record; and the older layout's sorted set still read, merged, until it expires.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
-import { keyspace } from '../../src/redis/client.js';
 import { luaScript } from '../../src/redis/scripts.js';
 import { createDeliveryStore, execAll, type DeliveryStore } from '../../src/store/delivery-store.js';
-import { deleteKeys } from '../helpers/harness.js';
+import { withDeliveryStore } from '../helpers/store.js';
 
 const TTL = 7 * 86_400;
-const config = testConfig();
-const keys = keyspace(config.REDIS_PREFIX);
 let redis: Redis;
 let store: DeliveryStore;
-
-beforeAll(() => {
-  redis = new Redis(config.REDIS_URL);
-  store = createDeliveryStore(redis, keys, TTL);
-});
-afterAll(async () => {
-  await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
-  redis.disconnect();
-});
+const keys = withDeliveryStore(TTL, (opened) => ({ redis, store } = opened));
 
 interface Entry {
   id: string;

@@ -2,7 +2,12 @@
 // as written, whatever their times and headers; the older layout still read.
 import { describe, expect, it } from 'vitest';
 import type { Attempt } from '../../src/domain/delivery-record.js';
-import type { HooklineEvent } from '../../src/domain/event.js';
+import {
+  EVENT_TYPES,
+  EventInputSchema,
+  OPERATIONAL_EVENT_TYPES,
+  type HooklineEvent,
+} from '../../src/domain/event.js';
 import {
   attemptFromRedis,
   attemptToRedis,
@@ -126,6 +131,33 @@ describe('Redis delivery layout', () => {
     expect(eventToRedis(same).startsWith(`[1,${created},0,`)).toBe(true);
   });
 
+  // The stored tables are their own lists (a code, once written, never changes meaning): every
+  // type and field the domain knows must have been appended to them, or it is stored by name.
+  it('stores every event type as its number and every event field by position', () => {
+    const e: HooklineEvent = {
+      id: 'evt_1',
+      tenantId: 't1',
+      type: 'message.sent',
+      occurredAt: new Date(created).toISOString(),
+      acceptedAt: created,
+    };
+    for (const type of [...EVENT_TYPES, ...OPERATIONAL_EVENT_TYPES]) {
+      const stored = JSON.parse(eventToRedis({ ...e, type })) as unknown[];
+      expect(typeof stored[0], type).toBe('number');
+      expect(eventFromRedis(JSON.stringify(stored), e).type).toBe(type);
+    }
+    const fields = Object.keys(EventInputSchema.properties).filter(
+      (f) => !['id', 'tenantId', 'type', 'occurredAt'].includes(f),
+    );
+    expect(fields.length).toBeGreaterThan(0);
+    for (const f of fields) {
+      const withField = { ...e, [f]: 'v' } as HooklineEvent;
+      const raw = eventToRedis(withField);
+      expect(raw, f).not.toContain(`"${f}"`);
+      expect(eventFromRedis(raw, e)).toEqual(withField);
+    }
+  });
+
   it('reads records of both layouts', () => {
     const compact = recordFromRedis(
       'dlv_1',
@@ -139,6 +171,8 @@ describe('Redis delivery layout', () => {
         a: `[${roundTripTuple()}]`,
         n: '2',
         R: 'dlv_0',
+        d: 'dlv_4',
+        b: 'evt_2',
       },
       undefined,
     );
@@ -155,6 +189,8 @@ describe('Redis delivery layout', () => {
       attempts: [ok],
       series: 2,
       retryOf: 'dlv_0',
+      redrivenTo: 'dlv_4',
+      supersededBy: 'evt_2',
     });
     const legacy = recordFromRedis(
       'dlv_2',
@@ -166,6 +202,10 @@ describe('Redis delivery layout', () => {
         status: 'retrying',
         updatedAt: '2026-03-01T10:00:01.000Z',
         nextAttemptAt: '2026-03-01T10:05:00.000Z',
+        series: '3',
+        retryOf: 'dlv_0',
+        redrivenTo: 'dlv_4',
+        supersededBy: 'evt_2',
       },
       [JSON.stringify(ok)],
     );
@@ -173,7 +213,14 @@ describe('Redis delivery layout', () => {
       status: 'retrying',
       attempts: [ok],
       nextAttemptAt: '2026-03-01T10:05:00.000Z',
+      series: 3,
+      retryOf: 'dlv_0',
+      redrivenTo: 'dlv_4',
+      supersededBy: 'evt_2',
     });
+    const bare = recordFromRedis('dlv_5', { E: 'evt_1', S: 'sub_1', T: 't1', C: String(created) }, undefined);
+    for (const link of ['series', 'retryOf', 'redrivenTo', 'supersededBy'])
+      expect(bare).not.toHaveProperty(link);
     expect(recordFromRedis('dlv_3', {}, undefined)).toBeUndefined();
   });
 });

@@ -1,38 +1,25 @@
 // The delivery store against real Redis: fan-outs larger than one command's chunk, how long
 // records and events are kept around a waiting delivery, status writes to expired records, and
 // the writes and reads of one event-loop turn going out as one command.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it, vi } from 'vitest';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
 import { destinationKey } from '../../src/pipeline/fanout.js';
 import { REPORT_TARGET } from '../../src/pipeline/targets.js';
-import { keyspace } from '../../src/redis/client.js';
 import {
-  createDeliveryStore,
   execAll,
   PENDING_CHUNK,
   type DeliveryStore,
   type PendingBatchItem,
 } from '../../src/store/delivery-store.js';
-import { deleteKeys } from '../helpers/harness.js';
+import { withDeliveryStore } from '../helpers/store.js';
 import { deliveryIdV03, storeV03Event } from '../helpers/legacy.js';
 
 const TTL = 3600;
-const config = testConfig();
-const keys = keyspace(config.REDIS_PREFIX);
 let redis: Redis;
 let store: DeliveryStore;
-
-beforeAll(() => {
-  redis = new Redis(config.REDIS_URL);
-  store = createDeliveryStore(redis, keys, TTL);
-});
-afterAll(async () => {
-  await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
-  redis.disconnect();
-});
+const keys = withDeliveryStore(TTL, (opened) => ({ redis, store } = opened));
 
 const event = (id: string) =>
   ({ id, tenantId: 't', type: 'message.delivered', occurredAt: new Date().toISOString() }) as HooklineEvent;

@@ -2,13 +2,11 @@
 // destination's level and never lowers it, the mark holds for the retention (its slot table's
 // window) and no longer, only a delivery still pending or retrying is ended `superseded` by it,
 // and the tables stay small listpacks however many marks a slot holds.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
 import { markDigest, packMark } from '../../src/domain/stale-status.js';
-import { keyspace } from '../../src/redis/client.js';
 import { lhBucketOf, lhBuckets } from '../../src/redis/linear-hash.js';
 import {
   MARK_BACK,
@@ -17,28 +15,13 @@ import {
   messageIndexField,
   readMark,
 } from '../../src/store/status-marks.js';
-import {
-  createDeliveryStore,
-  execAll,
-  type Attempt,
-  type DeliveryStore,
-} from '../../src/store/delivery-store.js';
-import { deleteKeys } from '../helpers/harness.js';
+import { execAll, type Attempt, type DeliveryStore } from '../../src/store/delivery-store.js';
+import { withDeliveryStore } from '../helpers/store.js';
 
 const TTL = 3600;
-const config = testConfig();
-const keys = keyspace(config.REDIS_PREFIX);
 let redis: Redis;
 let store: DeliveryStore;
-
-beforeAll(() => {
-  redis = new Redis(config.REDIS_URL);
-  store = createDeliveryStore(redis, keys, TTL);
-});
-afterAll(async () => {
-  await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
-  redis.disconnect();
-});
+const keys = withDeliveryStore(TTL, (opened) => ({ redis, store } = opened));
 
 const attempt: Attempt = {
   n: 1,

@@ -39,7 +39,7 @@ local function ix_start_score(m) return tonumber(string.sub(m, 1, 15)) end
 
 -- The chunk key of a directory member.
 local function ix_chunk(idx, m)
-  return idx .. ':' .. tostring(tonumber(string.sub(m, 1, 15))) .. ':' .. string.sub(m, 17)
+  return idx .. ':' .. tostring(ix_start_score(m)) .. ':' .. string.sub(m, 17)
 end
 
 -- The start (directory member) of the chunk holding entry member `m`: the last start at or before
