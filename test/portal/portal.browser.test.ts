@@ -4,25 +4,20 @@
 // it, sees a delivery and its attempt, edits and deletes it. Used or expired links and another
 // tenant's ids show nothing; a cross-site form post is refused. PORTAL_SCREENSHOTS=1 writes the
 // README's screenshots to docs/portal/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTitle, haveChromium, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const SHOTS = process.env.PORTAL_SCREENSHOTS
   ? path.resolve(import.meta.dirname, '../../docs/portal')
   : undefined;
-const title = haveChromium
-  ? 'the subscriber portal in a browser'
-  : `the subscriber portal in a browser (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`;
-
-describe.skipIf(!haveChromium)(title, () => {
+describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'), () => {
   let h: Harness;
   let rx: Receiver;
   let browser: Browser;
@@ -49,20 +44,8 @@ describe.skipIf(!haveChromium)(title, () => {
     });
     await new Promise<void>((r) => dashboard.listen(0, '127.0.0.1', r));
     dashPort = (dashboard.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // A platform dashboard on another site (dashboard.test), still on loopback.
-        '--host-resolver-rules=MAP dashboard.test 127.0.0.1',
-      ],
-    });
+    // A platform dashboard on another site (dashboard.test), still on loopback.
+    browser = await launchChromium(['--host-resolver-rules=MAP dashboard.test 127.0.0.1']);
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   });
   afterAll(async () => {
