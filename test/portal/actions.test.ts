@@ -134,14 +134,30 @@ describe('portal actions', () => {
 
   it('rotates the secret, pauses and resumes', async () => {
     const sub = await createSub('/rotate');
-    expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).statusCode).toBe(303);
-    const secret = await h.request<{ signingSecret: string }>({
-      method: 'GET',
-      url: `/v1/subscriptions/${sub.id}/secret?tenantId=${tenant}`,
+    const readSecret = async () =>
+      (
+        await h.request<{ signingSecret: string }>({
+          method: 'GET',
+          url: `/v1/subscriptions/${sub.id}/secret?tenantId=${tenant}`,
+        })
+      ).body.signingSecret;
+    // Another tenant's session cannot rotate it.
+    const other = await signIn(`${tenant}_rotate_other`);
+    const foreign = await h.hookline.app!.inject({
+      method: 'POST',
+      url: `/portal/webhooks/${sub.id}/rotate-secret`,
+      headers: { cookie: other.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: other.csrf }).toString(),
     });
-    expect(secret.body.signingSecret).not.toBe(sub.signingSecret);
+    expect(foreign.statusCode).toBe(404);
+    expect(await readSecret()).toBe(sub.signingSecret);
+    expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).headers.location).toBe(
+      `/portal/webhooks/${sub.id}?done=rotated`,
+    );
+    const rotated = await readSecret();
+    expect(rotated).not.toBe(sub.signingSecret);
     const reveal = await api(`/portal/api/webhooks/${sub.id}/secret`, {});
-    expect(JSON.parse(reveal.body)).toEqual({ signingSecret: secret.body.signingSecret });
+    expect(JSON.parse(reveal.body)).toEqual({ signingSecret: rotated });
     expect((await post(`/portal/webhooks/${sub.id}/pause`)).headers.location).toBe(
       `/portal/webhooks/${sub.id}?done=paused`,
     );
