@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
+import { scanKeys, startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
@@ -73,7 +73,9 @@ describe('minting portal links', () => {
     expect(exp).toBeLessThanOrEqual(Date.now() + 600_000);
     // Redis holds a digest of the code, never the code itself.
     const code = new URL(res.body.url).searchParams.get('code')!;
-    const keys = await h.hookline.ctx.redis.keys(`${h.config.REDIS_PREFIX}:portal:*`);
+    const keys: string[] = [];
+    for await (const page of scanKeys(h.hookline.ctx.redis, `${h.config.REDIS_PREFIX}:portal:`))
+      keys.push(...page);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.join(' ')).not.toContain(code);
   });
