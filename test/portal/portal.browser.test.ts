@@ -89,14 +89,20 @@ describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'
     await page.click('#go');
   }
 
+  /** A new page signed in as `tenant` through a freshly minted link, on Manage Webhooks. */
+  async function signedInPage(viewport?: { width: number; height: number }): Promise<Page> {
+    const page = await newPage(viewport);
+    await openFromDashboard(page, await mintFor(tenant));
+    await page.waitForURL(`${base}/portal`);
+    return page;
+  }
+
   const shot = async (page: Page, name: string) => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
   it('walks through add, test, save, deliveries, edit and delete', async () => {
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     await page.getByRole('heading', { name: 'Manage Webhooks' }).waitFor();
     await page.getByText('No webhooks yet').waitFor();
 
@@ -236,9 +242,7 @@ describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'
     expect(stored?.senders).toEqual(['15550001111']);
 
     // Phone width: the table turns into cards, the form into one column.
-    const phone = await newPage({ width: 390, height: 844 });
-    await openFromDashboard(phone, await mintFor(tenant));
-    await phone.waitForURL(`${base}/portal`);
+    const phone = await signedInPage({ width: 390, height: 844 });
     await phone.getByText(`${rx.url}/dlr`).waitFor();
     await shot(phone, 'manage-webhooks-phone');
     await phone.goto(`${base}/portal/webhooks/new`);
@@ -316,9 +320,7 @@ describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'
     };
     const toSms = await create('wa-to-sms');
     const kept = await create('wa-kept');
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     const save = async (id: string) => {
       await page.getByRole('button', { name: 'Save Changes' }).click();
       await page.waitForURL(`${base}/portal/webhooks/${id}?done=saved`);
@@ -368,9 +370,7 @@ describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'
       url: `/v1/subscriptions?tenantId=${tenant}`,
       body: { webhookUrl: `${rx.url}/csrf`, events: ['message.delivered'] },
     });
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     // A page on another port of 127.0.0.1: same site, so the Strict cookie goes along.
     pages.set(
       '/attack',
