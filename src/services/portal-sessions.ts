@@ -19,6 +19,8 @@ export interface PortalSession {
 
 const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
 const token = () => randomBytes(32).toString('base64url');
+/** A code or session id as `token` makes them; anything else is not looked up. */
+const wellFormed = (s: string) => /^[A-Za-z0-9_-]{20,100}$/.test(s);
 
 export function createPortalSessions(ctx: Pick<Context, 'redis' | 'keys'>) {
   const codeKey = (code: string) => `${ctx.keys.prefix}:portal:code:${digest(code)}`;
@@ -44,7 +46,7 @@ export function createPortalSessions(ctx: Pick<Context, 'redis' | 'keys'>) {
       code: string,
       now = Date.now(),
     ): Promise<{ id: string; session: PortalSession } | undefined> {
-      if (!/^[A-Za-z0-9_-]{20,100}$/.test(code)) return undefined;
+      if (!wellFormed(code)) return undefined;
       const raw = await ctx.redis.getdel(codeKey(code));
       if (!raw) return undefined;
       const grant = JSON.parse(raw) as Omit<PortalSession, 'csrf'>;
@@ -57,7 +59,7 @@ export function createPortalSessions(ctx: Pick<Context, 'redis' | 'keys'>) {
     },
 
     async get(id: string, now = Date.now()): Promise<PortalSession | undefined> {
-      if (!/^[A-Za-z0-9_-]{20,100}$/.test(id)) return undefined;
+      if (!wellFormed(id)) return undefined;
       const raw = await ctx.redis.get(sessionKey(id));
       if (!raw) return undefined;
       const session = JSON.parse(raw) as PortalSession;
@@ -65,7 +67,7 @@ export function createPortalSessions(ctx: Pick<Context, 'redis' | 'keys'>) {
     },
 
     async end(id: string): Promise<void> {
-      if (/^[A-Za-z0-9_-]{20,100}$/.test(id)) await ctx.redis.del(sessionKey(id));
+      if (wellFormed(id)) await ctx.redis.del(sessionKey(id));
     },
   };
 }

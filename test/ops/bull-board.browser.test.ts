@@ -1,18 +1,12 @@
 // A real browser (Debian's headless Chromium through playwright-core) logs in to Bull Board with
 // basic auth and sees both queues and a permanently failed delivery.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTitle, haveChromium, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const title = haveChromium
-  ? 'Bull Board in a browser'
-  : `Bull Board in a browser (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`;
-
-describe.skipIf(!haveChromium)(title, () => {
+describe.skipIf(!haveChromium)(browserTitle('Bull Board in a browser'), () => {
   let h: Harness;
   let rx: Receiver;
   let browser: Browser;
@@ -23,18 +17,7 @@ describe.skipIf(!haveChromium)(title, () => {
     h = await startHarness();
     rx = await startReceiver(() => ({ status: 500, body: 'receiver is broken' }));
     base = await h.hookline.app!.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -2,9 +2,9 @@
 // stored ones, signed with the webhook's own secret), rotate, pause/resume, recover a window,
 // retry a delivery; another tenant's delivery is "not found".
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarnessAndReceiver, type Harness } from '../helpers/harness.js';
+import type { Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
 let rx: Receiver;
@@ -12,24 +12,25 @@ let cookie: string;
 let csrf: string;
 const tenant = `t_portal_actions_${Date.now()}`;
 
+withHarnessAndReceiver((started) => ({ h, rx } = started));
 beforeAll(async () => {
-  h = await startHarness();
-  rx = await startReceiver((req) => (req.path === '/fail' ? { status: 500, body: 'nope' } : { status: 200 }));
+  rx.respond((req) => (req.path === '/fail' ? { status: 500, body: 'nope' } : { status: 200 }));
+  ({ cookie, csrf } = await signIn(tenant));
+});
+
+/** Mints a link for `tenantId`, opens it and returns the session cookie and the page's CSRF token. */
+async function signIn(tenantId: string) {
   const minted = await h.request<{ url: string }>({
     method: 'POST',
     url: '/v1/portal/sessions',
-    body: { tenantId: tenant },
+    body: { tenantId },
   });
   const u = new URL(minted.body.url);
   const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
-  cookie = String(start.headers['set-cookie']).split(';')[0]!;
-  const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie } });
-  csrf = /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]!;
-});
-afterAll(async () => {
-  await h?.close();
-  await rx?.close();
-});
+  const c = String(start.headers['set-cookie']).split(';')[0]!;
+  const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
+  return { cookie: c, csrf: /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]! };
+}
 
 const post = (url: string, form: Record<string, string> = {}) =>
   h.hookline.app!.inject({
@@ -37,6 +38,26 @@ const post = (url: string, form: Record<string, string> = {}) =>
     url,
     headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ _csrf: csrf, ...form }).toString(),
+  });
+
+/** A JSON call of portal.js (the session cookie and the CSRF header). */
+const api = (url: string, body: unknown) =>
+  h.hookline.app!.inject({
+    method: 'POST',
+    url,
+    headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+    payload: JSON.stringify(body),
+  });
+
+/** Waits until the newest delivery of `subId` passes `ok` and returns it. */
+const newestDelivery = (subId: string, ok: (d: { id: string; status: string }) => boolean) =>
+  h.until(async () => {
+    const res = await h.request<{ data: { id: string; status: string }[] }>({
+      method: 'GET',
+      url: `/v1/subscriptions/${subId}/deliveries?tenantId=${tenant}`,
+    });
+    const d = res.body.data?.[0];
+    return d && ok(d) ? d : undefined;
   });
 
 async function createSub(path: string, extra: Record<string, unknown> = {}) {
@@ -58,13 +79,7 @@ describe('portal actions', () => {
     });
     const { id: _i, tenantId: _t, status: _s, createdAt: _c, updatedAt: _u, ...body } = view.body;
     expect((body.customHeaders as Record<string, string>)['X-Key']).toBe('stor****');
-    const test = (form: Record<string, unknown>) =>
-      h.hookline.app!.inject({
-        method: 'POST',
-        url: `/portal/api/test?id=${sub.id}`,
-        headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
-        payload: JSON.stringify(form),
-      });
+    const test = (form: Record<string, unknown>) => api(`/portal/api/test?id=${sub.id}`, form);
     const before = rx.requests.length;
     // The stored header value (a secret) does not follow a new address unless the form carries it.
     const refused = await test({ ...body, webhookUrl: `${rx.url}/edit-draft` });
@@ -106,12 +121,7 @@ describe('portal actions', () => {
     // The harness allows 127.0.0.1/32 and ::1/128 only: 127.0.0.2 is another loopback address.
     for (const url of [`/portal/api/test`, `/portal/api/test?id=${sub.id}`]) {
       for (const webhookUrl of [`http://127.0.0.2:${rx.port}/x`, `http://[::ffff:127.0.0.2]:${rx.port}/x`]) {
-        const res = await h.hookline.app!.inject({
-          method: 'POST',
-          url,
-          headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
-          payload: JSON.stringify({ webhookUrl, events: ['message.delivered'] }),
-        });
+        const res = await api(url, { webhookUrl, events: ['message.delivered'] });
         expect(res.statusCode, `${url} ${webhookUrl}`).toBe(400);
         expect(JSON.parse(res.body)).toMatchObject({
           code: 'ssrf_blocked',
@@ -124,19 +134,30 @@ describe('portal actions', () => {
 
   it('rotates the secret, pauses and resumes', async () => {
     const sub = await createSub('/rotate');
-    expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).statusCode).toBe(303);
-    const secret = await h.request<{ signingSecret: string }>({
-      method: 'GET',
-      url: `/v1/subscriptions/${sub.id}/secret?tenantId=${tenant}`,
-    });
-    expect(secret.body.signingSecret).not.toBe(sub.signingSecret);
-    const reveal = await h.hookline.app!.inject({
+    const readSecret = async () =>
+      (
+        await h.request<{ signingSecret: string }>({
+          method: 'GET',
+          url: `/v1/subscriptions/${sub.id}/secret?tenantId=${tenant}`,
+        })
+      ).body.signingSecret;
+    // Another tenant's session cannot rotate it.
+    const other = await signIn(`${tenant}_rotate_other`);
+    const foreign = await h.hookline.app!.inject({
       method: 'POST',
-      url: `/portal/api/webhooks/${sub.id}/secret`,
-      headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
-      payload: '{}',
+      url: `/portal/webhooks/${sub.id}/rotate-secret`,
+      headers: { cookie: other.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: other.csrf }).toString(),
     });
-    expect(JSON.parse(reveal.body)).toEqual({ signingSecret: secret.body.signingSecret });
+    expect(foreign.statusCode).toBe(404);
+    expect(await readSecret()).toBe(sub.signingSecret);
+    expect((await post(`/portal/webhooks/${sub.id}/rotate-secret`)).headers.location).toBe(
+      `/portal/webhooks/${sub.id}?done=rotated`,
+    );
+    const rotated = await readSecret();
+    expect(rotated).not.toBe(sub.signingSecret);
+    const reveal = await api(`/portal/api/webhooks/${sub.id}/secret`, {});
+    expect(JSON.parse(reveal.body)).toEqual({ signingSecret: rotated });
     expect((await post(`/portal/webhooks/${sub.id}/pause`)).headers.location).toBe(
       `/portal/webhooks/${sub.id}?done=paused`,
     );
@@ -153,13 +174,7 @@ describe('portal actions', () => {
       body: { tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm_fail' },
     });
     expect(evt.status).toBe(202);
-    const failed = await h.until(async () => {
-      const res = await h.request<{ data: { id: string; status: string }[] }>({
-        method: 'GET',
-        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
-      });
-      return res.body.data?.[0]?.status === 'failed' ? res.body.data[0] : undefined;
-    });
+    const failed = await newestDelivery(sub.id, (d) => d.status === 'failed');
     const page = await h.hookline.app!.inject({
       method: 'GET',
       url: `/portal/deliveries/${failed.id}`,
@@ -175,28 +190,14 @@ describe('portal actions', () => {
     expect(recovered.statusCode, recovered.body).toBe(303);
     await rx.waitFor(hits + 1, { filter: (r) => r.path === '/fail' });
 
-    const redriven = await h.until(async () => {
-      const res = await h.request<{ data: { id: string; status: string }[] }>({
-        method: 'GET',
-        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
-      });
-      const d = res.body.data?.[0];
-      return d && d.id !== failed.id && d.status === 'failed' ? d : undefined;
-    });
+    const redriven = await newestDelivery(sub.id, (d) => d.id !== failed.id && d.status === 'failed');
     const retried = await post(`/portal/deliveries/${redriven.id}/retry`);
     expect(retried.statusCode, retried.body).toBe(303);
     expect(retried.headers.location).toMatch(/^\/portal\/deliveries\/dlv_.+\?done=retried$/);
     await rx.waitFor(hits + 2, { filter: (r) => r.path === '/fail' });
 
     // Another tenant's session sees none of it.
-    const other = await h.request<{ url: string }>({
-      method: 'POST',
-      url: '/v1/portal/sessions',
-      body: { tenantId: `${tenant}_other` },
-    });
-    const u = new URL(other.body.url);
-    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
-    const otherCookie = String(start.headers['set-cookie']).split(';')[0]!;
+    const { cookie: otherCookie } = await signIn(`${tenant}_other`);
     const peek = await h.hookline.app!.inject({
       method: 'GET',
       url: `/portal/deliveries/${failed.id}`,
@@ -218,13 +219,7 @@ describe('portal actions', () => {
       body: { tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm_shown' },
     });
     expect(evt.status).toBe(202);
-    const done = await h.until(async () => {
-      const res = await h.request<{ data: { id: string; status: string }[] }>({
-        method: 'GET',
-        url: `/v1/subscriptions/${sub.id}/deliveries?tenantId=${tenant}`,
-      });
-      return res.body.data?.[0]?.status === 'succeeded' ? res.body.data[0] : undefined;
-    });
+    const done = await newestDelivery(sub.id, (d) => d.status === 'succeeded');
     const page = await h.hookline.app!.inject({
       method: 'GET',
       url: `/portal/deliveries/${done.id}`,
@@ -244,14 +239,7 @@ describe('portal actions', () => {
   });
 
   it('pages Manage Webhooks 20 at a time', async () => {
-    const minted = await h.request<{ url: string }>({
-      method: 'POST',
-      url: '/v1/portal/sessions',
-      body: { tenantId: `${tenant}_many` },
-    });
-    const u = new URL(minted.body.url);
-    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
-    const c = String(start.headers['set-cookie']).split(';')[0]!;
+    const { cookie: c } = await signIn(`${tenant}_many`);
     for (let i = 0; i < 21; i++) {
       const res = await h.request({
         method: 'POST',
@@ -271,16 +259,7 @@ describe('portal actions', () => {
   });
 
   it('signs out: the cookie is cleared and the session is gone', async () => {
-    const minted = await h.request<{ url: string }>({
-      method: 'POST',
-      url: '/v1/portal/sessions',
-      body: { tenantId: tenant },
-    });
-    const u = new URL(minted.body.url);
-    const start = await h.hookline.app!.inject({ method: 'GET', url: `${u.pathname}${u.search}` });
-    const c = String(start.headers['set-cookie']).split(';')[0]!;
-    const list = await h.hookline.app!.inject({ method: 'GET', url: '/portal', headers: { cookie: c } });
-    const token = /name="csrf-token" content="([^"]+)"/.exec(list.body)![1]!;
+    const { cookie: c, csrf: token } = await signIn(tenant);
     const out = await h.hookline.app!.inject({
       method: 'POST',
       url: '/portal/logout',

@@ -4,25 +4,20 @@
 // it, sees a delivery and its attempt, edits and deletes it. Used or expired links and another
 // tenant's ids show nothing; a cross-site form post is refused. PORTAL_SCREENSHOTS=1 writes the
 // README's screenshots to docs/portal/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTitle, haveChromium, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const SHOTS = process.env.PORTAL_SCREENSHOTS
   ? path.resolve(import.meta.dirname, '../../docs/portal')
   : undefined;
-const title = haveChromium
-  ? 'the subscriber portal in a browser'
-  : `the subscriber portal in a browser (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`;
-
-describe.skipIf(!haveChromium)(title, () => {
+describe.skipIf(!haveChromium)(browserTitle('the subscriber portal in a browser'), () => {
   let h: Harness;
   let rx: Receiver;
   let browser: Browser;
@@ -49,20 +44,8 @@ describe.skipIf(!haveChromium)(title, () => {
     });
     await new Promise<void>((r) => dashboard.listen(0, '127.0.0.1', r));
     dashPort = (dashboard.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // A platform dashboard on another site (dashboard.test), still on loopback.
-        '--host-resolver-rules=MAP dashboard.test 127.0.0.1',
-      ],
-    });
+    // A platform dashboard on another site (dashboard.test), still on loopback.
+    browser = await launchChromium(['--host-resolver-rules=MAP dashboard.test 127.0.0.1']);
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   });
   afterAll(async () => {
@@ -106,14 +89,20 @@ describe.skipIf(!haveChromium)(title, () => {
     await page.click('#go');
   }
 
+  /** A new page signed in as `tenant` through a freshly minted link, on Manage Webhooks. */
+  async function signedInPage(viewport?: { width: number; height: number }): Promise<Page> {
+    const page = await newPage(viewport);
+    await openFromDashboard(page, await mintFor(tenant));
+    await page.waitForURL(`${base}/portal`);
+    return page;
+  }
+
   const shot = async (page: Page, name: string) => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
   it('walks through add, test, save, deliveries, edit and delete', async () => {
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     await page.getByRole('heading', { name: 'Manage Webhooks' }).waitFor();
     await page.getByText('No webhooks yet').waitFor();
 
@@ -253,9 +242,7 @@ describe.skipIf(!haveChromium)(title, () => {
     expect(stored?.senders).toEqual(['15550001111']);
 
     // Phone width: the table turns into cards, the form into one column.
-    const phone = await newPage({ width: 390, height: 844 });
-    await openFromDashboard(phone, await mintFor(tenant));
-    await phone.waitForURL(`${base}/portal`);
+    const phone = await signedInPage({ width: 390, height: 844 });
     await phone.getByText(`${rx.url}/dlr`).waitFor();
     await shot(phone, 'manage-webhooks-phone');
     await phone.goto(`${base}/portal/webhooks/new`);
@@ -333,9 +320,7 @@ describe.skipIf(!haveChromium)(title, () => {
     };
     const toSms = await create('wa-to-sms');
     const kept = await create('wa-kept');
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     const save = async (id: string) => {
       await page.getByRole('button', { name: 'Save Changes' }).click();
       await page.waitForURL(`${base}/portal/webhooks/${id}?done=saved`);
@@ -385,9 +370,7 @@ describe.skipIf(!haveChromium)(title, () => {
       url: `/v1/subscriptions?tenantId=${tenant}`,
       body: { webhookUrl: `${rx.url}/csrf`, events: ['message.delivered'] },
     });
-    const page = await newPage();
-    await openFromDashboard(page, await mintFor(tenant));
-    await page.waitForURL(`${base}/portal`);
+    const page = await signedInPage();
     // A page on another port of 127.0.0.1: same site, so the Strict cookie goes along.
     pages.set(
       '/attack',

@@ -4,7 +4,8 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
+import { createPortalSessions } from '../../src/services/portal-sessions.js';
+import { scanKeys, startHarness, tenantAuth, type Harness } from '../helpers/harness.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 let h: Harness;
@@ -73,7 +74,9 @@ describe('minting portal links', () => {
     expect(exp).toBeLessThanOrEqual(Date.now() + 600_000);
     // Redis holds a digest of the code, never the code itself.
     const code = new URL(res.body.url).searchParams.get('code')!;
-    const keys = await h.hookline.ctx.redis.keys(`${h.config.REDIS_PREFIX}:portal:*`);
+    const keys: string[] = [];
+    for await (const page of scanKeys(h.hookline.ctx.redis, `${h.config.REDIS_PREFIX}:portal:`))
+      keys.push(...page);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.join(' ')).not.toContain(code);
   });
@@ -114,7 +117,11 @@ describe('minting portal links', () => {
 
   it('lets a tenant client mint for its own tenant only', async () => {
     const asTenant = await tenantAuth(h, 't_portal_own', ['webhooks:read']);
-    expect((await mint({}, asTenant)).status).toBe(201);
+    const own = await mint({}, asTenant);
+    expect(own.status).toBe(201);
+    // The link's session is the client's own tenant.
+    const opened = await open(own.body.url);
+    expect((await page('/portal', opened.cookie)).body).toContain('Account <code>t_portal_own</code>');
     expect((await mint({ tenantId: 't_portal_own' }, asTenant)).status).toBe(201);
     const other = await mint({ tenantId: 't_portal_other' }, asTenant);
     expect(other.status).toBe(403);
@@ -169,9 +176,7 @@ describe('opening a link', () => {
     expect(await h.hookline.app!.inject({ method: 'GET', url: '/portal' }).then((r) => r.statusCode)).toBe(
       401,
     );
-    const sessions = (await import('../../src/services/portal-sessions.js')).createPortalSessions(
-      h.hookline.ctx,
-    );
+    const sessions = createPortalSessions(h.hookline.ctx);
     expect(await sessions.exchange(code, Date.now() + 61_000)).toBeUndefined();
     const later = await page('/portal', 'hl_portal=forged-session-id-aaaaaaaaaaaaaaaa');
     expect(later.statusCode).toBe(401);

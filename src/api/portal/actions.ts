@@ -1,13 +1,13 @@
 // The portal's form posts (Delete, Pause, Resume, Rotate, Recover, Retry, Sign out), each answered
 // 303 back to a page. Registered by pages.ts inside its session scope: the session, CSRF and
 // Origin checks and the page error handler apply.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { HooklineError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
 import type { PortalSessions } from '../../services/portal-sessions.js';
 import { html } from './html.js';
 import { hidden } from './schema.js';
-import { clearSessionCookie, isSecure, requirePortalScope } from './session.js';
+import { clearSessionCookie, isSecure, portalTenant as tenant, requirePortalScope } from './session.js';
 import { layout } from './views/layout.js';
 
 interface Deps {
@@ -18,7 +18,6 @@ interface Deps {
 
 export default async function portalActions(app: FastifyInstance, { services, sessions, publicUrl }: Deps) {
   const subs = services.subscriptions;
-  const tenant = (request: FastifyRequest) => request.portal!.session.tenantId;
 
   app.post('/portal/webhooks/:id/delete', { schema: hidden }, async (request, reply) => {
     requirePortalScope(request, 'webhooks:delete');
@@ -44,9 +43,9 @@ export default async function portalActions(app: FastifyInstance, { services, se
   app.post('/portal/webhooks/:id/rotate-secret', { schema: hidden }, async (request, reply) => {
     requirePortalScope(request, 'webhooks:update');
     const { id } = request.params as { id: string };
-    const sub = await subs.get(id, tenant(request));
-    await services.subscriptionActions.rotateSecret(sub.id, tenant(request));
-    return reply.redirect(`/portal/webhooks/${sub.id}?done=rotated`, 303);
+    // Another tenant's or a missing id is not_found here, before anything is redirected to.
+    await services.subscriptionActions.rotateSecret(id, tenant(request));
+    return reply.redirect(`/portal/webhooks/${id}?done=rotated`, 303);
   });
 
   app.post('/portal/webhooks/:id/recover', { schema: hidden }, async (request, reply) => {

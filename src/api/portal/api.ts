@@ -1,7 +1,7 @@
 // The portal's JSON calls (the webhook form's Save and Test Webhook, revealing the signing
 // secret): the public API's body schema and services, so the same validation, SSRF guard and
 // masking, answered as problem+json whose field paths the form shows beside its fields.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { HooklineError } from '../../domain/errors.js';
@@ -10,7 +10,7 @@ import type { Services } from '../../services/index.js';
 import type { PortalService } from '../../services/portal.js';
 import type { PortalSessions } from '../../services/portal-sessions.js';
 import { presentTestOutcome } from '../present.js';
-import { requirePortalScope, sessionHooks } from './session.js';
+import { portalTenant as tenant, requirePortalScope, sessionHooks } from './session.js';
 
 interface Deps {
   services: Services;
@@ -26,7 +26,6 @@ export default async function portalApi(fastify: FastifyInstance, deps: Deps) {
   const hooks = sessionHooks(deps.sessions, deps.publicUrl);
   app.addHook('onRequest', hooks.onRequest);
   app.addHook('preValidation', hooks.preValidation);
-  const tenant = (request: FastifyRequest) => request.portal!.session.tenantId;
   const subs = deps.services.subscriptions;
 
   app.post(

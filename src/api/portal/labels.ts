@@ -47,7 +47,7 @@ export function productLabel(sub: View): string {
 export function reportType(sub: View): 'DLR' | 'MO' | 'Custom' {
   const ev = sub.events;
   if (ev.length > 0 && ev.every((e) => DLR_EVENTS.includes(e))) return 'DLR';
-  if (ev.length === 1 && ev[0] === 'message.reply') return 'MO';
+  if (ev.length === MO_EVENTS.length && ev.every((e) => MO_EVENTS.includes(e))) return 'MO';
   return 'Custom';
 }
 

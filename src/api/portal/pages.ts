@@ -13,7 +13,14 @@ import { maskRequest, presentSubscription } from '../present.js';
 import type { Html } from './html.js';
 import portalActions from './actions.js';
 import { hidden } from './schema.js';
-import { isSecure, portalCan, requirePortalScope, sessionHooks, setSessionCookie } from './session.js';
+import {
+  isSecure,
+  portalCan,
+  portalTenant as tenant,
+  requirePortalScope,
+  sessionHooks,
+  setSessionCookie,
+} from './session.js';
 import { deliveryView } from './views/delivery.js';
 import { detailsView } from './views/details.js';
 import { formView } from './views/form.js';
@@ -53,7 +60,6 @@ export default async function portalPages(app: FastifyInstance, deps: Deps) {
   };
   const send = (reply: FastifyReply, page: Html, status = 200) =>
     reply.status(status).type('text/html; charset=utf-8').send(page.value);
-  const tenant = (request: FastifyRequest) => request.portal!.session.tenantId;
   const notice = (request: FastifyRequest) => NOTICES[(request.query as { done?: string }).done ?? ''];
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {

@@ -82,10 +82,13 @@ export function sessionHooks(sessions: PortalSessions, publicUrl: string | undef
   };
 }
 
+export const portalCan = (request: FastifyRequest, scope: string) =>
+  request.portal?.session.scopes.includes(scope) ?? false;
+
 export function requirePortalScope(request: FastifyRequest, scope: string) {
-  if (!request.portal!.session.scopes.includes(scope))
+  if (!portalCan(request, scope))
     throw new HooklineError('insufficient_scope', `this link does not allow that (it needs ${scope})`);
 }
 
-export const portalCan = (request: FastifyRequest, scope: string) =>
-  request.portal?.session.scopes.includes(scope) ?? false;
+/** The tenant of the request's portal session (behind the session hooks). */
+export const portalTenant = (request: FastifyRequest) => request.portal!.session.tenantId;

@@ -2,13 +2,19 @@
 // (WhatsApp-only fields, MO not for SMS, Add More rows, auth sections), building the
 // subscription body, Save and Test Webhook through /portal/api with the CSRF header, the API's
 // field errors shown beside their fields, and Reveal on View Details. Plain ES2017, no framework.
+// The Report Type and Send Method words come from labels.ts, as the server-rendered form's do.
+import { DLR_EVENTS, MO_EVENTS, SEND_METHODS } from '../labels.js';
+
+const METHODS = Object.fromEntries(Object.entries(SEND_METHODS).map(([k, m]) => [k, [m.method, m.encoding]]));
+
 export const PORTAL_JS = String.raw`
 (function () {
   'use strict';
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
-  var DLR = ['message.sent', 'message.delivered', 'message.read', 'message.failed'];
-  var METHODS = { POST: ['POST', 'form'], GET: ['GET', 'json'], JSON: ['POST', 'json'], XML: ['POST', 'xml'] };
+  var DLR = ${JSON.stringify(DLR_EVENTS)};
+  var MO = ${JSON.stringify(MO_EVENTS)};
+  var METHODS = ${JSON.stringify(METHODS)};
   var READ_ONLY = ['id', 'tenantId', 'status', 'disabledReason', 'createdAt', 'updatedAt', 'deletedAt'];
   var ALIASES = { '/encoding': '/method', '/secret': '/authType', '/bearer': '/authType', '/basic': '/authType', '/oauth2': '/authType' };
 
@@ -124,7 +130,7 @@ export const PORTAL_JS = String.raw`
     // DLR kept as DLR keeps the stored subset (e.g. only message.delivered): saving must not widen it.
     var dlrBefore = current && current.events.length && current.events.every(function (e) { return DLR.indexOf(e) >= 0; });
     if (report === 'DLR') body.events = dlrBefore ? current.events.slice() : DLR.slice();
-    if (report === 'MO') body.events = ['message.reply'];
+    if (report === 'MO') body.events = MO.slice();
     var was = current && current.channels && current.channels.length === 1 ? current.channels[0] : null;
     if (product === 'whatsapp') {
       var waba = val('waba').trim();

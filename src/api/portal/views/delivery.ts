@@ -3,7 +3,7 @@
 import { FINAL_STATUSES, type DeliveryRecord } from '../../../domain/delivery-record.js';
 import type { OutboundRequest } from '../../../delivery/attempt.js';
 import { html } from '../html.js';
-import { layout, type Frame } from './layout.js';
+import { csrfField, layout, noticeLine, statusBadge, type Frame } from './layout.js';
 
 const headerList = (h: Record<string, string>) =>
   Object.keys(h).length
@@ -21,11 +21,11 @@ export function deliveryView(
   const attempts = [...d.attempts].reverse();
   const body = html`<p><a href="/portal/webhooks/${d.subscriptionId}">← Webhook details</a></p>
     <h1>Delivery <code>${d.id}</code></h1>
-    ${opts.notice ? html`<p class="notice" role="status">${opts.notice}</p>` : ''}
+    ${noticeLine(opts.notice)}
     <section class="card">
       <dl class="config">
         <dt>Status</dt>
-        <dd><span class="status status-${d.status}">${d.status}</span></dd>
+        <dd>${statusBadge(d.status)}</dd>
         <dt>Event</dt>
         <dd><code>${d.eventId}</code></dd>
         <dt>Created</dt>
@@ -52,7 +52,7 @@ export function deliveryView(
       ${
         opts.canRetry && FINAL_STATUSES.has(d.status)
           ? html`<form method="post" action="/portal/deliveries/${d.id}/retry">
-              <input type="hidden" name="_csrf" value="${frame.csrf}" />
+              ${csrfField(frame)}
               <button type="submit">Retry</button>
             </form>`
           : ''

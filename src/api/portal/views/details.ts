@@ -4,7 +4,7 @@ import { DELIVERY_STATUSES, type DeliveryRecord } from '../../../domain/delivery
 import type { SubscriptionView } from '../../present.js';
 import { html, type Html } from '../html.js';
 import { productLabel, productUniqueId, reportType, sendMethod, SEND_METHODS } from '../labels.js';
-import { layout, type Frame } from './layout.js';
+import { csrfField, layout, noticeLine, statusBadge, type Frame } from './layout.js';
 
 export interface DetailsPage {
   sub: SubscriptionView;
@@ -51,7 +51,7 @@ const utcInput = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
 export function detailsView(p: DetailsPage, frame: Frame) {
   const s = p.sub;
-  const csrf = html`<input type="hidden" name="_csrf" value="${frame.csrf}" />`;
+  const csrf = csrfField(frame);
   const base = `/portal/webhooks/${s.id}`;
   const q = (extra: Record<string, string | undefined>) => {
     const u = new URLSearchParams();
@@ -65,7 +65,7 @@ export function detailsView(p: DetailsPage, frame: Frame) {
     <h2 id="config-h">Configuration</h2>
     <dl class="config">
       ${row('ID', html`<code>${s.id}</code>`)}
-      ${row('Status', html`<span class="status status-${s.status}">${s.status}</span>${s.disabledReason ? ` (${s.disabledReason})` : ''}`)}
+      ${row('Status', html`${statusBadge(s.status)}${s.disabledReason ? ` (${s.disabledReason})` : ''}`)}
       ${row('Product', productLabel(s))} ${row('Webhook', html`<span class="url">${s.webhookUrl}</span>`)}
       ${row('Description', s.description)} ${row('Report Type', `${reportType(s)} (${s.events.join(', ')})`)}
       ${row('Server Method', SEND_METHODS[sendMethod(s)].label)}
@@ -166,9 +166,7 @@ export function detailsView(p: DetailsPage, frame: Frame) {
                       html`<tr>
                         <td data-label="Delivery"><a href="/portal/deliveries/${d.id}">${d.id}</a></td>
                         <td data-label="Event"><code>${d.eventId}</code></td>
-                        <td data-label="Status">
-                          <span class="status status-${d.status}">${d.status}</span>
-                        </td>
+                        <td data-label="Status">${statusBadge(d.status)}</td>
                         <td data-label="Attempts">${d.attempts.length}</td>
                         <td data-label="Last answer">
                           ${d.attempts.at(-1)?.statusCode ?? d.attempts.at(-1)?.error?.code ?? '—'}
@@ -191,7 +189,7 @@ export function detailsView(p: DetailsPage, frame: Frame) {
 
   const body = html`<p><a href="/portal">← Manage Webhooks</a></p>
     <h1>Webhook details</h1>
-    ${p.notice ? html`<p class="notice" role="status">${p.notice}</p>` : ''}
+    ${noticeLine(p.notice)}
     <div class="columns">
       ${config}
       <div>${secret}${recover}</div>

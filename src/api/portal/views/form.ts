@@ -48,30 +48,55 @@ function field(
   </div>`;
 }
 
-function pairRows(kind: 'param' | 'header', entries: [string, string][]): Html {
-  const [nameLabel, valueLabel] =
-    kind === 'param' ? ['Parameter name', 'Parameter value'] : ['Header name', 'Header value'];
+const PAIRS = {
+  param: {
+    plural: 'params',
+    path: '/customParams',
+    toggle: 'Add Custom Parameters',
+    name: 'Parameter name',
+    value: 'Parameter value',
+    noun: 'parameter',
+  },
+  header: {
+    plural: 'headers',
+    path: '/customHeaders',
+    toggle: 'Add Custom Headers',
+    name: 'Header name',
+    value: 'Header value',
+    noun: 'header',
+  },
+} as const;
+
+/** The "Add Custom …" checkbox and its name/value rows (one empty row when there are none). */
+function pairSection(kind: keyof typeof PAIRS, entries: [string, string][]): Html {
+  const p = PAIRS[kind];
   const rows = entries.length ? entries : [['', '']];
-  return html`${rows.map(
-    ([k, v], i) =>
-      html`<div class="pair" data-pair="${kind}">
-        <div class="field">
-          <label for="${kind}-name-${i}">${nameLabel}</label>
-          <input id="${kind}-name-${i}" class="pair-name" value="${k}" autocomplete="off" />
-        </div>
-        <div class="field">
-          <label for="${kind}-value-${i}">${valueLabel}</label>
-          <input id="${kind}-value-${i}" class="pair-value" value="${v}" autocomplete="off" />
-        </div>
-        <button
-          type="button"
-          class="remove-pair"
-          aria-label="Remove this ${kind === 'param' ? 'parameter' : 'header'}"
-        >
-          Remove
-        </button>
-      </div>`,
-  )}`;
+  return html`<div class="check">
+      <input
+        type="checkbox"
+        id="add-${p.plural}"
+        ${entries.length ? html`checked` : ''}
+        aria-controls="${p.plural}-rows"
+      />
+      <label for="add-${p.plural}">${p.toggle}</label>
+    </div>
+    <div id="${p.plural}-rows" class="pairs" data-path="${p.path}" ${entries.length ? '' : html`hidden`}>
+      ${rows.map(
+        ([k, v], i) =>
+          html`<div class="pair" data-pair="${kind}">
+            <div class="field">
+              <label for="${kind}-name-${i}">${p.name}</label>
+              <input id="${kind}-name-${i}" class="pair-name" value="${k}" autocomplete="off" />
+            </div>
+            <div class="field">
+              <label for="${kind}-value-${i}">${p.value}</label>
+              <input id="${kind}-value-${i}" class="pair-value" value="${v}" autocomplete="off" />
+            </div>
+            <button type="button" class="remove-pair" aria-label="Remove this ${p.noun}">Remove</button>
+          </div>`,
+      )}
+      <button type="button" class="add-more" data-kind="${kind}">Add More</button>
+    </div>`;
 }
 
 export function formView(sub: SubscriptionView | undefined, frame: Frame) {
@@ -162,32 +187,7 @@ export function formView(sub: SubscriptionView | undefined, frame: Frame) {
 
       <fieldset>
         <legend>Custom Parameters &amp; Headers (optional)</legend>
-        <div class="check">
-          <input
-            type="checkbox"
-            id="add-params"
-            ${params.length ? html`checked` : ''}
-            aria-controls="params-rows"
-          />
-          <label for="add-params">Add Custom Parameters</label>
-        </div>
-        <div id="params-rows" class="pairs" data-path="/customParams" ${params.length ? '' : html`hidden`}>
-          ${pairRows('param', params)}
-          <button type="button" class="add-more" data-kind="param">Add More</button>
-        </div>
-        <div class="check">
-          <input
-            type="checkbox"
-            id="add-headers"
-            ${headers.length ? html`checked` : ''}
-            aria-controls="headers-rows"
-          />
-          <label for="add-headers">Add Custom Headers</label>
-        </div>
-        <div id="headers-rows" class="pairs" data-path="/customHeaders" ${headers.length ? '' : html`hidden`}>
-          ${pairRows('header', headers)}
-          <button type="button" class="add-more" data-kind="header">Add More</button>
-        </div>
+        ${pairSection('param', params)} ${pairSection('header', headers)}
       </fieldset>
 
       <fieldset>

@@ -10,6 +10,16 @@ export interface Frame {
   canCreate?: boolean;
 }
 
+/** The hidden field that carries the session's CSRF token in a form post. */
+export const csrfField = (frame: Frame) => html`<input type="hidden" name="_csrf" value="${frame.csrf}" />`;
+
+/** A subscription's or a delivery's status as a coloured badge. */
+export const statusBadge = (status: string) => html`<span class="status status-${status}">${status}</span>`;
+
+/** The one-line notice a redirect asked for (`?done=`), or nothing. */
+export const noticeLine = (notice: string | undefined) =>
+  notice ? html`<p class="notice" role="status">${notice}</p>` : '';
+
 export function layout(title: string, body: Html, frame: Frame = {}): Html {
   const nav = frame.tenantId
     ? html`<nav aria-label="Portal">
@@ -22,7 +32,7 @@ export function layout(title: string, body: Html, frame: Frame = {}): Html {
             : ''
         }
         <form method="post" action="/portal/logout" class="inline">
-          <input type="hidden" name="_csrf" value="${frame.csrf}" />
+          ${csrfField(frame)}
           <button type="submit" class="link">Sign out</button>
         </form>
       </nav>`

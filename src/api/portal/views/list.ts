@@ -2,7 +2,7 @@
 import type { SubscriptionView } from '../../present.js';
 import { html } from '../html.js';
 import { productLabel, productUniqueId, reportType, sendMethod } from '../labels.js';
-import { layout, type Frame } from './layout.js';
+import { csrfField, layout, noticeLine, statusBadge, type Frame } from './layout.js';
 
 export interface ListPage {
   data: SubscriptionView[];
@@ -23,7 +23,7 @@ export function listView(page: ListPage, frame: Frame) {
         <td data-label="Report Type">${reportType(s)}</td>
         <td data-label="Server Method">${sendMethod(s)}</td>
         <td data-label="Product Unique ID">${productUniqueId(s) || '—'}</td>
-        <td data-label="Status"><span class="status status-${s.status}">${s.status}</span></td>
+        <td data-label="Status">${statusBadge(s.status)}</td>
         <td data-label="Action" class="actions">
           <span>
             ${page.can.update ? html`<a href="/portal/webhooks/${s.id}/edit" aria-label="Edit ${s.id}">Edit</a>` : ''}
@@ -41,7 +41,7 @@ export function listView(page: ListPage, frame: Frame) {
       <h1>Manage Webhooks</h1>
       ${page.can.create ? html`<a class="button primary" href="/portal/webhooks/new">Add Webhook</a>` : ''}
     </div>
-    ${page.notice ? html`<p class="notice" role="status">${page.notice}</p>` : ''}
+    ${noticeLine(page.notice)}
     <div class="card table-card">
       <table class="webhooks">
         <caption class="sr-only">
@@ -91,7 +91,7 @@ export function confirmDeleteView(sub: SubscriptionView, frame: Frame) {
         queued deliveries are cancelled.
       </p>
       <form method="post" action="/portal/webhooks/${sub.id}/delete" class="row">
-        <input type="hidden" name="_csrf" value="${frame.csrf}" />
+        ${csrfField(frame)}
         <button type="submit" class="danger">Delete webhook</button>
         <a class="button" href="/portal">Cancel</a>
       </form>
