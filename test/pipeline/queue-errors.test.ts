@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { logQueueErrors } from '../../src/pipeline/queue-errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { capturePrinted } from '../helpers/printed.js';
 import { startServer, stopAll, type Server } from '../redis/topology/servers.js';
 
 const PASSWORD = 'queue-errors-s3cret';
@@ -40,14 +41,7 @@ describe('a Redis outage under a running Hookline', () => {
     const url = `redis://:${PASSWORD}@127.0.0.1:${server.port}`;
     h = await startHarness({ REDIS_URL: url }, { logger: createLogger('warn', {}, stream) });
 
-    const printed: string[] = [];
-    const keep = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
-    const consoleError = vi.spyOn(console, 'error').mockImplementation(keep);
-    const write = process.stderr.write.bind(process.stderr);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
-      keep(chunk);
-      return write(chunk, ...(rest as []));
-    });
+    const printed = capturePrinted();
     let queueErrors = 0;
     h.hookline.ctx.deliveriesQueue.on('error', () => queueErrors++);
     try {
@@ -67,11 +61,10 @@ describe('a Redis outage under a running Hookline', () => {
         error: { name: 'Error', message: expect.any(String) },
       });
     } finally {
-      consoleError.mockRestore();
-      stderr.mockRestore();
+      printed.restore();
     }
     expect(JSON.stringify(lines)).not.toContain(PASSWORD);
-    expect(printed.filter((p) => /\n\s+at |Unhandled error|ECONNREFUSED/.test(p))).toEqual([]);
+    expect(printed.lines.filter((p) => /\n\s+at |Unhandled error|ECONNREFUSED/.test(p))).toEqual([]);
 
     // Back on its port, so the harness closes (and cleans up) against a live Redis.
     server = await startServer([`requirepass ${PASSWORD}`], {
