@@ -1,10 +1,9 @@
 // Log lines written inside a span (the pino mixin, src/logger.ts) carry that span's trace_id and
 // span_id while tracing is on; lines written outside any span carry neither.
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { activeTraceparent, traced } from '../../src/telemetry/spans.js';
 import { startTracing, type TracingHandle } from '../../src/telemetry/tracing.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 import { startCollector, type Collector } from '../helpers/otlp-collector.js';
 
 let collector: Collector;
@@ -28,14 +27,7 @@ afterAll(async () => {
 
 describe('log lines with tracing on', () => {
   it('carry the active span’s trace_id and span_id, and none outside a span', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logger = createLogger('info', {}, stream);
+    const { logger, lines } = capturedLogger();
     const tp = await traced('test.span', {}, async () => {
       logger.info('inside');
       return activeTraceparent();

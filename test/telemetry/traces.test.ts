@@ -2,8 +2,8 @@
 // → fan-out → attempt 1 (503, with its OAuth2 token fetch) → its retry → attempt 2 (200), all in one
 // trace, each attempt a child of the fan-out; attempt log lines carry the trace and span ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 import { startCollector, type CollectedSpan, type Collector } from '../helpers/otlp-collector.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { oauth2Settings, startTokenServer, type TokenServer } from '../helpers/token-server.js';
@@ -13,14 +13,13 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
   let rx: Receiver;
   let ts: TokenServer;
   let h: Harness;
-  const lines: Record<string, unknown>[] = [];
+  const { logger, lines } = capturedLogger();
   const tenant = `t_${Math.random().toString(36).slice(2)}`;
 
   beforeAll(async () => {
     collector = await startCollector();
     rx = await startReceiver();
     ts = await startTokenServer();
-    const logger = createLogger('info', {}, { write: (s: string) => void lines.push(JSON.parse(s)) });
     h = await startHarness(
       {
         OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
