@@ -174,17 +174,17 @@ const KEYS_KEPT = 1_000;
 function keyField(key: string): Buffer {
   let k = keys.get(key);
   if (!k) {
-    const body = Buffer.from(key, 'utf8');
-    k = Buffer.concat([Buffer.from([tag(1, LEN)]), varintBuffer(body.length), body]);
+    k = encoded((w) => w.stringField(1, key));
     if (keys.size >= KEYS_KEPT) keys.clear();
     keys.set(key, k);
   }
   return k;
 }
 
-function varintBuffer(v: number): Buffer {
+/** What `encode` writes, in a buffer of its own. */
+function encoded(encode: (w: Writer) => void): Buffer {
   const w = new Writer();
-  w.varint(v);
+  encode(w);
   return Buffer.from(w.buf.subarray(0, w.pos));
 }
 
@@ -255,9 +255,7 @@ function encodedOnce<K extends object>(
 ): Buffer {
   let b = cache.get(key);
   if (!b) {
-    const w = new Writer();
-    encode(w);
-    b = Buffer.from(w.buf.subarray(0, w.pos));
+    b = encoded(encode);
     cache.set(key, b);
   }
   return b;
