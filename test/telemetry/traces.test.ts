@@ -80,6 +80,13 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
       });
       return res.body.deliveries?.length === 2 && res.body.deliveries.every((d) => d.status === 'succeeded');
     });
+    // The same event again: a duplicate, noted on its own publish span.
+    const again = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { id: eventId, tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm-1' },
+    });
+    expect(again.status, again.raw).toBeLessThan(300);
     // Closing flushes the spans still buffered.
     await h.hookline.close();
 
@@ -88,7 +95,7 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
       expect(t).toContain(protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
     const ofEvent = collector.spans.filter((s) => s.attributes['hookline.event.id'] === eventId);
     const byName = (name: string) => ofEvent.filter((s) => s.name === name);
-    const [publish] = byName('hookline.publish');
+    const [publish, duplicate] = byName('hookline.publish');
     const [fanout] = byName('hookline.fanout');
     const delivers = byName('hookline.deliver')
       .filter((s) => s.attributes['hookline.subscription.id'] === sub.body.id)
@@ -104,6 +111,11 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     // The retry ran as a delivery job, after the direct first attempt: still the fan-out's child.
     for (const d of delivers) expect(d.parentSpanId).toBe(fanout!.spanId);
     expect(publish!.resource['service.name']).toBe('hookline-test');
+    expect(byName('hookline.publish')).toHaveLength(2);
+    expect(publish!.attributes['hookline.tenant.id']).toBe(tenant);
+    expect(publish!.attributes['hookline.duplicate']).toBeUndefined();
+    expect(duplicate?.attributes['hookline.duplicate']).toBe(true);
+    expect(fanout!.attributes['hookline.batch.deliveries']).toBe(2);
 
     const [first, second] = delivers as [CollectedSpan, CollectedSpan];
     expect(first.attributes).toMatchObject({
