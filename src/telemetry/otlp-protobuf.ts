@@ -94,6 +94,30 @@ class Writer {
     this.pos += 4;
   }
 
+  /** A string field, tag then value. */
+  stringField(field: number, s: string): void {
+    this.varint(tag(field, LEN));
+    this.string(s);
+  }
+
+  /** A string field left out when empty or absent, as proto3 leaves out a default. */
+  optionalString(field: number, s: string | undefined): void {
+    if (s) this.stringField(field, s);
+  }
+
+  /** A count field (`dropped_*_count`) left out when zero or absent. */
+  count(field: number, n: number | undefined): void {
+    if (!n) return;
+    this.varint(tag(field, VARINT));
+    this.varint(n);
+  }
+
+  /** An id field (trace or span id) from hex. */
+  idField(field: number, h: string): void {
+    this.varint(tag(field, LEN));
+    this.hex(h);
+  }
+
   /** Nanoseconds since the epoch as fixed64, exactly (they pass 2^53): seconds split in 16-bit halves. */
   time(t: HrTime): void {
     const hi = Math.floor(t[0] / 65536) * 1e9;
@@ -102,6 +126,17 @@ class Writer {
     this.buf.writeUInt32LE(low % 4294967296, this.pos);
     this.buf.writeUInt32LE(Math.floor(hi / 65536) + Math.floor(low / 4294967296), this.pos + 4);
     this.pos += 8;
+  }
+
+  timeField(field: number, t: HrTime): void {
+    this.varint(tag(field, FIXED64));
+    this.time(t);
+  }
+
+  /** A message field's tag and `begin`: `end(at, reserve)` closes it. */
+  open(field: number, reserve: number): number {
+    this.varint(tag(field, LEN));
+    return this.begin(reserve);
   }
 
   /** Reserves `reserve` bytes for a message's length; `end` writes it (moving the body if needed). */
@@ -139,17 +174,17 @@ const KEYS_KEPT = 1_000;
 function keyField(key: string): Buffer {
   let k = keys.get(key);
   if (!k) {
-    const body = Buffer.from(key, 'utf8');
-    k = Buffer.concat([Buffer.from([tag(1, LEN)]), varintBuffer(body.length), body]);
+    k = encoded((w) => w.stringField(1, key));
     if (keys.size >= KEYS_KEPT) keys.clear();
     keys.set(key, k);
   }
   return k;
 }
 
-function varintBuffer(v: number): Buffer {
+/** What `encode` writes, in a buffer of its own. */
+function encoded(encode: (w: Writer) => void): Buffer {
   const w = new Writer();
-  w.varint(v);
+  encode(w);
   return Buffer.from(w.buf.subarray(0, w.pos));
 }
 
@@ -157,8 +192,7 @@ function varintBuffer(v: number): Buffer {
 function anyValue(w: Writer, v: unknown): void {
   switch (typeof v) {
     case 'string':
-      w.varint(tag(1, LEN));
-      return w.string(v);
+      return w.stringField(1, v);
     case 'boolean':
       w.varint(tag(2, VARINT));
       return w.varint(v ? 1 : 0);
@@ -181,19 +215,16 @@ function anyValue(w: Writer, v: unknown): void {
         return w.bytes(v);
       }
       if (Array.isArray(v)) {
-        w.varint(tag(5, LEN));
-        const arr = w.begin(2);
+        const arr = w.open(5, 2);
         for (const item of v as unknown[]) {
-          w.varint(tag(1, LEN));
-          const at = w.begin(1);
+          const at = w.open(1, 1);
           anyValue(w, item);
           w.end(at, 1);
         }
         return w.end(arr, 2);
       }
-      w.varint(tag(6, LEN));
       {
-        const map = w.begin(2);
+        const map = w.open(6, 2);
         attributes(w, 1, v as Record<string, unknown>);
         w.end(map, 2);
       }
@@ -207,11 +238,9 @@ function attributes(w: Writer, field: number, attrs: Attributes | Record<string,
   for (const key in attrs) {
     const v: unknown = attrs[key];
     if (v === undefined) continue;
-    w.varint(tag(field, LEN));
-    const kv = w.begin(1);
+    const kv = w.open(field, 1);
     w.bytes(keyField(key));
-    w.varint(tag(2, LEN));
-    const val = w.begin(1);
+    const val = w.open(2, 1);
     anyValue(w, v);
     w.end(val, 1);
     w.end(kv, 1);
@@ -226,9 +255,7 @@ function encodedOnce<K extends object>(
 ): Buffer {
   let b = cache.get(key);
   if (!b) {
-    const w = new Writer();
-    encode(w);
-    b = Buffer.from(w.buf.subarray(0, w.pos));
+    b = encoded(encode);
     cache.set(key, b);
   }
   return b;
@@ -239,11 +266,10 @@ type Scope = ReadableSpan['instrumentationScope'];
 const resources = new WeakMap<Resource, Buffer>();
 const scopes = new WeakMap<Scope, Buffer>();
 
-/** ResourceSpans' `1: resource` and its `3: schema_url`. */
+/** ResourceSpans' `1: resource`. */
 const resourceFields = (r: Resource) =>
   encodedOnce(resources, r, (w) => {
-    w.varint(tag(1, LEN));
-    const at = w.begin(2);
+    const at = w.open(1, 2);
     attributes(w, 1, r.attributes);
     w.end(at, 2);
   });
@@ -251,14 +277,9 @@ const resourceFields = (r: Resource) =>
 /** ScopeSpans' `1: scope`. */
 const scopeField = (s: Scope) =>
   encodedOnce(scopes, s, (w) => {
-    w.varint(tag(1, LEN));
-    const at = w.begin(1);
-    w.varint(tag(1, LEN));
-    w.string(s.name);
-    if (s.version) {
-      w.varint(tag(2, LEN));
-      w.string(s.version);
-    }
+    const at = w.open(1, 1);
+    w.stringField(1, s.name);
+    w.optionalString(2, s.version);
     w.end(at, 1);
   });
 
@@ -268,83 +289,42 @@ function flags(sc: SpanContext, parentRemote: boolean | undefined): number {
 
 function span(w: Writer, s: ReadableSpan): void {
   const sc = s.spanContext();
-  w.varint(tag(1, LEN));
-  w.hex(sc.traceId);
-  w.varint(tag(2, LEN));
-  w.hex(sc.spanId);
-  const state = sc.traceState?.serialize();
-  if (state) {
-    w.varint(tag(3, LEN));
-    w.string(state);
-  }
+  w.idField(1, sc.traceId);
+  w.idField(2, sc.spanId);
+  w.optionalString(3, sc.traceState?.serialize());
   const parent = s.parentSpanContext;
-  if (parent?.spanId) {
-    w.varint(tag(4, LEN));
-    w.hex(parent.spanId);
-  }
-  w.varint(tag(5, LEN));
-  w.string(s.name);
+  if (parent?.spanId) w.idField(4, parent.spanId);
+  w.stringField(5, s.name);
   w.varint(tag(6, VARINT));
   w.varint(s.kind + 1); // the proto's enum counts UNSPECIFIED first
-  w.varint(tag(7, FIXED64));
-  w.time(s.startTime);
-  w.varint(tag(8, FIXED64));
-  w.time(s.endTime);
+  w.timeField(7, s.startTime);
+  w.timeField(8, s.endTime);
   attributes(w, 9, s.attributes);
-  if (s.droppedAttributesCount) {
-    w.varint(tag(10, VARINT));
-    w.varint(s.droppedAttributesCount);
-  }
+  w.count(10, s.droppedAttributesCount);
   for (const e of s.events) {
-    w.varint(tag(11, LEN));
-    const at = w.begin(1);
-    w.varint(tag(1, FIXED64));
-    w.time(e.time);
-    w.varint(tag(2, LEN));
-    w.string(e.name);
+    const at = w.open(11, 1);
+    w.timeField(1, e.time);
+    w.stringField(2, e.name);
     if (e.attributes) attributes(w, 3, e.attributes);
-    if (e.droppedAttributesCount) {
-      w.varint(tag(4, VARINT));
-      w.varint(e.droppedAttributesCount);
-    }
+    w.count(4, e.droppedAttributesCount);
     w.end(at, 1);
   }
-  if (s.droppedEventsCount) {
-    w.varint(tag(12, VARINT));
-    w.varint(s.droppedEventsCount);
-  }
+  w.count(12, s.droppedEventsCount);
   for (const l of s.links) {
-    w.varint(tag(13, LEN));
-    const at = w.begin(1);
-    w.varint(tag(1, LEN));
-    w.hex(l.context.traceId);
-    w.varint(tag(2, LEN));
-    w.hex(l.context.spanId);
-    const linkState = l.context.traceState?.serialize();
-    if (linkState) {
-      w.varint(tag(3, LEN));
-      w.string(linkState);
-    }
+    const at = w.open(13, 1);
+    w.idField(1, l.context.traceId);
+    w.idField(2, l.context.spanId);
+    w.optionalString(3, l.context.traceState?.serialize());
     if (l.attributes) attributes(w, 4, l.attributes);
-    if (l.droppedAttributesCount) {
-      w.varint(tag(5, VARINT));
-      w.varint(l.droppedAttributesCount);
-    }
+    w.count(5, l.droppedAttributesCount);
     w.varint(tag(6, FIXED32));
     w.fixed32(flags(l.context, l.context.isRemote));
     w.end(at, 1);
   }
-  if (s.droppedLinksCount) {
-    w.varint(tag(14, VARINT));
-    w.varint(s.droppedLinksCount);
-  }
+  w.count(14, s.droppedLinksCount);
   if (s.status.code !== 0 || s.status.message) {
-    w.varint(tag(15, LEN));
-    const at = w.begin(1);
-    if (s.status.message) {
-      w.varint(tag(2, LEN));
-      w.string(s.status.message);
-    }
+    const at = w.open(15, 1);
+    w.optionalString(2, s.status.message);
     w.varint(tag(3, VARINT));
     w.varint(s.status.code);
     w.end(at, 1);
@@ -376,29 +356,20 @@ export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
   const w = writer;
   w.pos = 0;
   for (const [resource, byScope] of byResource) {
-    w.varint(tag(1, LEN));
-    const rs = w.begin(3);
+    const rs = w.open(1, 3);
     w.bytes(resourceFields(resource));
     for (const [scope, list] of byScope) {
-      w.varint(tag(2, LEN));
-      const ss = w.begin(3);
+      const ss = w.open(2, 3);
       w.bytes(scopeField(scope));
       for (const s of list) {
-        w.varint(tag(2, LEN));
-        const at = w.begin(2);
+        const at = w.open(2, 2);
         span(w, s);
         w.end(at, 2);
       }
-      if (scope.schemaUrl) {
-        w.varint(tag(3, LEN));
-        w.string(scope.schemaUrl);
-      }
+      w.optionalString(3, scope.schemaUrl);
       w.end(ss, 3);
     }
-    if (resource.schemaUrl) {
-      w.varint(tag(3, LEN));
-      w.string(resource.schemaUrl);
-    }
+    w.optionalString(3, resource.schemaUrl);
     w.end(rs, 3);
   }
   const out = new Uint8Array(w.pos);

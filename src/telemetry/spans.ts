@@ -54,14 +54,10 @@ const eventAttributes = (e: Pick<EventNames, 'id' | 'type'>): Attributes => ({
 });
 
 /** The traceparent a job carries to continue `span`'s trace under it. */
-export const traceparentOf = (span: Span): string | undefined => formatTraceparent(span.spanContext());
+const traceparentOf = (span: Span): string | undefined => formatTraceparent(span.spanContext());
 
 /** A span under the one `parent` names, a traceparent or a context (a new trace without it). */
-export const startSpanFrom = (
-  name: string,
-  parent: string | Context | undefined,
-  attributes: Attributes,
-): Span =>
+const startSpanFrom = (name: string, parent: string | Context | undefined, attributes: Attributes): Span =>
   tracer!.startSpan(
     name,
     { attributes },
@@ -124,9 +120,9 @@ export interface FanoutSpans {
 export function fanoutSpans(
   events: readonly Pick<EventNames, 'id' | 'type'>[],
   traceparents?: readonly (string | undefined)[],
-) {
+): FanoutSpans {
   const spans = events.map((e, i) => startSpanFrom(SPAN.fanout, traceparents?.[i], eventAttributes(e)));
-  const out: FanoutSpans = {
+  return {
     parents: spans.map(traceparentOf),
     contexts: spans.map((s) => trace.setSpan(ROOT_CONTEXT, s)),
     end(deliveries, err) {
@@ -137,7 +133,6 @@ export function fanoutSpans(
       }
     },
   };
-  return out;
 }
 
 /** The `hookline.deliver` span of one run of a delivery, under its fan-out's span. */
@@ -233,7 +228,5 @@ export function spanLogFields(span: Span): { trace_id: string; span_id: string }
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
   if (!tracer) return {};
   const span = trace.getSpan(context.active());
-  if (!span) return {};
-  const sc = span.spanContext();
-  return { trace_id: sc.traceId, span_id: sc.spanId };
+  return span ? spanLogFields(span) : {};
 }

@@ -48,7 +48,6 @@ export interface TracingHandle {
 
 interface Running {
   users: number;
-  settings: TracingSettings;
   flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -127,7 +126,6 @@ async function load(s: TracingSettings): Promise<Running> {
   tracer = provider.getTracer('hookline', s.serviceVersion);
   return {
     users: 0,
-    settings: s,
     flush: () => provider.forceFlush(),
     async shutdown() {
       await provider.shutdown();

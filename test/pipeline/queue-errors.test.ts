@@ -2,11 +2,11 @@
 // private redis-server is killed logs each distinct error of its queues and workers once, as a
 // structured warning without the password, and nothing raw reaches stderr.
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { logQueueErrors } from '../../src/pipeline/queue-errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { capturedLogger } from '../helpers/log-lines.js';
+import { capturePrinted } from '../helpers/printed.js';
 import { startServer, stopAll, type Server } from '../redis/topology/servers.js';
 
 const PASSWORD = 'queue-errors-s3cret';
@@ -30,24 +30,11 @@ describe('a Redis outage under a running Hookline', () => {
     server = await startServer([`requirepass ${PASSWORD}`], {
       cliArgs: ['-a', PASSWORD, '--no-auth-warning'],
     });
-    const lines: Line[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Line);
-        done();
-      },
-    });
+    const { logger, lines } = capturedLogger<Line>('warn');
     const url = `redis://:${PASSWORD}@127.0.0.1:${server.port}`;
-    h = await startHarness({ REDIS_URL: url }, { logger: createLogger('warn', {}, stream) });
+    h = await startHarness({ REDIS_URL: url }, { logger });
 
-    const printed: string[] = [];
-    const keep = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
-    const consoleError = vi.spyOn(console, 'error').mockImplementation(keep);
-    const write = process.stderr.write.bind(process.stderr);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
-      keep(chunk);
-      return write(chunk, ...(rest as []));
-    });
+    const printed = capturePrinted();
     let queueErrors = 0;
     h.hookline.ctx.deliveriesQueue.on('error', () => queueErrors++);
     try {
@@ -67,11 +54,10 @@ describe('a Redis outage under a running Hookline', () => {
         error: { name: 'Error', message: expect.any(String) },
       });
     } finally {
-      consoleError.mockRestore();
-      stderr.mockRestore();
+      printed.restore();
     }
     expect(JSON.stringify(lines)).not.toContain(PASSWORD);
-    expect(printed.filter((p) => /\n\s+at |Unhandled error|ECONNREFUSED/.test(p))).toEqual([]);
+    expect(printed.lines.filter((p) => /\n\s+at |Unhandled error|ECONNREFUSED/.test(p))).toEqual([]);
 
     // Back on its port, so the harness closes (and cleans up) against a live Redis.
     server = await startServer([`requirepass ${PASSWORD}`], {
@@ -83,15 +69,9 @@ describe('a Redis outage under a running Hookline', () => {
 
 describe('logQueueErrors', () => {
   it('logs a repeated error again only after the quiet time, and never a URL password', () => {
-    const lines: Line[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString('utf8')) as Line);
-        done();
-      },
-    });
+    const { logger, lines } = capturedLogger<Line>('warn');
     const emitter = new EventEmitter();
-    logQueueErrors(emitter, createLogger('warn', {}, stream), 'test queue', 1_000);
+    logQueueErrors(emitter, logger, 'test queue', 1_000);
     let now = 1_000_000;
     const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
     try {

@@ -83,6 +83,10 @@ describe('traceparent', () => {
     expect(tp).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
     expect(parseTraceparent(tp)).toEqual({ ...sc, isRemote: true });
     expect(trace.getSpanContext(contextOfTraceparent(tp))).toEqual({ ...sc, isRemote: true });
+    // An unsampled parent stays unsampled.
+    const unsampled = formatTraceparent({ ...sc, traceFlags: 0 });
+    expect(unsampled).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00');
+    expect(parseTraceparent(unsampled)).toEqual({ ...sc, traceFlags: 0, isRemote: true });
   });
 
   it('ignores what is absent, malformed or invalid (a new trace starts)', () => {
@@ -91,6 +95,7 @@ describe('traceparent', () => {
       '',
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
       '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
       'zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902g7-01',

@@ -2,8 +2,8 @@
 // → fan-out → attempt 1 (503, with its OAuth2 token fetch) → its retry → attempt 2 (200), all in one
 // trace, each attempt a child of the fan-out; attempt log lines carry the trace and span ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 import { startCollector, type CollectedSpan, type Collector } from '../helpers/otlp-collector.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { oauth2Settings, startTokenServer, type TokenServer } from '../helpers/token-server.js';
@@ -13,14 +13,13 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
   let rx: Receiver;
   let ts: TokenServer;
   let h: Harness;
-  const lines: Record<string, unknown>[] = [];
+  const { logger, lines } = capturedLogger();
   const tenant = `t_${Math.random().toString(36).slice(2)}`;
 
   beforeAll(async () => {
     collector = await startCollector();
     rx = await startReceiver();
     ts = await startTokenServer();
-    const logger = createLogger('info', {}, { write: (s: string) => void lines.push(JSON.parse(s)) });
     h = await startHarness(
       {
         OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
@@ -81,6 +80,13 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
       });
       return res.body.deliveries?.length === 2 && res.body.deliveries.every((d) => d.status === 'succeeded');
     });
+    // The same event again: a duplicate, noted on its own publish span.
+    const again = await h.request({
+      method: 'POST',
+      url: '/v1/events',
+      body: { id: eventId, tenantId: tenant, type: 'message.delivered', channel: 'sms', messageId: 'm-1' },
+    });
+    expect(again.status, again.raw).toBeLessThan(300);
     // Closing flushes the spans still buffered.
     await h.hookline.close();
 
@@ -89,7 +95,7 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
       expect(t).toContain(protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
     const ofEvent = collector.spans.filter((s) => s.attributes['hookline.event.id'] === eventId);
     const byName = (name: string) => ofEvent.filter((s) => s.name === name);
-    const [publish] = byName('hookline.publish');
+    const [publish, duplicate] = byName('hookline.publish');
     const [fanout] = byName('hookline.fanout');
     const delivers = byName('hookline.deliver')
       .filter((s) => s.attributes['hookline.subscription.id'] === sub.body.id)
@@ -105,6 +111,11 @@ describe.each(['http/protobuf', 'http/json'] as const)('traces over OTLP %s', (p
     // The retry ran as a delivery job, after the direct first attempt: still the fan-out's child.
     for (const d of delivers) expect(d.parentSpanId).toBe(fanout!.spanId);
     expect(publish!.resource['service.name']).toBe('hookline-test');
+    expect(byName('hookline.publish')).toHaveLength(2);
+    expect(publish!.attributes['hookline.tenant.id']).toBe(tenant);
+    expect(publish!.attributes['hookline.duplicate']).toBeUndefined();
+    expect(duplicate?.attributes['hookline.duplicate']).toBe(true);
+    expect(fanout!.attributes['hookline.batch.deliveries']).toBe(2);
 
     const [first, second] = delivers as [CollectedSpan, CollectedSpan];
     expect(first.attributes).toMatchObject({

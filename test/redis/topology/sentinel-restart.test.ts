@@ -1,8 +1,9 @@
 // A Sentinel restart under a Sentinel connection (src/redis/client.ts): the failover detector's
 // own Sentinel connection retries and subscribes again, and nothing is printed as an unhandled
 // ioredis error event while the Sentinel is away.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '../../../src/redis/client.js';
+import { capturePrinted } from '../../helpers/printed.js';
 import { cli, startSentinelSet, stopAll, stopSentinel, type SentinelSet } from './servers.js';
 import { until } from './failover.js';
 
@@ -21,14 +22,7 @@ const subscribedOn = async (port: number) => (await cli(port, 'CLIENT', 'LIST'))
 
 describe('a Sentinel restart', () => {
   it('prints no unhandled error event, and the failover detector subscribes again', async () => {
-    const printed: string[] = [];
-    const keep = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
-    const consoleError = vi.spyOn(console, 'error').mockImplementation(keep);
-    const write = process.stderr.write.bind(process.stderr);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
-      keep(chunk);
-      return write(chunk, ...(rest as []));
-    });
+    const printed = capturePrinted();
     try {
       conn = createRedis(
         {
@@ -50,9 +44,8 @@ describe('a Sentinel restart', () => {
       await until(() => subscribedOn(set.sentinel.port), 5_000, 'detector subscribed again');
       expect(await conn.ping()).toBe('PONG');
     } finally {
-      consoleError.mockRestore();
-      stderr.mockRestore();
+      printed.restore();
     }
-    expect(printed.filter((line) => /Unhandled error event/.test(line))).toEqual([]);
+    expect(printed.lines.filter((line) => /Unhandled error event/.test(line))).toEqual([]);
   }, 30_000);
 });
