@@ -1,8 +1,16 @@
 // Deliveries held while their subscription is paused, disabled or breaker-open wait as delayed
 // jobs listed in a per-subscription set; releasing promotes them so they run at once.
-import type { Context } from './context.js';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/client.js';
+import type { DeliveryJobData } from './jobs.js';
 
-type ReleaseCtx = Pick<Context, 'redis' | 'keys' | 'deliveriesQueue'>;
+/** What releasing needs (the runner calls it too, so not the whole Context: no import circle). */
+interface ReleaseCtx {
+  redis: Redis;
+  keys: Keys;
+  deliveriesQueue: Queue<DeliveryJobData>;
+}
 
 /** Promotes every held delivery of a subscription; returns how many were released. */
 export async function releaseHeld(ctx: ReleaseCtx, subscriptionId: string): Promise<number> {
