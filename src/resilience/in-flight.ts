@@ -42,6 +42,9 @@ export interface InFlightSnapshot {
   inFlight: [string, number][];
 }
 
+/** A subscription's calls stay together; a light one's go first (src/store/batcher.ts). */
+const BY_SUBSCRIPTION = { groupOf: (c: { subId: string }) => c.subId };
+
 export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOptions) {
   const { leaseMs } = opts;
   const maxHoldMs = opts.maxHoldMs ?? 5 * 60_000;
@@ -105,7 +108,7 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
       const r = out.get(c.kind)!;
       return { err: r.err, value: r.items[next[c.kind]++] };
     });
-  });
+  }, BY_SUBSCRIPTION);
   async function call<R>(c: Call): Promise<R> {
     const r = await send(c);
     if (r.err) throw r.err;

@@ -104,17 +104,21 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
   }
 
   // Attempts finishing in the same event-loop turn are written by one command.
-  const writeAttempt = tickBatcher<AttemptWrite, unknown>(async (batch) => {
-    const skipped = await write(batch, false);
-    if (skipped.length > 0) {
-      const again = new Set(skipped);
-      await write(
-        batch.filter((w) => again.has(w.id)),
-        true,
-      );
-    }
-    return batch;
-  });
+  const writeAttempt = tickBatcher<AttemptWrite, unknown>(
+    async (batch) => {
+      const skipped = await write(batch, false);
+      if (skipped.length > 0) {
+        const again = new Set(skipped);
+        await write(
+          batch.filter((w) => again.has(w.id)),
+          true,
+        );
+      }
+      return batch;
+    },
+    // A tenant's attempts stay together; a light tenant's are written first (src/store/batcher.ts).
+    { groupOf: (w) => w.event.tenantId ?? '' },
+  );
 
   const attempts = {
     /**

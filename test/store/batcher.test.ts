@@ -101,3 +101,59 @@ describe('tickBatcher', () => {
     await Promise.all(calls.map((p) => expect(p).rejects.toThrow(/answered 1 of 2/)));
   });
 });
+
+describe('tickBatcher, light groups first', () => {
+  type Call = { sub: string; n: number };
+  const bySub = { groupOf: (c: Call) => c.sub };
+  const echo = () => vi.fn(async (items: Call[]) => items.map((c) => `${c.sub}${c.n}`));
+  const calls = (sub: string, count: number) => Array.from({ length: count }, (_, n) => ({ sub, n }));
+
+  it('flushes a light group (≤ lightMax calls) before a heavy one of the same turn, as a call of its own', async () => {
+    const flush = echo();
+    const call = tickBatcher(flush, bySub);
+    // The heavy group's calls come first, as a burst's do when its fan-out started first.
+    const items = [...calls('a', 10), ...calls('b', 2), ...calls('c', 3)];
+    const answers = await Promise.all(items.map(call));
+    expect(answers).toEqual(items.map((c) => `${c.sub}${c.n}`));
+    expect(flush.mock.calls.map(([batch]) => batch.map((c) => `${c.sub}${c.n}`))).toEqual([
+      ['b0', 'b1', 'c0', 'c1', 'c2'],
+      calls('a', 10).map((c) => `a${c.n}`),
+    ]);
+  });
+
+  it("resolves the light group's callers before the heavy group's", async () => {
+    const order: string[] = [];
+    const call = tickBatcher(echo(), bySub);
+    const items = [...calls('a', 12), { sub: 'b', n: 0 }];
+    await Promise.all(items.map((c) => call(c).then((r) => order.push(r))));
+    expect(order[0]).toBe('b0');
+  });
+
+  it('keeps one flush for a single group, heavy groups only, or light groups only', async () => {
+    for (const items of [
+      calls('a', 20),
+      [...calls('a', 9), ...calls('b', 9)],
+      [...calls('a', 3), ...calls('b', 4)],
+    ]) {
+      const flush = echo();
+      const call = tickBatcher(flush, bySub);
+      await Promise.all(items.map(call));
+      expect(flush).toHaveBeenCalledTimes(1);
+      expect(flush.mock.calls[0]![0]).toEqual(items);
+    }
+  });
+
+  it('honours lightMax, and rejects only the part whose flush fails', async () => {
+    const boom = new Error('heavy part failed');
+    const flush = vi.fn(async (items: Call[]) => {
+      if (items.some((c) => c.sub === 'a')) throw boom;
+      return items.map((c) => `${c.sub}${c.n}`);
+    });
+    const call = tickBatcher(flush, { ...bySub, lightMax: 2 });
+    const heavy = calls('a', 3).map(call);
+    const light = calls('b', 2).map(call);
+    expect(await Promise.all(light)).toEqual(['b0', 'b1']);
+    await Promise.all(heavy.map((p) => expect(p).rejects.toBe(boom)));
+    expect(flush).toHaveBeenCalledTimes(2);
+  });
+});
