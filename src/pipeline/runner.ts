@@ -99,6 +99,8 @@ export interface DeliveryDeps {
   opsTarget?: Subscription;
   /** Counts deliveries ended `superseded` (metrics). */
   onSuperseded: (count: number) => void;
+  /** Fair turns to send across subscriptions (src/pipeline/send-turns.ts); absent: send at once. */
+  sendTurns?: (subscriptionId: string) => Promise<void>;
 }
 
 /** One run of a delivery: attempt `attemptNo` of `maxAttempts`, unless it ends or is held first. */
@@ -193,6 +195,7 @@ export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verd
     if (ms > 0) return { kind: 'hold', ms, park: typeof d === 'number' || d.park };
   }
 
+  if (deps.sendTurns) await deps.sendTurns(data.s);
   // Only a token fetch (its span) and a traceparent header read the active span: the run's span
   // is made active for those alone, as activating it costs on every run.
   const outcome =

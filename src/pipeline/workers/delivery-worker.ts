@@ -5,6 +5,7 @@ import { processDelivery, type DeliveryDeps } from '../runner.js';
 import type { Slots } from '../slots.js';
 import { backoffStrategy, DELIVERIES_QUEUE, type DeliveryJobData } from '../jobs.js';
 import { opsTarget } from '../ops-events.js';
+import { createSendTurns } from '../send-turns.js';
 import { logQueueErrors } from '../queue-errors.js';
 
 /**
@@ -31,6 +32,7 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
     ops: ctx.ops,
     opsTarget: opsTarget(ctx.config),
     onSuperseded: (count) => ctx.metrics.deliveriesSuperseded(count),
+    sendTurns: createSendTurns(),
   };
 }
 

@@ -1,0 +1,55 @@
+// Fair turns for sending (issue 18): an attempt about to send waits for its subscription's turn.
+// Turns are given out round-robin across subscriptions, in slices of at most SLICE_MS of this
+// process's time, each slice on a later turn of the event loop. A burst of one subscription (a
+// fan-out of 50, whose requests would otherwise be built, signed and written one after another
+// in one stretch of several ms) therefore takes turns with the few deliveries of another, and
+// the Redis replies and responses that arrive meanwhile are handled between slices. The work is
+// the same, only its order changes: nothing waits while the event loop is idle.
+import { Fifo } from './fifo.js';
+
+/** Longest stretch of turns given out before the event loop handles what else has arrived. */
+export const SLICE_MS = 0.5;
+
+export interface SendTurns {
+  /** Resolves when it is this subscription's turn to send (always on a later event-loop turn). */
+  (subscriptionId: string): Promise<void>;
+  /** Attempts waiting for their turn now (for tests and metrics). */
+  readonly waiting: number;
+}
+
+export function createSendTurns(sliceMs = SLICE_MS): SendTurns {
+  /** Subscription → its waiters; Map order is the round-robin order (a drained one goes last). */
+  const queues = new Map<string, Fifo<() => void>>();
+  let waiting = 0;
+  let running = false;
+
+  /** One slice: passes of one turn per subscription until sliceMs of their callers' work. */
+  async function give(): Promise<void> {
+    const until = performance.now() + sliceMs;
+    do {
+      for (const [subId, q] of queues) {
+        q.shift()!();
+        waiting--;
+        if (q.length === 0) queues.delete(subId);
+      }
+      // Queued behind the callers just resolved: resumes once they have run up to their send.
+      await null;
+    } while (queues.size > 0 && performance.now() < until);
+    if (queues.size > 0) setImmediate(() => void give());
+    else running = false;
+  }
+
+  const turns = ((subscriptionId: string) =>
+    new Promise<void>((resolve) => {
+      let q = queues.get(subscriptionId);
+      if (!q) queues.set(subscriptionId, (q = new Fifo()));
+      q.push(resolve);
+      waiting++;
+      if (!running) {
+        running = true;
+        setImmediate(() => void give());
+      }
+    })) as SendTurns;
+  Object.defineProperty(turns, 'waiting', { get: () => waiting });
+  return turns;
+}
