@@ -1,5 +1,6 @@
 // What every phase gets: options, a Redis connection for housekeeping, the receiver, and the
 // list of key prefixes to delete at the end (however the run ends).
+import { startFlags } from './node-flags.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Child } from './ipc.js';
@@ -38,8 +39,12 @@ export async function startHookline(
 ): Promise<HooklineUnderTest> {
   const prefix = newPrefix('hl');
   ctx.prefixes.add(prefix);
+  // `npm start`'s flags first; BENCH_HOOKLINE_NODE_ARGS after them wins (V8 takes the last).
   const extra = process.env.BENCH_HOOKLINE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = Child.start('hookline-child.ts', { label: 'hookline', execArgv: [...extra, ...execArgv] });
+  const child = Child.start('hookline-child.ts', {
+    label: 'hookline',
+    execArgv: [...startFlags(), ...extra, ...execArgv],
+  });
   const start: HooklineStart = {
     env: {
       REDIS_PREFIX: prefix,
