@@ -54,6 +54,24 @@ describe('send turns', () => {
     expect(io).toBeLessThan(20);
   });
 
+  it('look at the clock within a round: 200 subscriptions of one turn each are sliced too', async () => {
+    const turns = createSendTurns(2);
+    const events: string[] = [];
+    const waits = Array.from({ length: 200 }, (_, i) =>
+      turns(`sub_${i}`).then(() => {
+        work(0.1);
+        events.push(`send${i}`);
+      }),
+    );
+    setImmediate(() => setImmediate(() => events.push('io')));
+    await Promise.all(waits);
+    const io = events.indexOf('io');
+    expect(io).toBeGreaterThan(0);
+    expect(io).toBeLessThan(100);
+    // Each subscription's turn came in the order asked.
+    expect(events.filter((e) => e !== 'io')).toEqual(Array.from({ length: 200 }, (_, i) => `send${i}`));
+  });
+
   it('give everything in one slice when the callers are quick', async () => {
     const turns = createSendTurns(50);
     const events: string[] = [];
