@@ -18,6 +18,5 @@ COPY migrations ./migrations
 USER node
 EXPOSE 3000
 # ROLE (all | api | worker) picks what the process runs; SIGTERM drains gracefully.
-# --max-semi-space-size=8: young-generation collections of a few ms instead of ~17 ms at
-# load (the flags of `npm start`; docs/operations.md, "Node.js flags").
-CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]
+# The flags of `npm start` (none by default; docs/operations.md, "Node.js flags").
+CMD ["node", "dist/src/main.js"]

@@ -3,11 +3,15 @@
 // keeps them equal). The bench's Hookline child runs with them too, as `npm start` would.
 import { readFileSync } from 'node:fs';
 
-export function startFlags(script = 'start'): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const words = (pkg.scripts[script] ?? '').split(/\s+/).filter(Boolean);
+const packageScripts = () =>
+  (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
+
+export function startFlags(script = 'start', scripts: Record<string, string> = packageScripts()): string[] {
+  const words = (scripts[script] ?? '').split(/\s+/).filter(Boolean);
   if (words[0] !== 'node') throw new Error(`package.json script ${script} does not start with node`);
   return words.slice(1).filter((w) => w.startsWith('--'));
 }
