@@ -13,17 +13,12 @@ export const SLICE_MS = 0.5;
 /** Turns given between looks at the clock (a fan-out to 1,000 subscriptions is 1,000 turns). */
 const PER_CHECK = 8;
 
-export interface SendTurns {
-  /** Resolves when it is this subscription's turn to send (always on a later event-loop turn). */
-  (subscriptionId: string): Promise<void>;
-  /** Attempts waiting for their turn now (for tests and metrics). */
-  readonly waiting: number;
-}
+/** Resolves when it is this subscription's turn to send (always on a later event-loop turn). */
+export type SendTurns = (subscriptionId: string) => Promise<void>;
 
 export function createSendTurns(sliceMs = SLICE_MS): SendTurns {
-  /** Subscription → its waiters; Map order is the round-robin order (a drained one goes last). */
+  /** Subscription → its waiters; Map order is the round-robin order (a served one goes last). */
   const queues = new Map<string, Fifo<() => void>>();
-  let waiting = 0;
   let running = false;
 
   /** One slice: passes of one turn per subscription until sliceMs of their callers' work. */
@@ -33,7 +28,6 @@ export function createSendTurns(sliceMs = SLICE_MS): SendTurns {
       let given = 0;
       for (const [subId, q] of queues) {
         q.shift()!();
-        waiting--;
         // To the back of the round (a Map visits a key set again during the loop: `given` ends it).
         queues.delete(subId);
         if (q.length > 0) queues.set(subId, q);
@@ -46,17 +40,14 @@ export function createSendTurns(sliceMs = SLICE_MS): SendTurns {
     else running = false;
   }
 
-  const turns = ((subscriptionId: string) =>
+  return (subscriptionId) =>
     new Promise<void>((resolve) => {
       let q = queues.get(subscriptionId);
       if (!q) queues.set(subscriptionId, (q = new Fifo()));
       q.push(resolve);
-      waiting++;
       if (!running) {
         running = true;
         setImmediate(() => void give());
       }
-    })) as SendTurns;
-  Object.defineProperty(turns, 'waiting', { get: () => waiting });
-  return turns;
+    });
 }

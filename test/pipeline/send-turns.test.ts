@@ -10,19 +10,35 @@ const work = (ms: number) => {
   while (performance.now() < until);
 };
 
+/**
+ * `count` callers, caller i of subscription `subOf(i)` doing `workMs` of work once given its
+ * turn, beside something that arrives on the next event-loop turn (a Redis reply, another
+ * tenant's response). Answers the order: `send<i>` per caller, `io` where the arrival ran.
+ */
+async function sendsBesideIo(sliceMs: number, count: number, subOf: (i: number) => string, workMs: number) {
+  const turns = createSendTurns(sliceMs);
+  const events: string[] = [];
+  const sends = Array.from({ length: count }, (_, i) =>
+    turns(subOf(i)).then(() => {
+      work(workMs);
+      events.push(`send${i}`);
+    }),
+  );
+  const io = new Promise<void>((r) => setImmediate(() => setImmediate(() => r(void events.push('io')))));
+  await Promise.all([...sends, io]);
+  return events;
+}
+
 describe('send turns', () => {
   it("go round-robin: a burst's 20 and another subscription's 3 alternate, each in its own order", async () => {
     const turns = createSendTurns(10);
     const order: string[] = [];
-    const waits = [
+    await Promise.all([
       ...Array.from({ length: 20 }, (_, i) => turns('sub_a').then(() => order.push(`a${i}`))),
       ...Array.from({ length: 3 }, (_, i) => turns('sub_b').then(() => order.push(`b${i}`))),
-    ];
-    expect(turns.waiting).toBe(23);
-    await Promise.all(waits);
+    ]);
     expect(order.slice(0, 6)).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
     expect(order.filter((o) => o.startsWith('a'))).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
-    expect(turns.waiting).toBe(0);
   });
 
   it('are never given in the turn that asks (a burst cannot run its sends in one stretch)', async () => {
@@ -37,34 +53,14 @@ describe('send turns', () => {
   });
 
   it('hand the event loop back after a slice of the callers’ work: I/O in between is handled', async () => {
-    const turns = createSendTurns(2);
-    const events: string[] = [];
     // 30 callers of 0.5 ms each: about four per 2 ms slice.
-    const waits = Array.from({ length: 30 }, (_, i) =>
-      turns('sub_a').then(() => {
-        work(0.5);
-        events.push(`send${i}`);
-      }),
-    );
-    // Something that arrives on the next loop turn (a Redis reply, another tenant's response).
-    setImmediate(() => setImmediate(() => events.push('io')));
-    await Promise.all(waits);
-    const io = events.indexOf('io');
+    const io = (await sendsBesideIo(2, 30, () => 'sub_a', 0.5)).indexOf('io');
     expect(io).toBeGreaterThan(0);
     expect(io).toBeLessThan(20);
   });
 
   it('look at the clock within a round: 200 subscriptions of one turn each are sliced too', async () => {
-    const turns = createSendTurns(2);
-    const events: string[] = [];
-    const waits = Array.from({ length: 200 }, (_, i) =>
-      turns(`sub_${i}`).then(() => {
-        work(0.1);
-        events.push(`send${i}`);
-      }),
-    );
-    setImmediate(() => setImmediate(() => events.push('io')));
-    await Promise.all(waits);
+    const events = await sendsBesideIo(2, 200, (i) => `sub_${i}`, 0.1);
     const io = events.indexOf('io');
     expect(io).toBeGreaterThan(0);
     expect(io).toBeLessThan(100);
@@ -73,11 +69,7 @@ describe('send turns', () => {
   });
 
   it('give everything in one slice when the callers are quick', async () => {
-    const turns = createSendTurns(50);
-    const events: string[] = [];
-    const waits = Array.from({ length: 30 }, (_, i) => turns(`sub_${i % 3}`).then(() => events.push('send')));
-    const io = new Promise<void>((r) => setImmediate(() => setImmediate(() => r(void events.push('io')))));
-    await Promise.all([...waits, io]);
+    const events = await sendsBesideIo(50, 30, (i) => `sub_${i % 3}`, 0);
     expect(events.indexOf('io')).toBe(30);
   });
 });
