@@ -25,7 +25,8 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
     deliveries: ctx.deliveries,
     attempt: { agent: ctx.agent, tokens: ctx.tokens },
     backoff: { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS },
-    // The per-attempt line carries ids, codes and a query-stripped URL only: no redaction pass.
+    // The per-attempt line carries ids, codes and a query-stripped URL only: no path redaction
+    // (the root logger's secret-key check still runs on it, under 1 µs).
     logger: ctx.logger.child({}, { redact: { paths: [] } }),
     hooks: ctx.deliveryHooks,
     queue: ctx.deliveriesQueue,
