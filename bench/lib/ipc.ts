@@ -97,7 +97,7 @@ export class Child {
     const proc = fork(file, [], {
       execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
     return new Child(proc, opts.label);
