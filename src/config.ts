@@ -337,6 +337,10 @@ export const configSpec = {
     doc: 'How deep objects and arrays may nest in a subscription `filter` (a leaf `{path, op, value}` is 1, an `in` list adds 1, each `and`/`or` group 2); deeper is 400 at `/filter`.',
     parse: int(2, 64),
   },
+  MAX_SEMI_SPACE_MB: {
+    doc: 'V8 young-generation semi-space cap (MB) `npm start` runs with: at start Hookline replaces its own process (same PID, `process.execve`) with one started with `--max-semi-space-size` set to it. Unset: 8 with tracing off (short GC pauses at load: one tenant’s flood then costs another’s p99 ~4 ms pauses instead of ~17-28 ms), V8’s own sizing with tracing on (spans waiting for export made a small young generation cost 20-40 % more CPU). 0: V8’s own sizing. Ignored when the flag is already given (node’s flags or NODE_OPTIONS).',
+    parse: int(0, 1024),
+  },
   SHUTDOWN_TIMEOUT_MS: {
     default: 30_000,
     doc: 'How long SIGTERM waits for in-flight deliveries before closing.',

@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, usesDevDefaults } from './config.js';
 import { createHookline } from './hookline.js';
 import { createLogger } from './logger.js';
+import { restartWith, youngGenerationPlan } from './young-generation.js';
 
 async function main(): Promise<void> {
   let config;
@@ -16,7 +17,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Restarts this process (same PID) with the young generation's flag when it lacks it.
+  const semiSpace = restartWith(youngGenerationPlan(config));
   const logger = createLogger(config.LOG_LEVEL);
+  logger.info({ pid: process.pid, maxSemiSpace: semiSpace }, 'V8 young generation');
   const dev = usesDevDefaults(config);
   if (dev.adminToken) logger.warn('ADMIN_TOKEN is not set: using the development token "dev-admin-token"');
   if (dev.encryptionKey) logger.warn('ENCRYPTION_KEY is not set: using a fixed development key');

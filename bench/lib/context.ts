@@ -1,6 +1,8 @@
 // What every phase gets: options, a Redis connection for housekeeping, the receiver, and the
 // list of key prefixes to delete at the end (however the run ends).
 import { startFlags } from './node-flags.js';
+import { testConfig } from '../../src/config.js';
+import { youngGenerationFlags } from '../../src/young-generation.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Child } from './ipc.js';
@@ -39,12 +41,6 @@ export async function startHookline(
 ): Promise<HooklineUnderTest> {
   const prefix = newPrefix('hl');
   ctx.prefixes.add(prefix);
-  // `npm start`'s flags first; BENCH_HOOKLINE_NODE_ARGS after them wins (V8 takes the last).
-  const extra = process.env.BENCH_HOOKLINE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = Child.start('hookline-child.ts', {
-    label: 'hookline',
-    execArgv: [...startFlags(), ...extra, ...execArgv],
-  });
   const start: HooklineStart = {
     env: {
       REDIS_PREFIX: prefix,
@@ -56,6 +52,14 @@ export async function startHookline(
       ...env,
     },
   };
+  // `npm start`'s flags, then the young-generation flag main.ts restarts itself with for this
+  // config (tracing on or off); BENCH_HOOKLINE_NODE_ARGS after them wins (V8 takes the last).
+  const extra = process.env.BENCH_HOOKLINE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const young = youngGenerationFlags(testConfig(start.env));
+  const child = Child.start('hookline-child.ts', {
+    label: 'hookline',
+    execArgv: [...startFlags(), ...young, ...extra, ...execArgv],
+  });
   const info = await child.call<HooklineInfo>('start', start, 60_000);
   const api = new HooklineApi(`http://127.0.0.1:${info.port}`);
   return {
