@@ -18,7 +18,10 @@ export interface YoungGenerationPlan {
 
 /** The flag as given in Node's own flags or NODE_OPTIONS, if it is. */
 function given(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  const words = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
+  // V8 takes its flags with dashes or underscores alike.
+  const words = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((w) =>
+    w.replace(/^--([\w-]+)/, (m) => m.replaceAll('_', '-')),
+  );
   const i = words.findIndex((w) => w === FLAG || w.startsWith(`${FLAG}=`));
   if (i === -1) return undefined;
   return words[i]!.includes('=') ? words[i]!.slice(FLAG.length + 1) : (words[i + 1] ?? '');

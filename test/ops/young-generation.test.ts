@@ -37,6 +37,9 @@ describe('young generation plan', () => {
       add: [],
       semiSpace: '4 MB (--max-semi-space-size given)',
     });
+    expect(youngGenerationPlan(c, ['--max_semi_space_size=2'], undefined).semiSpace).toBe(
+      '2 MB (--max-semi-space-size given)',
+    );
     expect(youngGenerationPlan(c, [], '--enable-source-maps --max-semi-space-size 32')).toEqual({
       add: [],
       semiSpace: '32 MB (--max-semi-space-size given)',
