@@ -18,5 +18,6 @@ COPY migrations ./migrations
 USER node
 EXPOSE 3000
 # ROLE (all | api | worker) picks what the process runs; SIGTERM drains gracefully.
-# The flags of `npm start` (none by default; docs/operations.md, "Node.js flags").
+# The flags of `npm start` (none); main.js restarts itself in place with --max-semi-space-size=8
+# unless tracing is on or MAX_SEMI_SPACE_MB says otherwise (docs/operations.md, "Node.js flags").
 CMD ["node", "dist/src/main.js"]

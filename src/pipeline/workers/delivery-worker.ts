@@ -25,9 +25,9 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
     deliveries: ctx.deliveries,
     attempt: { agent: ctx.agent, tokens: ctx.tokens },
     backoff: { baseMs: ctx.config.RETRY_BASE_MS, maxMs: ctx.config.RETRY_MAX_DELAY_MS },
-    // The per-attempt line carries ids, codes and a query-stripped URL only: no path redaction
-    // (the root logger's secret-key check still runs on it, under 1 µs).
-    logger: ctx.logger.child({}, { redact: { paths: [] } }),
+    // The root logger: its path redaction looks only at `req` and `headers` keys, which the
+    // per-attempt line has none of, and its secret-key check costs under 1 µs (src/logger.ts).
+    logger: ctx.logger,
     hooks: ctx.deliveryHooks,
     queue: ctx.deliveriesQueue,
     ops: ctx.ops,
