@@ -116,6 +116,16 @@ async function describeKey(redis: Redis, key: string, bytes: number): Promise<Ke
   return { key, bytes, type, encoding, ttl, length };
 }
 
+/**
+ * CPU time the Redis server has used (user and system, µs). Redis runs its commands on one
+ * thread: this over a run, per delivery, bounds what every worker process together can deliver.
+ */
+export async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
+}
+
 export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);

@@ -6,7 +6,7 @@ import type { BenchContext } from '../lib/context.js';
 import { newPrefix } from '../lib/context.js';
 import { Child } from '../lib/ipc.js';
 import type { RedisCounts } from '../lib/redis-counter.js';
-import { deletePrefix } from '../lib/redis-tools.js';
+import { deletePrefix, redisCpuUs } from '../lib/redis-tools.js';
 import { rate } from '../lib/stats.js';
 import type { WorkerSetup } from '../baseline-child.js';
 
@@ -25,6 +25,11 @@ export interface RateResult {
   runs?: number[];
   /** CPU time of the worker process per item (µs): stable even when other load steals cores. */
   cpuUsPerItem?: number;
+  /**
+   * CPU time of the Redis server per item (µs), adding the jobs included: Redis runs commands on
+   * one thread, so this bounds the items/s of every worker process together.
+   */
+  redisCpuUsPerItem?: number;
   /** The worker process's monotonic clock (µs) around the run, to cut its CPU profile. */
   window?: { fromUs: number; toUs: number };
   /** Redis commands of the worker process during the run (profiling runs only). */
@@ -85,6 +90,7 @@ async function queueBaseline(
       connections: ctx.opts.connections,
     };
     await child.call('setup', setup, 30_000);
+    const redisCpu0 = await redisCpuUs(ctx.redis);
     const addPerSecond = await fill(queue, total, mode === 'bare' ? barePayload : (i) => ({ i }));
     const deadline = now() + ctx.opts.sizes.budgetMs.queue;
     await ctx.receiver.reset({ expect: total });
@@ -122,6 +128,7 @@ async function queueBaseline(
     return {
       redis: await child.call<RedisCounts | null>('redisCounts'),
       cpuUsPerItem: ((await child.call<number>('cpuUs')) - cpu0) / Math.max(1, s.count),
+      redisCpuUsPerItem: ((await redisCpuUs(ctx.redis)) - redisCpu0) / Math.max(1, s.count),
       window: { fromUs, toUs: await child.call<number>('monotonicUs') },
       count: s.count,
       perSecond: rate(s.count, startedAt, end),
@@ -150,6 +157,7 @@ export function mergeRuns(rs: RateResult[]): RateResult {
     durationMs: rs.reduce((a, r) => a + r.durationMs, 0),
     addPerSecond: mean((r) => r.addPerSecond),
     cpuUsPerItem: mean((r) => r.cpuUsPerItem),
+    redisCpuUsPerItem: mean((r) => r.redisCpuUsPerItem),
     timedOut: rs.some((r) => r.timedOut),
     runs: rs.map((r) => r.perSecond),
   };

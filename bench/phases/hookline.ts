@@ -3,6 +3,7 @@
 import { now, sleep } from '../lib/clock.js';
 import { publishAtRate, publishStream, received } from '../lib/api.js';
 import type { BenchContext, HooklineUnderTest } from '../lib/context.js';
+import { redisCpuUs } from '../lib/redis-tools.js';
 import { median, percentile, rate } from '../lib/stats.js';
 import type { RateResult } from './baselines.js';
 
@@ -21,6 +22,7 @@ export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Pro
   const deadline = now() + ctx.opts.sizes.budgetMs.b1;
   await ctx.receiver.reset({ expect: total });
   const cpu0 = await h.child.call<number>('cpuUs');
+  const redisCpu0 = await redisCpuUs(ctx.redis);
   const pub = await publishStream(h.api, {
     progress: received(ctx.receiver),
     total,
@@ -31,8 +33,10 @@ export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Pro
   const s = await ctx.receiver.waitFor(total, deadline);
   const end = s.doneAt ?? s.lastAt ?? now();
   const cpuUs = (await h.child.call<number>('cpuUs')) - cpu0;
+  const redisCpu = (await redisCpuUs(ctx.redis)) - redisCpu0;
   return {
     cpuUsPerItem: cpuUs / Math.max(1, s.count),
+    redisCpuUsPerItem: redisCpu / Math.max(1, s.count),
     events: pub.accepted,
     count: s.count,
     perSecond: rate(s.count, pub.startedAt, end),
