@@ -1,5 +1,7 @@
 // Child process entry: a whole Hookline (API + fan-out + delivery workers, as `npm start` runs
 // it) on its own event loop, so its CPU profile and memory are its own.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { testConfig } from '../src/config.js';
 import { createHookline, type Hookline } from '../src/hookline.js';
@@ -21,6 +23,35 @@ export interface HooklineInfo {
   logLevel: string;
 }
 
+/**
+ * BENCH_HEAP_SAMPLE_DIR: V8's sampling heap profiler from start to exit, objects collected by
+ * young and full collections included, so it shows where allocation goes (not what is kept).
+ */
+const heapSampling = (() => {
+  const dir = process.env.BENCH_HEAP_SAMPLE_DIR;
+  let session: Session | undefined;
+  return {
+    async start() {
+      if (!dir) return;
+      session = new Session();
+      session.connect();
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    },
+    async stop() {
+      if (!session || !dir) return;
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${dir}/hookline-${process.pid}.heapprofile`, JSON.stringify(profile));
+      session.disconnect();
+      session = undefined;
+    },
+  };
+})();
+
 const gc = (globalThis as { gc?: () => void }).gc;
 
 serve({
@@ -28,6 +59,7 @@ serve({
   async start({ env }: HooklineStart): Promise<HooklineInfo> {
     const config = testConfig(env);
     h = await createHookline(config);
+    await heapSampling.start();
     await h.app!.listen({ port: 0, host: '127.0.0.1' });
     return {
       port: (h.app!.server.address() as AddressInfo).port,
@@ -46,6 +78,7 @@ serve({
     return { ...process.memoryUsage(), gcExposed: gc !== undefined };
   },
   async exit() {
+    await heapSampling.stop();
     await h?.close();
     setTimeout(() => process.exit(0), 20);
   },
