@@ -12,7 +12,9 @@ let older = new Map<string, Buffer>();
 export function digest12(text: string): Buffer {
   const known = recent.get(text) ?? older.get(text);
   if (known) return known;
-  const d = hash('sha256', text, 'buffer').subarray(0, 12);
+  // Copied into Node's shared buffer pool: the hash's own buffer is an ArrayBuffer of its own,
+  // and remembered for seconds, each was promoted and then swept one by one in a full collection.
+  const d = Buffer.from(hash('sha256', text, 'buffer').subarray(0, 12));
   if (recent.size >= REMEMBERED) {
     older = recent;
     recent = new Map();

@@ -18,4 +18,10 @@ describe('digest12', () => {
     for (const i of [0, 1, 5_000, 9_999]) expect(digest12(`t\n${i}`).equals(slow(`t\n${i}`))).toBe(true);
     expect(digest12('a').equals(digest12('b'))).toBe(false);
   });
+
+  it('lives in the shared buffer pool, not in an ArrayBuffer of its own per digest', () => {
+    // Each ArrayBuffer is swept one by one by a full collection: remembered digests share slabs
+    // (Buffer.poolSize bytes each) instead of holding a 32-byte hash output each.
+    for (let i = 0; i < 20; i++) expect(digest12(`pool\n${i}`).buffer.byteLength).toBe(Buffer.poolSize);
+  });
 });
