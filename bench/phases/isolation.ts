@@ -129,6 +129,28 @@ async function paced(
   return { sent, accepted };
 }
 
+/** B's events at `rate`, and A's beside them at its case's rate, until `until`. */
+function publishCase(
+  api: HooklineApi,
+  name: B6Case['name'],
+  o: { bTenant: string; rate: number; until: number; tag: string },
+) {
+  return Promise.all([
+    paced(api, { tenantId: o.bTenant, rate: o.rate, tickMs: 100, until: o.until, tag: `${o.tag}b` }),
+    name === 'alone'
+      ? undefined
+      : sleep(Number(process.env.BENCH_B6_A_OFFSET_MS ?? 0)).then(() =>
+          paced(api, {
+            tenantId: 'bench-b6-a',
+            rate: o.rate * A_CASES[name].rate,
+            tickMs: 100,
+            until: o.until,
+            tag: `${o.tag}a`,
+          }),
+        ),
+  ]);
+}
+
 /** A's deliveries by status, read from Redis (the records and the deliveries queue's jobs). */
 async function ledger(
   ctx: BenchContext,
@@ -188,40 +210,25 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     const bTenant = `bench-b6-b`;
     await h.api.createSubscription(bTenant, `${ctx.receiver.origin}/b6/b`);
     const aSub = a ? await h.api.createSubscription('bench-b6-a', a.url) : undefined;
-    // One second of B alone first: connections, caches and JIT warm, not measured.
+    // The case's own traffic first, not measured (B, and A beside it): connections, caches and
+    // JIT tiers settle, so the measured part is the steady state a running service is in.
     await ctx.receiver.reset({ mode: 'count' });
-    const warm = await paced(h.api, {
-      tenantId: bTenant,
-      rate,
-      tickMs: 100,
-      until: now() + 1_000,
-      tag: `${tag}w`,
-    });
+    const warmUntil = now() + ctx.opts.sizes.b6WarmMs;
+    const [warm, aWarm] = await publishCase(h.api, name, { bTenant, rate, until: warmUntil, tag: `${tag}w` });
     await ctx.receiver.waitFor(warm.accepted, now() + 10_000);
     await ctx.receiver.reset({ mode: 'latency' });
     await h.child.call('loopReset');
     const cpu0 = await h.child.call<number>('cpuUs');
     const until = now() + ms;
-    const [b, aPub] = await Promise.all([
-      paced(h.api, { tenantId: bTenant, rate, tickMs: 100, until, tag: `${tag}b` }),
-      a
-        ? sleep(Number(process.env.BENCH_B6_A_OFFSET_MS ?? 0)).then(() =>
-            paced(h.api, {
-              tenantId: 'bench-b6-a',
-              rate: rate * A_CASES[name as ACase].rate,
-              tickMs: 100,
-              until,
-              tag: `${tag}a`,
-            }),
-          )
-        : undefined,
-    ]);
+    const [b, aPub] = await publishCase(h.api, name, { bTenant, rate, until, tag });
     const s = await ctx.receiver.waitFor(b.accepted, now() + 15_000);
     const lat = (await ctx.receiver.latencies()).fromAccepted.sort((x, y) => x - y);
     const loop = await h.child.call<NonNullable<B6Case['loop']>>('loopDelay');
     // CPU the Hookline process used over the published part, as a share of one core.
     const cpuShare = ((await h.child.call<number>('cpuUs')) - cpu0) / 1000 / (now() - until + ms);
-    const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aPub.accepted, a.count()) : undefined;
+    // A's events of the warm-up are A's too: each must be accounted for.
+    const aAccepted = (aWarm?.accepted ?? 0) + (aPub?.accepted ?? 0);
+    const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aAccepted, a.count()) : undefined;
     return {
       name,
       label,
