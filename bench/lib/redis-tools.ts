@@ -117,13 +117,15 @@ async function describeKey(redis: Redis, key: string, bytes: number): Promise<Ke
 }
 
 /**
- * CPU time the Redis server has used (user and system, µs). Redis runs its commands on one
- * thread: this over a run, per delivery, bounds what every worker process together can deliver.
+ * CPU time (user and system, µs) of the Redis server's main thread, the one that runs commands:
+ * over a run, per delivery, it bounds what every worker process together can deliver. A server
+ * that does not report its main thread alone (before Redis 6.2) answers the whole process's.
  */
 export async function redisCpuUs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const main = field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
+  return Math.round((Number.isFinite(main) ? main : field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
 }
 
 export async function usedMemory(redis: Redis): Promise<number> {

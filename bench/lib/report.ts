@@ -76,18 +76,23 @@ export function b4Budget(r: B4Result): number {
   return TARGETS.b4OverheadBytes + r.eventJsonBytes;
 }
 
-/** Redis's own CPU per item, beside the worker's (what all worker processes together share). */
-const redisCpu = (x: RateResult) =>
-  x.redisCpuUsPerItem !== undefined && Number.isFinite(x.redisCpuUsPerItem)
-    ? ` + ${int(x.redisCpuUsPerItem)} µs of Redis`
+/** ` = r × bare` when both costs are known. */
+const timesBare = (x?: number, bare?: number) => (x && bare ? ` = ${(x / bare).toFixed(1)} × bare` : '');
+
+/**
+ * The process's CPU per item and the Redis server's beside it (what all worker processes
+ * together share), each as a ratio to `bare`'s when given.
+ */
+const cpu = (x: RateResult, bare?: RateResult) =>
+  x.cpuUsPerItem !== undefined && Number.isFinite(x.cpuUsPerItem)
+    ? `, ${int(x.cpuUsPerItem)} µs CPU each${timesBare(x.cpuUsPerItem, bare?.cpuUsPerItem)}` +
+      (x.redisCpuUsPerItem !== undefined && Number.isFinite(x.redisCpuUsPerItem)
+        ? ` + ${int(x.redisCpuUsPerItem)} µs of Redis${timesBare(x.redisCpuUsPerItem, bare?.redisCpuUsPerItem)}`
+        : '')
     : '';
 
 export function rows(r: Results): Row[] {
   const out: Row[] = [];
-  const cpu = (x: RateResult) =>
-    x.cpuUsPerItem !== undefined && Number.isFinite(x.cpuUsPerItem)
-      ? `, ${int(x.cpuUsPerItem)} µs CPU each${redisCpu(x)}`
-      : '';
   const runs = (x: RateResult) => (x.runs ? `, runs ${x.runs.map(int).join(' & ')}` : '');
   const rateRow = (phase: string, measure: string, x: RateResult) =>
     out.push({
@@ -102,23 +107,12 @@ export function rows(r: Results): Row[] {
   if (r.undici) rateRow('base', 'raw undici requests (no queue)', r.undici);
   if (r.B1) {
     const ratio = b1Ratio(r);
-    const cpuRatio =
-      r.bare?.cpuUsPerItem && r.B1.cpuUsPerItem
-        ? ` = ${(r.B1.cpuUsPerItem / r.bare.cpuUsPerItem).toFixed(1)} × bare`
-        : '';
-    const redisRatio =
-      r.bare?.redisCpuUsPerItem && r.B1.redisCpuUsPerItem
-        ? ` = ${(r.B1.redisCpuUsPerItem / r.bare.redisCpuUsPerItem).toFixed(1)} × bare`
-        : '';
-    const costs = Number.isFinite(r.B1.cpuUsPerItem)
-      ? `, ${int(r.B1.cpuUsPerItem!)} µs CPU each${cpuRatio}${redisCpu(r.B1)}${redisRatio}`
-      : '';
     out.push({
       phase: 'B1',
       measure: 'end-to-end deliveries (publish → fan-out → 2xx)',
       result:
         `${int(r.B1.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare ` +
-        `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${costs})${timedOut(r.B1)}`,
+        `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${cpu(r.B1, r.bare)})${timedOut(r.B1)}`,
       target: `≥ ${TARGETS.b1Ratio} × bare`,
       // A timed-out B1 is judged on what arrived in its budget (its rate is still a rate).
       verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1Ratio : undefined),

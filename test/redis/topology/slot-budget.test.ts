@@ -4,6 +4,7 @@
 // "Redis topologies" turns these into the ceiling of one hash slot (one Redis core).
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisCpuUs } from '../../../bench/lib/redis-tools.js';
 import { startHarness, type Harness } from '../../helpers/harness.js';
 import { startReceiver, type Receiver } from '../../helpers/receiver.js';
 import { makeEvents, publish, subscribe, uniqueTenant } from '../../resilience/support.js';
@@ -29,14 +30,13 @@ afterAll(async () => {
   await stopAll();
 });
 
-/** Commands run and CPU seconds the server used so far. */
-async function usage(): Promise<{ commands: number; cpu: number }> {
-  const info = (await stats.info('commandstats')) + (await stats.info('cpu'));
+/** Commands run and CPU µs the server's main thread used so far. */
+async function usage(): Promise<{ commands: number; cpuUs: number }> {
+  const info = await stats.info('commandstats');
   let commands = 0;
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
     if (m[1] !== 'info') commands += Number(m[2]);
-  const cpu = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1]);
-  return { commands, cpu: cpu('used_cpu_user_main_thread') + cpu('used_cpu_sys_main_thread') };
+  return { commands, cpuUs: await redisCpuUs(stats) };
 }
 
 /** Publishes `events` (batches of 100) to `subs` subscriptions and waits for every delivery. */
@@ -66,7 +66,7 @@ async function measure(name: string, subs: number, events: number, failFirst: bo
   });
   const after = await usage();
   const perDelivery = (after.commands - before.commands) / deliveries;
-  const cpuUs = ((after.cpu - before.cpu) * 1e6) / deliveries;
+  const cpuUs = (after.cpuUs - before.cpuUs) / deliveries;
   console.log(
     `${name}: ${deliveries} deliveries (${events} events × ${subs} subscriptions, publish batches of 100): ` +
       `${perDelivery.toFixed(2)} Redis commands and ${cpuUs.toFixed(1)} µs of Redis CPU per delivery ` +
