@@ -127,6 +127,8 @@ export async function settle(sent: Sent[], announcedAt: number) {
   return {
     accepted,
     lost,
+    /** The 202s lost or left without their record. */
+    lostSends: [...lost, ...unrecorded],
     lostAt: [...lost, ...unrecorded].map((s) => s.answeredAt - announcedAt),
     summary: `202s never delivered: ${span(lost)}; 202s delivered but without a record: ${span(unrecorded)}`,
   };

@@ -10,10 +10,12 @@ useSentinelHookline();
 
 describe('through Sentinel, min-replicas-to-write 1', () => {
   it('answers 503 in the switch window instead of losing 202s', async () => {
-    const { l, announced, followedAt, accepted, lostAt, summary } = await forcedFailover(async (port) => {
-      await cli(port, 'CONFIG', 'SET', 'min-replicas-to-write', '1');
-      await cli(port, 'CONFIG', 'SET', 'min-replicas-max-lag', '1');
-    });
+    const { l, announced, followedAt, accepted, lostAt, lostSends, summary } = await forcedFailover(
+      async (port) => {
+        await cli(port, 'CONFIG', 'SET', 'min-replicas-to-write', '1');
+        await cli(port, 'CONFIG', 'SET', 'min-replicas-max-lag', '1');
+      },
+    );
     const refused = l.sent.filter((s) => s.status === 503);
     console.log(
       `SENTINEL FAILOVER, min-replicas-to-write 1: Hookline on the new master ≤ ${followedAt - announced.at} ms ` +
@@ -23,10 +25,13 @@ describe('through Sentinel, min-replicas-to-write 1', () => {
     );
     expect(refused.length).toBeGreaterThan(0);
     expect(l.sent.every((s) => s.status === 202 || s.status === 503)).toBe(true);
-    // What is still lost was accepted before the first refusal: the master acknowledged it just
-    // before the replica left, asynchronous replication had not carried it (WAIT would close that).
-    const firstRefusal = Math.min(...refused.map((s) => s.answeredAt - announced.at));
-    expect(lostAt.every((ms) => ms <= firstRefusal)).toBe(true);
+    // What is still lost was sent before the first refusal came back: the master acknowledged it
+    // just before the replica left, asynchronous replication had not carried it (WAIT would close
+    // that). Its 202 may come back after that refusal: its last round trip (the claim's
+    // confirmation) may be refused without un-accepting it, and it failed once when one was
+    // answered 25 ms after the first 503. Nothing sent after a refusal was seen may be lost.
+    const firstRefusal = Math.min(...refused.map((s) => s.answeredAt));
+    expect(lostSends.every((s) => s.sentAt <= firstRefusal)).toBe(true);
     expect(new Set(lostAt).size).toBeLessThanOrEqual(5);
   }, 45_000);
 });
