@@ -116,25 +116,10 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
      */
     addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): PendingStatuses {
       const at: number[] = [];
-      let chunk: PendingBatchItem[] = [];
-      let size = 0;
-      const flush = () => {
+      for (const chunk of slicePending(batch, PENDING_CHUNK)) {
         addPendingCommand(pipe, chunk, now);
         at.push(pipe.length - 1);
-        chunk = [];
-        size = 0;
-      };
-      for (const { event, deliveries } of batch) {
-        let from = 0;
-        do {
-          const take = Math.min(deliveries.length - from, PENDING_CHUNK - size);
-          chunk.push({ event, deliveries: deliveries.slice(from, from + take) });
-          from += take;
-          size += take;
-          if (size >= PENDING_CHUNK) flush();
-        } while (from < deliveries.length);
       }
-      if (chunk.length > 0) flush();
       const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
       const read = (replies: unknown[]) =>
         raw(replies).map(
