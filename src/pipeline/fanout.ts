@@ -12,8 +12,6 @@ import type { Keys } from '../redis/client.js';
 import type { HistoryStore } from '../store/history/history-store.js';
 import {
   execAll,
-  slicePending,
-  type DeliveryStatus,
   type DeliveryStore,
   type NewDelivery,
   type PendingBatchItem,
@@ -154,9 +152,9 @@ export async function redrive(
 }
 
 /**
- * Fans a batch of events out (one events-queue job per publish call): the record writes, a
- * slice of PENDING_SLICE deliveries a round trip, then the first attempts of up to `direct.max` new deliveries made here and one addBulk
- * for the others. Resolves when every direct attempt is done or handed to a job. Returns the
+ * Fans a batch of events out (one events-queue job per publish call): the record writes
+ * (PENDING_SLICE deliveries a round trip), then the first attempts of up to `direct.max` new
+ * deliveries made here and one addBulk for the others. Resolves when every direct attempt is done or handed to a job. Returns the
  * number of deliveries started (queued or attempted).
  */
 export async function fanOut(
@@ -234,21 +232,10 @@ async function fanOutBatch(
     }
     pending.push({ event, deliveries });
   }
-  // Slices of PENDING_SLICE deliveries, one round trip after another: a tenant's fan-out of
-  // hundreds holds Redis for a few ms at a time, not for all of them at once.
-  const statuses: DeliveryStatus[] = [];
-  const fresh: boolean[] = [];
-  let dropped = 0;
-  const now = Date.now();
-  for (const slice of slicePending(pending)) {
-    const pipe = deps.redis.pipeline();
-    const statusesOf = deps.deliveries.addPending(pipe, slice, now);
-    // A failed write throws: the fan-out job is retried rather than completed with nothing queued.
-    const replies = await execAll(pipe);
-    statuses.push(...statusesOf(replies));
-    fresh.push(...statusesOf.fresh(replies));
-    dropped += statusesOf.dropped(replies);
-  }
+  // PENDING_SLICE deliveries a round trip: a tenant's fan-out of hundreds holds Redis for a few
+  // ms at a time, not for all of them at once. A failed write throws: the fan-out job is retried
+  // rather than completed with nothing queued.
+  const { statuses, fresh, dropped } = await deps.deliveries.writePending(pending, Date.now());
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice. Only
   // records this run created are attempted directly: an older pending one may have a job.

@@ -1,29 +1,28 @@
 // A fan-out's writes (the batching half of the delivery store): each event stored, and a pending
-// record per delivery indexed under its subscription, as commands of the caller's pipeline. The
-// fan-out cuts itself into slices (slicePending) sent one round trip after another, so that no
-// one command of it holds Redis long.
+// record per delivery indexed under its subscription, PENDING_SLICE deliveries a command, either
+// as commands of the caller's pipeline (addPending) or one round trip after another (writePending:
+// the fan-out), so that no one command of a big fan-out holds Redis long.
 import type { ChainableCommander } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
 import { markDigest, staleRank } from '../domain/stale-status.js';
+import { execAll } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { eventToRedis } from './delivery-layout.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
 import { messageIndexField, markWindow } from './status-marks.js';
 
-/** Deliveries per fan-out command: bounds its arguments and how long it holds Redis. */
-export const PENDING_CHUNK = 1_000;
-
 /**
- * Deliveries per fan-out round trip (src/pipeline/fanout.ts sends the slices one after another).
- * Redis runs one command at a time and a pending record costs it ~60 µs with the Redis history
- * (the record, its index entry, the event and its message index; less with PostgreSQL), so one
- * command for a fan-out of 500 held every other tenant's commands for ~30 ms. A slice of 50
- * holds them for ~3 ms, and what they send meanwhile runs between the slices (B6, case (e)).
+ * Deliveries per fan-out command. Redis runs one command at a time and a pending record costs it
+ * ~60 µs with the Redis history (the record, its index entry, the event and its message index;
+ * less with PostgreSQL), so one command for a fan-out of 500 held every other tenant's commands
+ * for ~30 ms. A command of 50 holds them for ~3 ms, and writePending sends the commands one round
+ * trip after another, so what they send meanwhile runs between them (B6, case (e)).
  */
 export const PENDING_SLICE = 50;
 
-/** A fan-out's events cut into slices of at most `size` deliveries (an event split as needed). */
-export function slicePending(batch: PendingBatchItem[], size = PENDING_SLICE): PendingBatchItem[][] {
+/** A fan-out's events cut into commands of at most PENDING_SLICE deliveries (an event split). */
+function slicePending(batch: PendingBatchItem[]): PendingBatchItem[][] {
+  const size = PENDING_SLICE;
   const slices: PendingBatchItem[][] = [];
   let cur: PendingBatchItem[] = [];
   let n = 0;
@@ -107,28 +106,49 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
     ADD_PENDING.queue(pipe, keyArgs, args);
   }
 
+  const statusOf = (s: string) =>
+    (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus;
+
   return {
     /**
      * Adds commands to a pipeline that store each event and a pending record per delivery (an
-     * existing record, from a re-run fan-out, keeps its status), at most PENDING_CHUNK
+     * existing record, from a re-run fan-out, keeps its status), at most PENDING_SLICE
      * deliveries a command. Returns a reader of the deliveries' statuses after the write, in
      * order, from the pipeline's replies.
      */
     addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): PendingStatuses {
       const at: number[] = [];
-      for (const chunk of slicePending(batch, PENDING_CHUNK)) {
-        addPendingCommand(pipe, chunk, now);
+      for (const slice of slicePending(batch)) {
+        addPendingCommand(pipe, slice, now);
         at.push(pipe.length - 1);
       }
       const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
-      const read = (replies: unknown[]) =>
-        raw(replies).map(
-          (s) => (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus,
-        );
-      return Object.assign(read, {
+      return Object.assign((replies: unknown[]) => raw(replies).map(statusOf), {
         fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new'),
         dropped: (replies: unknown[]) => raw(replies).filter((s) => s === 'dropped').length,
       });
+    },
+
+    /**
+     * What addPending writes, each command in a round trip of its own, sent once the one before
+     * is answered. Answers each delivery's status after the write and whether this call created
+     * it, in order, and how many it created `superseded`. A failed write throws.
+     */
+    async writePending(
+      batch: PendingBatchItem[],
+      now: number,
+    ): Promise<{ statuses: DeliveryStatus[]; fresh: boolean[]; dropped: number }> {
+      const raw: string[] = [];
+      for (const slice of slicePending(batch)) {
+        const pipe = redis.pipeline();
+        addPendingCommand(pipe, slice, now);
+        raw.push(...((await execAll(pipe))[0] as string[]));
+      }
+      return {
+        statuses: raw.map(statusOf),
+        fresh: raw.map((s) => s === 'new'),
+        dropped: raw.filter((s) => s === 'dropped').length,
+      };
     },
   };
 }

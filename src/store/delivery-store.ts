@@ -29,7 +29,7 @@ export type {
   ScanOptions,
   StatusMark,
 } from './delivery-types.js';
-export { PENDING_CHUNK, PENDING_SLICE, slicePending } from './delivery-fanout.js';
+export { PENDING_SLICE } from './delivery-fanout.js';
 export { execAll } from '../redis/exec-all.js';
 
 export interface DeliveryStoreOptions {

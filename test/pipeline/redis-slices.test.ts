@@ -43,7 +43,7 @@ async function watchScript(url: string, name: string, firstKey: string) {
     const cmd = args[0]?.toLowerCase();
     const ours = (cmd === 'evalsha' && args[1] === sha) || (cmd === 'eval' && args[1]!.startsWith(head));
     if (ours && args[3] === firstKey) seen.push(args);
-    if (args[0]?.toLowerCase() === 'echo') marks.add(args[1]!);
+    if (cmd === 'echo') marks.add(args[1]!);
   });
   return Object.assign(seen, {
     /** The monitor's feed lags the commands; an ECHO run after them marks where they end. */

@@ -9,7 +9,7 @@ import { destinationKey } from '../../src/pipeline/fanout.js';
 import { REPORT_TARGET } from '../../src/pipeline/targets.js';
 import {
   execAll,
-  PENDING_CHUNK,
+  PENDING_SLICE,
   type DeliveryStore,
   type PendingBatchItem,
 } from '../../src/store/delivery-store.js';
@@ -43,14 +43,14 @@ describe('delivery store', () => {
   it('writes a fan-out larger than one command in chunks, statuses in delivery order', async () => {
     // One event over two chunks and a half, an event with no delivery, then three more events.
     const batch = [
-      item('evt_big', PENDING_CHUNK * 2 + 500),
+      item('evt_big', PENDING_SLICE * 2 + PENDING_SLICE / 2),
       item('evt_none', 0),
       ...['a', 'b', 'c'].map((k) => item(`evt_${k}`, 900)),
     ];
     const total = batch.reduce((n, b) => n + b.deliveries.length, 0);
     const pipe = redis.pipeline();
     const statusesOf = store.addPending(pipe, batch, Date.now());
-    expect(pipe.length).toBe(Math.ceil(total / PENDING_CHUNK));
+    expect(pipe.length).toBe(Math.ceil(total / PENDING_SLICE));
     const first = statusesOf(await execAll(pipe));
     expect(first).toHaveLength(total);
     expect(new Set(first)).toEqual(new Set(['pending']));
@@ -63,7 +63,7 @@ describe('delivery store', () => {
     expect((await store.getEvent('t', 'evt_none'))?.id).toBe('evt_none');
 
     // A re-run reports each delivery's own status, in order, across chunk boundaries.
-    const done = [batch[0]!.deliveries[PENDING_CHUNK]!.id, batch[4]!.deliveries[899]!.id];
+    const done = [batch[0]!.deliveries[PENDING_SLICE]!.id, batch[4]!.deliveries[899]!.id];
     for (const id of done) await store.setStatus(id, 'succeeded');
     const again = await fanOut(batch);
     const ids = batch.flatMap((b) => b.deliveries.map((d) => d.id));
