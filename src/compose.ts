@@ -28,6 +28,7 @@ import { topologyOf } from './redis/topology.js';
 import { createDeliveryStore } from './store/delivery-store.js';
 import { createHistoryWriter } from './store/history/history-writer.js';
 import { createHistoryMover } from './store/history/mover.js';
+import { createRecentHistory } from './store/history/recent.js';
 import { createHistoryOutbox } from './store/history/outbox.js';
 import { connectPgHistory } from './store/history/pg-history.js';
 import { createHistoryReader } from './store/history/reader.js';
@@ -89,7 +90,13 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   });
   const subscriptions = await createSubscriptionCache(subscriptionStore, subscriber, keys);
   const ttlSeconds = config.DELIVERY_LOG_TTL_DAYS * 86_400;
-  const deliveries = createDeliveryStore(redis, keys, ttlSeconds, { logEnded: !!config.DATABASE_URL });
+  // With the PostgreSQL history, what this process stores and ends is handed to its history
+  // writer in memory as well (src/store/history/recent.ts): the outbox stays the record of truth.
+  const recent = config.DATABASE_URL ? createRecentHistory() : undefined;
+  const deliveries = createDeliveryStore(redis, keys, ttlSeconds, {
+    logEnded: !!config.DATABASE_URL,
+    recent,
+  });
   const prefix = config.REDIS_PREFIX;
   // BullMQ loads its Lua scripts onto the connection it is given, and ioredis copies every
   // script onto each pipeline of that connection: the stores' pipelines get their own.
@@ -148,7 +155,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
       // Ended records are named by reference (about 60 B an entry) and wait in place; the bound
       // is for whole-record entries, which only tools push.
       outbox: createHistoryOutbox(redis, keys.history(), { maxEntries: OUTBOX_MAX_ENTRIES }),
-      mover: createHistoryMover(redis, keys, deliveries),
+      mover: createHistoryMover(redis, keys, deliveries, recent),
       batchSize: config.HISTORY_BATCH_SIZE,
       intervalMs: config.HISTORY_FLUSH_INTERVAL_MS,
       logger,

@@ -19,8 +19,14 @@ import { attemptToRedis } from './delivery-layout.js';
 import { eventKey } from './legacy-events.js';
 import { markWindow } from './status-marks.js';
 
-/** The outbox, a flag and the mark window, then per record (four keys, twelve arguments): an attempt appended, its status set, a mark raised. */
-const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], string[]>('record-attempts');
+/**
+ * The outbox, a flag and the mark window, then per record (four keys, twelve arguments): an
+ * attempt appended, its status set, a mark raised. Answers the older-layout records to send again,
+ * or with the flag 2, those and the hashes of the records it logged as ended: [id, fields] pairs.
+ */
+const RECORD_ATTEMPTS = luaScript<string[], ScriptArg[], string[] | [string[], (string | string[])[]]>(
+  'record-attempts',
+);
 /** Answers the superseding delivery's id, or null to go ahead. */
 const SUPERSEDE_IF_STALE = luaScript<
   [rec: string, mark: string, history: string],
@@ -60,8 +66,10 @@ interface AttemptWrite {
   mark?: StatusMark;
 }
 
-export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: DeliveryStoreContext) {
+export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded, recent }: DeliveryStoreContext) {
   const log = logEnded ? 1 : 0;
+  // With a recent-history cache, the script answers the records it ended, for the writer.
+  const logArg = logEnded && recent ? 2 : log;
   KEEP_ALIVE.define(redis); // queued on pipelines of this connection
 
   // Attempts finishing in the same event-loop turn are written by one command.
@@ -73,7 +81,7 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
     const keyArgs: string[] = [keys.history()];
     const now = Date.now();
     const marks = markWindow(keys, ttlSeconds, now);
-    const args: ScriptArg[] = [log, marks.base, marks.slot, marks.expireAt];
+    const args: ScriptArg[] = [logArg, marks.base, marks.slot, marks.expireAt];
     const updatedAt = legacy ? new Date(now).toISOString() : '';
     for (const w of batch) {
       const m = w.mark;
@@ -100,7 +108,16 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded }: De
         compact.tuple,
       );
     }
-    return RECORD_ATTEMPTS.run(redis, keyArgs, args);
+    const reply = await RECORD_ATTEMPTS.run(redis, keyArgs, args);
+    if (logArg !== 2) return reply as string[];
+    const [skipped, ended] = reply as [string[], (string | string[])[]];
+    for (let i = 0; i + 1 < ended.length; i += 2) {
+      const flat = ended[i + 1] as string[];
+      const fields: Record<string, string> = {};
+      for (let j = 0; j + 1 < flat.length; j += 2) fields[flat[j]!] = flat[j + 1]!;
+      recent!.putRecord(ended[i] as string, fields);
+    }
+    return skipped;
   }
 
   // Attempts finishing in the same event-loop turn are written by one command.

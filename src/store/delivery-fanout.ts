@@ -50,7 +50,7 @@ function slicePending(batch: PendingBatchItem[]): PendingBatchItem[][] {
  */
 const ADD_PENDING = luaScript<string[], ScriptArg[], string[]>('add-pending');
 
-export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: DeliveryStoreContext) {
+export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent }: DeliveryStoreContext) {
   ADD_PENDING.define(redis); // queued on pipelines of this connection
 
   /** One add-pending command for a chunk of the fan-out. */
@@ -72,6 +72,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded }: Deli
       marks.expireAt,
     ];
     for (const { event, deliveries } of batch) {
+      recent?.putEvent(event, deliveries.length + 1);
       const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
       const evt = keys.event(event.tenantId, event.id);
       const indexed = !!event.messageId && !logEnded;

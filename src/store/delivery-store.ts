@@ -16,6 +16,7 @@ import { createDeliveryFanout } from './delivery-fanout.js';
 import { createDeliveryRecords } from './delivery-records.js';
 import { createDeliveryScan } from './delivery-scan.js';
 import { createEventStorage } from './event-storage.js';
+import type { RecentHistory } from './history/recent.js';
 
 // The record's shape is the domain's (one schema for the store and every API answer).
 export { FINAL_STATUSES } from '../domain/delivery-record.js';
@@ -35,6 +36,8 @@ export { execAll } from '../redis/exec-all.js';
 export interface DeliveryStoreOptions {
   /** With the PostgreSQL history: ended records are named in the history outbox for the writer. */
   logEnded?: boolean;
+  /** With logEnded: this process's cache of what it just stored and ended (./history/recent.ts). */
+  recent?: RecentHistory;
 }
 
 export function createDeliveryStore(
@@ -43,7 +46,7 @@ export function createDeliveryStore(
   ttlSeconds: number,
   opts: DeliveryStoreOptions = {},
 ) {
-  const ctx = { redis, keys, ttlSeconds, logEnded: opts.logEnded ?? false };
+  const ctx = { redis, keys, ttlSeconds, logEnded: opts.logEnded ?? false, recent: opts.recent };
   const records = createDeliveryRecords(ctx);
   return {
     ttlSeconds,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
 import type { HooklineEvent } from '../domain/event.js';
 import type { Keys } from '../redis/client.js';
+import type { RecentHistory } from './history/recent.js';
 
 /** What each part of the delivery store is built from. */
 export interface DeliveryStoreContext {
@@ -15,6 +16,11 @@ export interface DeliveryStoreContext {
    * outbox (keys.history()) in the same command, and the history writer moves it.
    */
   logEnded: boolean;
+  /**
+   * With the PostgreSQL history: where the fan-out leaves the events it stored and the attempts
+   * the records they ended, for this process's history writer (./history/recent.ts).
+   */
+  recent?: RecentHistory;
 }
 
 /**

@@ -10,13 +10,16 @@
   code `s`, `U` (ms after `C`) and `N`; a record of the older layout (field `eventId`) gets them
   as it always did: the attempt JSON pushed on its list, ISO times.
 
-  With the PostgreSQL history (ARGV[1] = 1), a record that ends (succeeded, failed) is named in
-  the history outbox (`x` id) in the same command: the writer moves it.
+  With the PostgreSQL history (ARGV[1] = 1 or 2), a record that ends (succeeded, failed) is named in
+  the history outbox (`x` id) in the same command: the writer moves it. With 2, the reply also
+  holds each such record's hash as this command left it (compact layout only), so the writer of
+  this process need not read it back (src/store/history/recent.ts).
 
   KEYS[1] the history outbox stream (untouched when ARGV[1] is 0)
   KEYS[...] per record, four each: rec (record hash), att (attempts list of the older layout),
             evt (event hash), mark (the current mark table, routing only; rec when none)
-  ARGV[1] 1: log ended records to the history outbox, 0: Redis keeps the history
+  ARGV[1] 1: log ended records to the history outbox, 2: log them and answer their hashes,
+          0: Redis keeps the history
   ARGV[2] base of the mark tables (`<prefix>:mk:`)
   ARGV[3] the current mark slot
   ARGV[4] expiry of the current mark table (epoch seconds)
@@ -27,12 +30,14 @@
 
   Returns the ids of the older-layout records sent without their attempt JSON (ARGV '', the
   first try: records of this layout need none), written nothing: send them again with it.
+  With ARGV[1] = 2: { those ids, { id, HGETALL of its record, ... } of the records it logged }.
 ]]
 -- @include linear-hash
 -- @include status-marks
 local CODE = { pending = 'p', retrying = 'r', succeeded = 's', failed = 'f', cancelled = 'c', superseded = 'x' }
-local log = ARGV[1] == '1'
-local skipped = {}
+local log = ARGV[1] == '1' or ARGV[1] == '2'
+local give = ARGV[1] == '2'
+local skipped, ended = {}, {}
 local mkBase, mkSlot, mkExpire = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 for i = 2, #KEYS, 4 do
   local a = 5 + (i - 2) / 4 * 12
@@ -67,7 +72,12 @@ for i = 2, #KEYS, 4 do
     local status = ARGV[a + 1]
     if log and (status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'superseded') then
       redis.call('XADD', KEYS[1], '*', 'x', ARGV[a + 7])
+      if give and not legacy then
+        ended[#ended + 1] = ARGV[a + 7]
+        ended[#ended + 1] = redis.call('HGETALL', rec)
+      end
     end
   end
 end
+if give then return { skipped, ended } end
 return skipped

@@ -8,9 +8,11 @@ import type { Redis } from 'ioredis';
 import { FINAL_STATUSES } from '../../domain/delivery-record.js';
 import type { HooklineEvent } from '../../domain/event.js';
 import type { Keys } from '../../redis/client.js';
-import { luaScript } from '../../redis/scripts.js';
-import { execAll, type DeliveryRecord, type DeliveryStore } from '../delivery-store.js';
+import { luaScript, type ScriptArg } from '../../redis/scripts.js';
+import type { DeliveryRecord, DeliveryStore } from '../delivery-store.js';
+import { recordFromRedis } from '../delivery-layout.js';
 import type { HistoryBatch, HistoryDelivery } from './history-store.js';
+import type { RecentHistory } from './recent.js';
 
 /** An outbox entry naming what moved: an ended delivery, or an event without deliveries. */
 export type MoveRef = { delivery: string } | { event: { tenantId: string; id: string } };
@@ -18,12 +20,11 @@ export type MoveRef = { delivery: string } | { event: { tenantId: string; id: st
 /** Outbox fields of a move entry. */
 export const MOVE_FIELDS = { delivery: 'x', event: 'v' } as const;
 
-const DROP_DELIVERY = luaScript<
-  [rec: string, att: string, idx: string, evt: string, history: string],
-  [id: string, redrivenTo: string, ...finalStatuses: string[]],
-  number
->('history-drop-delivery');
-const DROP_EVENT = luaScript<[evt: string], [], number>('history-drop-event');
+/** One command for a written batch: per delivery 1 dropped, 0 not ended or gone, 2 named again; per event 1 dropped. */
+const DROP = luaScript<string[], ScriptArg[], number[]>('history-drop');
+
+/** Deliveries and events a drop command takes at most (Redis runs each whole). */
+export const DROP_SLICE = 100;
 
 export interface MovedBatch {
   batch: HistoryBatch;
@@ -32,10 +33,8 @@ export interface MovedBatch {
   events: { tenantId: string; id: string }[];
 }
 
-export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStore) {
-  DROP_DELIVERY.define(redis);
-  DROP_EVENT.define(redis);
-  const finals = [...FINAL_STATUSES];
+export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStore, recent?: RecentHistory) {
+  const finals = [...FINAL_STATUSES].join(' ');
 
   return {
     /**
@@ -46,15 +45,36 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
     async resolve(refs: MoveRef[]): Promise<MovedBatch> {
       const ids = refs.flatMap((r) => ('delivery' in r ? [r.delivery] : []));
       const eventRefs = refs.flatMap((r) => ('event' in r ? [r.event] : []));
-      const records = (await store.getMany(ids)).filter((r) => FINAL_STATUSES.has(r.status));
-      const wanted = new Map<string, { tenantId: string; id: string }>();
-      for (const r of records)
-        wanted.set(`${r.tenantId}|${r.eventId}`, { tenantId: r.tenantId, id: r.eventId });
-      for (const e of eventRefs) wanted.set(`${e.tenantId}|${e.id}`, e);
-      const refsList = [...wanted.values()];
-      const events = await store.getEvents(refsList);
+      // What this process just ended is taken as its ending command left it; the rest is read.
+      const known: DeliveryRecord[] = [];
+      const unknown: string[] = [];
+      for (const id of ids) {
+        const fields = recent?.takeRecord(id);
+        const r = fields && recordFromRedis(id, fields, undefined);
+        if (r) known.push(r);
+        else unknown.push(id);
+      }
+      const read = unknown.length > 0 ? await store.getMany(unknown) : [];
+      const records = [...known, ...read].filter((r) => FINAL_STATUSES.has(r.status));
+      // Each event with the number of entries it serves here (its own, one per record).
+      const wanted = new Map<string, { tenantId: string; id: string; uses: number }>();
+      const want = (tenantId: string, id: string) => {
+        const key = `${tenantId}|${id}`;
+        const w = wanted.get(key);
+        if (w) w.uses++;
+        else wanted.set(key, { tenantId, id, uses: 1 });
+      };
+      for (const r of records) want(r.tenantId, r.eventId);
+      for (const e of eventRefs) want(e.tenantId, e.id);
       const byKey = new Map<string, HooklineEvent>();
-      refsList.forEach((ref, i) => {
+      const toRead: { tenantId: string; id: string }[] = [];
+      for (const ref of wanted.values()) {
+        const e = recent?.takeEvent(ref.tenantId, ref.id, ref.uses);
+        if (e) byKey.set(`${ref.tenantId}|${ref.id}`, e);
+        else toRead.push({ tenantId: ref.tenantId, id: ref.id });
+      }
+      const events = toRead.length > 0 ? await store.getEvents(toRead) : [];
+      toRead.forEach((ref, i) => {
         const e = events[i];
         if (e) byKey.set(`${ref.tenantId}|${ref.id}`, e);
       });
@@ -74,24 +94,35 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
       };
     },
 
-    /** Drops the Redis copies of what is now in PostgreSQL. */
+    /**
+     * Drops the Redis copies of what is now in PostgreSQL: a command per DROP_SLICE deliveries
+     * and events, each sent once the one before is answered (another tenant's commands run
+     * between them).
+     */
     async drop(moved: Pick<MovedBatch, 'deliveries' | 'events'>): Promise<void> {
-      if (moved.deliveries.length === 0 && moved.events.length === 0) return;
-      const pipe = redis.pipeline();
-      for (const r of moved.deliveries)
-        DROP_DELIVERY.queue(
-          pipe,
-          [
+      for (let at = 0; at < moved.deliveries.length; at += DROP_SLICE) {
+        const slice = moved.deliveries.slice(at, at + DROP_SLICE);
+        const keyArgs = [keys.history()];
+        const args: ScriptArg[] = [slice.length, finals];
+        for (const r of slice) {
+          keyArgs.push(
             keys.delivery(r.id),
             keys.deliveryAttempts(r.id),
             keys.subDeliveries(r.subscriptionId),
             keys.event(r.tenantId, r.eventId),
-            keys.history(),
-          ],
-          [r.id, r.redrivenTo ?? '', ...finals],
+          );
+          args.push(r.id, r.redrivenTo ?? '');
+        }
+        await DROP.run(redis, keyArgs, args);
+      }
+      for (let at = 0; at < moved.events.length; at += DROP_SLICE) {
+        const slice = moved.events.slice(at, at + DROP_SLICE);
+        await DROP.run(
+          redis,
+          [keys.history(), ...slice.map((e) => keys.event(e.tenantId, e.id))],
+          [0, finals],
         );
-      for (const e of moved.events) DROP_EVENT.queue(pipe, [keys.event(e.tenantId, e.id)], []);
-      await execAll(pipe);
+      }
     },
   };
 }

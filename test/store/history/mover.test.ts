@@ -10,6 +10,8 @@ import { createHistoryWriter } from '../../../src/store/history/history-writer.j
 import { createHistoryMover, type HistoryMover } from '../../../src/store/history/mover.js';
 import { createHistoryOutbox, type HistoryOutbox } from '../../../src/store/history/outbox.js';
 import { createPgHistoryStore, type PgHistoryStore } from '../../../src/store/history/pg-history-store.js';
+import { createRecentHistory } from '../../../src/store/history/recent.js';
+import { MARK_REDRIVEN } from '../../../src/store/mark-redriven.js';
 import { deleteKeys } from '../../helpers/harness.js';
 import { migratedSchema, type TestSchema } from '../../helpers/pg.js';
 import { makeAttempt, makeEvent, tag } from './fixtures.js';
@@ -149,5 +151,72 @@ describe('history mover', () => {
     await writer.drainOnce();
     expect((await pg.getDelivery(ids[0]!))?.status).toBe('succeeded');
     expect(await live.getStatus(ids[0]!)).toBeUndefined();
+  });
+});
+
+describe('history mover, with what this process just stored and ended in memory', () => {
+  /** A store as compose.ts makes it with DATABASE_URL: the scripts log to the outbox. */
+  function logging() {
+    const recent = createRecentHistory();
+    const store = createDeliveryStore(redis, keys, 3_600, { logEnded: true, recent });
+    return { recent, store, mover: createHistoryMover(redis, keys, store, recent) };
+  }
+
+  async function endedOne(store: DeliveryStore) {
+    const tenant = `t-${tag()}`;
+    const event = makeEvent(tenant, Date.now() - 1_000);
+    const id = `dlv_${tag()}`;
+    await store.writePending(
+      [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: `sub_${tag()}`, tenantId: tenant }] }],
+      Date.now() - 500,
+    );
+    await store.recordAttempt(
+      id,
+      { tenantId: tenant, id: event.id },
+      makeAttempt(1, Date.now() - 400, { statusCode: 201 }),
+      'succeeded',
+      null,
+    );
+    return { tenant, event, id };
+  }
+
+  it('writes the record and event the ending commands left, without reading them back, exactly as read from Redis', async () => {
+    const { recent, store, mover: m } = logging();
+    const { tenant, event, id } = await endedOne(store);
+    const inRedis = await live.get(id);
+    const eventInRedis = await live.getEvent(tenant, event.id);
+    expect(inRedis?.status).toBe('succeeded');
+
+    const writer = createHistoryWriter({ store: pg, outbox, mover: m, intervalMs: 10 });
+    while ((await writer.drainOnce()) > 0);
+    expect(recent.stats()).toMatchObject({ hits: 1, misses: 0 });
+    expect(await pg.getDelivery(id)).toEqual(inRedis);
+    expect((await pg.getEvent(tenant, event.id))?.event).toEqual(eventInRedis);
+    expect(await redis.exists(keys.delivery(id), keys.event(tenant, event.id))).toBe(0);
+    expect(await outbox.length()).toBe(0);
+  });
+
+  it('reads a record from Redis once it is not in memory (evicted, or ended by another process)', async () => {
+    const a = logging();
+    const { id } = await endedOne(a.store);
+    const inRedis = await live.get(id);
+    const other = createHistoryMover(redis, keys, live, createRecentHistory());
+    const writer = createHistoryWriter({ store: pg, outbox, mover: other, intervalMs: 10 });
+    while ((await writer.drainOnce()) > 0);
+    expect(await pg.getDelivery(id)).toEqual(inRedis);
+    expect(await redis.exists(keys.delivery(id))).toBe(0);
+  });
+
+  it('a record re-driven after it ended reaches PostgreSQL with its link (read back the second time)', async () => {
+    const { recent, store, mover: m } = logging();
+    const { id } = await endedOne(store);
+    // Linked after its end, before the writer looked: the copy in memory has no link.
+    expect(await MARK_REDRIVEN.run(redis, [keys.delivery(id)], ['dlv_next'])).toBe(1);
+    const writer = createHistoryWriter({ store: pg, outbox, mover: m, intervalMs: 10 });
+    while ((await writer.drainOnce()) > 0);
+    expect(recent.stats()).toMatchObject({ hits: 1, misses: 1 });
+    expect((await pg.getDelivery(id))?.redrivenTo).toBe('dlv_next');
+    expect(await redis.exists(keys.delivery(id))).toBe(0);
+    expect(await outbox.length()).toBe(0);
   });
 });

@@ -1,0 +1,65 @@
+// The in-memory shortcut of the history writer (src/store/history/recent.ts): bounded by count and
+// age, each record handed over once.
+import { describe, expect, it } from 'vitest';
+import type { HooklineEvent } from '../../../src/domain/event.js';
+import { createRecentHistory } from '../../../src/store/history/recent.js';
+
+const event = (id: string) => ({ id, tenantId: 't', type: 'message.sent', acceptedAt: 0 }) as HooklineEvent;
+
+describe('recent history', () => {
+  it('hands a record over once, and counts what it could not hand over', () => {
+    const recent = createRecentHistory();
+    recent.putRecord('dlv_1', { E: 'evt_1', s: 's' });
+    expect(recent.takeRecord('dlv_1')).toEqual({ E: 'evt_1', s: 's' });
+    expect(recent.takeRecord('dlv_1')).toBeUndefined();
+    expect(recent.stats()).toMatchObject({ hits: 1, misses: 1, records: 0 });
+  });
+
+  it('keeps an event for its own entry and each of its deliveries, under its tenant', () => {
+    const recent = createRecentHistory();
+    recent.putEvent(event('evt_1'), 3);
+    expect(recent.takeEvent('other', 'evt_1')).toBeUndefined();
+    expect(recent.takeEvent('t', 'evt_1')?.id).toBe('evt_1');
+    expect(recent.takeEvent('t', 'evt_1', 2)?.id).toBe('evt_1');
+    expect(recent.takeEvent('t', 'evt_1')).toBeUndefined();
+    expect(recent.stats()).toMatchObject({ events: 0 });
+  });
+
+  it('drops the oldest entries past its bound', () => {
+    const recent = createRecentHistory({ maxEntries: 3 });
+    for (let i = 1; i <= 5; i++) {
+      recent.putRecord(`dlv_${i}`, { i: String(i) });
+      recent.putEvent(event(`evt_${i}`), 2);
+    }
+    expect(recent.stats()).toMatchObject({ records: 3, events: 3 });
+    expect(recent.takeRecord('dlv_2')).toBeUndefined();
+    expect(recent.takeRecord('dlv_3')).toEqual({ i: '3' });
+    expect(recent.takeEvent('t', 'evt_2')).toBeUndefined();
+    expect(recent.takeEvent('t', 'evt_5')?.id).toBe('evt_5');
+  });
+
+  it('drops entries past their age, on the next write and on read', () => {
+    let now = 1_000;
+    const recent = createRecentHistory({ maxAgeMs: 100, now: () => now });
+    recent.putRecord('dlv_old', {});
+    recent.putEvent(event('evt_old'), 2);
+    now += 101;
+    expect(recent.takeEvent('t', 'evt_old')).toBeUndefined();
+    recent.putRecord('dlv_new', {});
+    expect(recent.stats()).toMatchObject({ records: 1 });
+    expect(recent.takeRecord('dlv_old')).toBeUndefined();
+    expect(recent.takeRecord('dlv_new')).toEqual({});
+  });
+
+  it('does not grow with records handed over (their places in its queue are skipped)', () => {
+    let now = 0;
+    const recent = createRecentHistory({ maxEntries: 10, now: () => now });
+    for (let i = 0; i < 5_000; i++) {
+      recent.putRecord(`dlv_${i}`, {});
+      expect(recent.takeRecord(`dlv_${i}`)).toEqual({});
+      now++;
+    }
+    expect(recent.stats()).toMatchObject({ hits: 5_000, records: 0 });
+    expect(recent.queued()).toBeLessThan(2_100);
+  });
+});
