@@ -67,12 +67,16 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
       for (const r of records) want(r.tenantId, r.eventId);
       for (const e of eventRefs) want(e.tenantId, e.id);
       const byKey = new Map<string, HooklineEvent>();
+      // Events this process has written already (by their own entries) are not written again.
+      const inPg = new Set<string>();
       const toRead: { tenantId: string; id: string }[] = [];
-      for (const ref of wanted.values()) {
+      for (const [key, ref] of wanted) {
         const e = recent?.takeEvent(ref.tenantId, ref.id, ref.uses);
-        if (e) byKey.set(`${ref.tenantId}|${ref.id}`, e);
+        if (e) byKey.set(key, e.event);
         else toRead.push({ tenantId: ref.tenantId, id: ref.id });
+        if (e?.written) inPg.add(key);
       }
+      for (const e of eventRefs) inPg.delete(`${e.tenantId}|${e.id}`);
       const events = toRead.length > 0 ? await store.getEvents(toRead) : [];
       toRead.forEach((ref, i) => {
         const e = events[i];
@@ -88,7 +92,7 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
         moved.push(r);
       }
       return {
-        batch: { events: [...byKey.values()], deliveries },
+        batch: { events: [...byKey].flatMap(([key, e]) => (inPg.has(key) ? [] : [e])), deliveries },
         deliveries: moved,
         events: eventRefs.filter((e) => byKey.has(`${e.tenantId}|${e.id}`)),
       };
@@ -99,7 +103,9 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
      * and events, each sent once the one before is answered (another tenant's commands run
      * between them).
      */
-    async drop(moved: Pick<MovedBatch, 'deliveries' | 'events'>): Promise<void> {
+    async drop(moved: Pick<MovedBatch, 'batch' | 'deliveries' | 'events'>): Promise<void> {
+      // Called once the batch is in PostgreSQL: its events need not be written again from here.
+      for (const e of moved.batch.events ?? []) recent?.eventWritten(e.tenantId, e.id);
       for (let at = 0; at < moved.deliveries.length; at += DROP_SLICE) {
         const slice = moved.deliveries.slice(at, at + DROP_SLICE);
         const keyArgs = [keys.history()];

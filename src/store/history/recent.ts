@@ -76,7 +76,7 @@ export function createRecentHistory(opts: RecentHistoryOptions = {}) {
   const max = opts.maxEntries ?? 25_000;
   const maxAgeMs = opts.maxAgeMs ?? 30_000;
   const now = opts.now ?? Date.now;
-  const events = bounded<{ event: HooklineEvent; uses: number }>(max, maxAgeMs, now);
+  const events = bounded<{ event: HooklineEvent; uses: number; written: boolean }>(max, maxAgeMs, now);
   const records = bounded<RecordFields>(max, maxAgeMs, now);
   let hits = 0;
   let misses = 0;
@@ -88,16 +88,24 @@ export function createRecentHistory(opts: RecentHistoryOptions = {}) {
      * per delivery (`x`); it goes when they have all been resolved (or when evicted).
      */
     putEvent(event: HooklineEvent, uses: number): void {
-      events.put(eventKey(event.tenantId, event.id), { event, uses });
+      events.put(eventKey(event.tenantId, event.id), { event, uses, written: false });
     },
-    /** The event for `uses` of its entries (1 unless told). */
-    takeEvent(tenantId: string, id: string, uses = 1): HooklineEvent | undefined {
+    /**
+     * The event for `uses` of its entries (1 unless told), and whether a write of this process
+     * has put it in PostgreSQL already (its own entry's, usually).
+     */
+    takeEvent(tenantId: string, id: string, uses = 1): { event: HooklineEvent; written: boolean } | undefined {
       const key = eventKey(tenantId, id);
       const e = events.get(key);
       if (!e) return undefined;
       e.uses -= uses;
       if (e.uses <= 0) events.map.delete(key);
-      return e.event;
+      return e;
+    },
+    /** The event is in PostgreSQL (a write that held it succeeded). */
+    eventWritten(tenantId: string, id: string): void {
+      const e = events.get(eventKey(tenantId, id));
+      if (e) e.written = true;
     },
     /** A record an attempt of this process ended, its hash as the ending command left it. */
     putRecord(id: string, fields: RecordFields): void {

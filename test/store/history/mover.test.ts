@@ -196,6 +196,41 @@ describe('history mover, with what this process just stored and ended in memory'
     expect(await outbox.length()).toBe(0);
   });
 
+  it('writes an event once: with its own entry, not again with its delivery', async () => {
+    const { store, mover: m } = logging();
+    const tenant = `t-${tag()}`;
+    const event = makeEvent(tenant, Date.now() - 1_000);
+    const id = `dlv_${tag()}`;
+    await store.writePending(
+      [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: `sub_${tag()}`, tenantId: tenant }] }],
+      Date.now() - 500,
+    );
+    const written: { events: string[]; deliveries: string[] }[] = [];
+    const spy = {
+      write: async (b: Parameters<PgHistoryStore['write']>[0]) => {
+        written.push({
+          events: (b.events ?? []).map((e) => e.id),
+          deliveries: (b.deliveries ?? []).map((d) => d.id),
+        });
+        return pg.write(b);
+      },
+    };
+    const writer = createHistoryWriter({ store: spy, outbox, mover: m, intervalMs: 10 });
+    while ((await writer.drainOnce()) > 0);
+    await store.recordAttempt(
+      id,
+      { tenantId: tenant, id: event.id },
+      makeAttempt(1, Date.now()),
+      'succeeded',
+      null,
+    );
+    while ((await writer.drainOnce()) > 0);
+    expect(written.filter((w) => w.events.includes(event.id))).toHaveLength(1);
+    expect(written.filter((w) => w.deliveries.includes(id))).toHaveLength(1);
+    expect((await pg.getDelivery(id))?.status).toBe('succeeded');
+    expect((await pg.getEvent(tenant, event.id))?.deliveries.map((d) => d.id)).toEqual([id]);
+  });
+
   it('reads a record from Redis once it is not in memory (evicted, or ended by another process)', async () => {
     const a = logging();
     const { id } = await endedOne(a.store);

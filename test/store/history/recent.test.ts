@@ -19,8 +19,9 @@ describe('recent history', () => {
     const recent = createRecentHistory();
     recent.putEvent(event('evt_1'), 3);
     expect(recent.takeEvent('other', 'evt_1')).toBeUndefined();
-    expect(recent.takeEvent('t', 'evt_1')?.id).toBe('evt_1');
-    expect(recent.takeEvent('t', 'evt_1', 2)?.id).toBe('evt_1');
+    expect(recent.takeEvent('t', 'evt_1')).toMatchObject({ event: { id: 'evt_1' }, written: false });
+    recent.eventWritten('t', 'evt_1');
+    expect(recent.takeEvent('t', 'evt_1', 2)).toMatchObject({ event: { id: 'evt_1' }, written: true });
     expect(recent.takeEvent('t', 'evt_1')).toBeUndefined();
     expect(recent.stats()).toMatchObject({ events: 0 });
   });
@@ -35,7 +36,7 @@ describe('recent history', () => {
     expect(recent.takeRecord('dlv_2')).toBeUndefined();
     expect(recent.takeRecord('dlv_3')).toEqual({ i: '3' });
     expect(recent.takeEvent('t', 'evt_2')).toBeUndefined();
-    expect(recent.takeEvent('t', 'evt_5')?.id).toBe('evt_5');
+    expect(recent.takeEvent('t', 'evt_5')?.event.id).toBe('evt_5');
   });
 
   it('drops entries past their age, on the next write and on read', () => {
