@@ -162,7 +162,8 @@ describe('history mover, with what this process just stored and ended in memory'
     return { recent, store, mover: createHistoryMover(redis, keys, store, recent) };
   }
 
-  async function endedOne(store: DeliveryStore) {
+  /** An event with one delivery, fanned out by `store`. */
+  async function pendingOne(store: DeliveryStore) {
     const tenant = `t-${tag()}`;
     const event = makeEvent(tenant, Date.now() - 1_000);
     const id = `dlv_${tag()}`;
@@ -170,6 +171,11 @@ describe('history mover, with what this process just stored and ended in memory'
       [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: `sub_${tag()}`, tenantId: tenant }] }],
       Date.now() - 500,
     );
+    return { tenant, event, id };
+  }
+
+  async function endedOne(store: DeliveryStore) {
+    const { tenant, event, id } = await pendingOne(store);
     await store.recordAttempt(
       id,
       { tenantId: tenant, id: event.id },
@@ -198,13 +204,7 @@ describe('history mover, with what this process just stored and ended in memory'
 
   it('writes an event once: with its own entry, not again with its delivery', async () => {
     const { store, mover: m } = logging();
-    const tenant = `t-${tag()}`;
-    const event = makeEvent(tenant, Date.now() - 1_000);
-    const id = `dlv_${tag()}`;
-    await store.writePending(
-      [{ event, deliveries: [{ id, eventId: event.id, subscriptionId: `sub_${tag()}`, tenantId: tenant }] }],
-      Date.now() - 500,
-    );
+    const { tenant, event, id } = await pendingOne(store);
     const written: { events: string[]; deliveries: string[] }[] = [];
     const spy = {
       write: async (b: Parameters<PgHistoryStore['write']>[0]) => {
