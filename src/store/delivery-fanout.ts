@@ -72,7 +72,8 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
       marks.expireAt,
     ];
     for (const { event, deliveries } of batch) {
-      recent?.putEvent(event, deliveries.length + 1);
+      const stored = eventToRedis(event);
+      recent?.putEvent(event, deliveries.length, stored.length);
       const rank = event.messageId ? (staleRank(event.type) ?? 0) : 0;
       const evt = keys.event(event.tenantId, event.id);
       const indexed = !!event.messageId && !logEnded;
@@ -85,7 +86,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
       );
       args.push(
         event.id,
-        eventToRedis(event),
+        stored,
         deliveries.length,
         rank,
         event.tenantId,
