@@ -12,3 +12,10 @@ export async function execAll(pipe: ChainableCommander): Promise<unknown[]> {
   if (failed) throw failed[0];
   return replies.map(([, v]) => v);
 }
+
+/** A flat [field, value, field, value, …] reply (HGETALL inside a script, XINFO) as an object. */
+export function fromPairs<V>(flat: readonly V[]): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1]!;
+  return out;
+}

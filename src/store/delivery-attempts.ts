@@ -11,7 +11,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { Attempt, DeliveryStatus } from '../domain/delivery-record.js';
 import type { HooklineEvent } from '../domain/event.js';
 import { markDigest, packMark } from '../domain/stale-status.js';
-import { execAll } from '../redis/exec-all.js';
+import { execAll, fromPairs } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { tickBatcher } from './batcher.js';
 import type { DeliveryStoreContext, EventRef, StatusMark } from './delivery-types.js';
@@ -111,12 +111,8 @@ export function createDeliveryAttempts({ redis, keys, ttlSeconds, logEnded, rece
     const reply = await RECORD_ATTEMPTS.run(redis, keyArgs, args);
     if (logArg !== 2) return reply as string[];
     const [skipped, ended] = reply as [string[], (string | string[])[]];
-    for (let i = 0; i + 1 < ended.length; i += 2) {
-      const flat = ended[i + 1] as string[];
-      const fields: Record<string, string> = {};
-      for (let j = 0; j + 1 < flat.length; j += 2) fields[flat[j]!] = flat[j + 1]!;
-      recent!.putRecord(ended[i] as string, fields);
-    }
+    for (let i = 0; i + 1 < ended.length; i += 2)
+      recent!.putRecord(ended[i] as string, fromPairs(ended[i + 1] as string[]));
     return skipped;
   }
 

@@ -108,8 +108,14 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
     ADD_PENDING.queue(pipe, keyArgs, args);
   }
 
-  const statusOf = (s: string) =>
-    (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus;
+  /** Each delivery's status after the write, whether the write created it, how many superseded. */
+  const outcome = (raw: string[]) => ({
+    statuses: raw.map(
+      (s) => (s === 'new' ? 'pending' : s === 'dropped' ? 'superseded' : s) as DeliveryStatus,
+    ),
+    fresh: raw.map((s) => s === 'new'),
+    dropped: raw.filter((s) => s === 'dropped').length,
+  });
 
   return {
     /**
@@ -124,10 +130,10 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
         addPendingCommand(pipe, slice, now);
         at.push(pipe.length - 1);
       }
-      const raw = (replies: unknown[]) => at.flatMap((i) => replies[i] as string[]);
-      return Object.assign((replies: unknown[]) => raw(replies).map(statusOf), {
-        fresh: (replies: unknown[]) => raw(replies).map((s) => s === 'new'),
-        dropped: (replies: unknown[]) => raw(replies).filter((s) => s === 'dropped').length,
+      const read = (replies: unknown[]) => outcome(at.flatMap((i) => replies[i] as string[]));
+      return Object.assign((replies: unknown[]) => read(replies).statuses, {
+        fresh: (replies: unknown[]) => read(replies).fresh,
+        dropped: (replies: unknown[]) => read(replies).dropped,
       });
     },
 
@@ -146,11 +152,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
         addPendingCommand(pipe, slice, now);
         raw.push(...((await execAll(pipe))[0] as string[]));
       }
-      return {
-        statuses: raw.map(statusOf),
-        fresh: raw.map((s) => s === 'new'),
-        dropped: raw.filter((s) => s === 'dropped').length,
-      };
+      return outcome(raw);
     },
   };
 }

@@ -56,27 +56,27 @@ export function createHistoryMover(redis: Redis, keys: Keys, store: DeliveryStor
       }
       const read = unknown.length > 0 ? await store.getMany(unknown) : [];
       const records = [...known, ...read].filter((r) => FINAL_STATUSES.has(r.status));
-      // Each event with the number of entries it serves here (its own, one per record).
-      const wanted = new Map<string, { tenantId: string; id: string; uses: number }>();
-      const want = (tenantId: string, id: string) => {
+      // Each event with the number of entries it serves here (one per record, and its own).
+      const wanted = new Map<string, { tenantId: string; id: string; uses: number; own: boolean }>();
+      const want = (tenantId: string, id: string, own: boolean) => {
         const key = `${tenantId}|${id}`;
-        const w = wanted.get(key);
-        if (w) w.uses++;
-        else wanted.set(key, { tenantId, id, uses: 1 });
+        const w = wanted.get(key) ?? { tenantId, id, uses: 0, own: false };
+        w.uses++;
+        w.own ||= own;
+        wanted.set(key, w);
       };
-      for (const r of records) want(r.tenantId, r.eventId);
-      for (const e of eventRefs) want(e.tenantId, e.id);
+      for (const r of records) want(r.tenantId, r.eventId, false);
+      for (const e of eventRefs) want(e.tenantId, e.id, true);
       const byKey = new Map<string, HooklineEvent>();
-      // Events this process has written already (by their own entries) are not written again.
+      // An event this process has written already is written again only with its own entry.
       const inPg = new Set<string>();
       const toRead: { tenantId: string; id: string }[] = [];
       for (const [key, ref] of wanted) {
         const e = recent?.takeEvent(ref.tenantId, ref.id, ref.uses);
         if (e) byKey.set(key, e.event);
         else toRead.push({ tenantId: ref.tenantId, id: ref.id });
-        if (e?.written) inPg.add(key);
+        if (e?.written && !ref.own) inPg.add(key);
       }
-      for (const e of eventRefs) inPg.delete(`${e.tenantId}|${e.id}`);
       const events = toRead.length > 0 ? await store.getEvents(toRead) : [];
       toRead.forEach((ref, i) => {
         const e = events[i];

@@ -6,7 +6,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { HooklineEvent } from '../../domain/event.js';
 import { luaScript } from '../../redis/scripts.js';
-import { execAll } from '../delivery-store.js';
+import { execAll, fromPairs } from '../../redis/exec-all.js';
 import type { HistoryDelivery } from './history-store.js';
 import type { MoveRef } from './mover.js';
 
@@ -159,8 +159,7 @@ export function createHistoryOutbox(redis: Redis, key: string, opts: HistoryOutb
     async pruneConsumers(self: string, idleMs: number): Promise<void> {
       const info = (await withGroup(() => redis.xinfo('CONSUMERS', key, group))) as unknown[][];
       for (const fields of info) {
-        const c: Record<string, unknown> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) c[String(fields[i])] = fields[i + 1];
+        const c = fromPairs(fields);
         if (c.name !== self && Number(c.pending) === 0 && Number(c.idle) > idleMs)
           await redis.xgroup('DELCONSUMER', key, group, String(c.name));
       }
