@@ -25,7 +25,8 @@ export interface HooklineInfo {
 
 /**
  * BENCH_HEAP_SAMPLE_DIR: V8's sampling heap profiler from start to exit, objects collected by
- * young and full collections included, so it shows where allocation goes (not what is kept).
+ * young and full collections included, so it shows where allocation goes (not what is kept);
+ * with BENCH_HEAP_SAMPLE_KIND=promoted, young collections' garbage left out.
  */
 const heapSampling = (() => {
   const dir = process.env.BENCH_HEAP_SAMPLE_DIR;
@@ -38,7 +39,9 @@ const heapSampling = (() => {
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 16_384,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        // BENCH_HEAP_SAMPLE_KIND=promoted: what outlives young collections (kept, or garbage
+        // that only a full collection frees).
+        includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_SAMPLE_KIND !== 'promoted',
       });
     },
     async stop() {
