@@ -50,6 +50,13 @@ export async function startHookline(
       // The bench publishes far faster than one client would be allowed to.
       API_RATE_LIMIT_PER_MINUTE: '10000000',
       ...env,
+      // BENCH_HOOKLINE_ENV="FANOUT_CONCURRENCY=4 …": settings for every Hookline (investigation only).
+      ...Object.fromEntries(
+        (process.env.BENCH_HOOKLINE_ENV ?? '')
+          .split(' ')
+          .filter((w) => w.includes('='))
+          .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+      ),
     },
   };
   // `npm start`'s flags, then the young-generation flag main.ts restarts itself with for this

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPgHistoryStore, type PgHistoryStore } from '../../../src/store/history/pg-history-store.js';
 import { migratedSchema, type TestSchema } from '../../helpers/pg.js';
 import { describeHistoryStoreContract } from './contract.js';
-import { asRecord, makeDelivery, makeEvent, tag } from './fixtures.js';
+import { asRecord, makeAttempt, makeDelivery, makeEvent, tag } from './fixtures.js';
 
 describeHistoryStoreContract('PostgreSQL', async () => {
   const db = await migratedSchema();
@@ -45,6 +45,44 @@ describe('PostgreSQL history store', () => {
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM deliveries`);
     expect(rows[0].n).toBe(504);
     expect(await store.getDelivery(big.deliveries[499]!.id)).toEqual(asRecord(big.deliveries[499]!));
+  });
+
+  it('keeps every character of what it writes: quotes, backslashes, braces, commas, NULL, newlines', async () => {
+    // Each column goes as an array parameter (unnest): anything array-literal syntax gives a
+    // meaning to must come back as it was sent.
+    const odd = [
+      'a"b',
+      'back\\slash\\',
+      '{x,y}',
+      'NULL',
+      '',
+      ' lead and trail ',
+      'line\nbreak\ttab',
+      'é ✓ 🚀',
+    ];
+    const tenant = `t-${tag()} {"odd", \\ tenant}`;
+    const event = makeEvent(tenant, Date.now() - 1000, {
+      messageId: 'NULL',
+      data: Object.fromEntries(odd.map((v, i) => [`k${i}${v}`, v])),
+    });
+    const delivery = makeDelivery(event, 'sub_"quoted",{1}', {
+      attempts: [
+        makeAttempt(1, event.acceptedAt + 10, {
+          statusCode: 500,
+          responseBody: odd.join('|'),
+          responseHeaders: { 'x-odd': 'a "quoted" \\ value, {braced}' },
+        }),
+      ],
+      status: 'failed',
+    });
+    const plain = makeEvent(tenant, Date.now() - 900, { messageId: undefined });
+    await store.write({ events: [event, plain], deliveries: [delivery] });
+    expect(await store.getDelivery(delivery.id)).toEqual(asRecord(delivery));
+    const stored = await store.getEvent(tenant, event.id);
+    expect(stored?.event).toEqual(event);
+    expect((await store.getEvent(tenant, plain.id))?.event).toEqual(plain);
+    const byMessage = await store.listDeliveries({ tenantId: tenant, messageId: 'NULL', limit: 10 });
+    expect(byMessage.data.map((d) => d.id)).toEqual([delivery.id]);
   });
 
   it('does not write records older than the retention (their partition is gone or about to be)', async () => {
