@@ -86,9 +86,8 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
   /** One script call for the acquires of a turn, one for the releases (each in call order). */
   const send = tickBatcher<Call, Reply>(async (calls) => {
     defineScripts(redis, ACQUIRE, RELEASE);
-    const pipe = redis.pipeline();
     const kinds = (['release', 'acquire'] as const).filter((k) => calls.some((c) => c.kind === k));
-    for (const kind of kinds) {
+    const commands = kinds.map((kind) => {
       const keyArgs = [keys.inFlightSubs(), keys.parkedSubs()];
       const args: (string | number)[] = kind === 'acquire' ? [leaseMs, PARKED_TTL_MS] : [leaseMs];
       for (const c of calls)
@@ -96,9 +95,24 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
           keyArgs.push(keys.inFlight(c.subId), keys.parked(c.subId));
           args.push(c.deliveryId, c.cap, c.subId);
         }
-      (kind === 'acquire' ? ACQUIRE : RELEASE).queue(pipe, keyArgs, args);
+      return { script: kind === 'acquire' ? ACQUIRE : RELEASE, keyArgs, args };
+    });
+    let res: [Error | null, unknown][];
+    if (commands.length === 1) {
+      // Mostly one kind a turn: a command of its own, not a pipeline of one (an ioredis pipeline
+      // copies every command defined on its connection when it is made).
+      const { script, keyArgs, args } = commands[0]!;
+      res = [
+        await script.run(redis, keyArgs, args).then(
+          (v): [null, unknown] => [null, v],
+          (err: unknown): [Error, unknown] => [err as Error, undefined],
+        ),
+      ];
+    } else {
+      const pipe = redis.pipeline();
+      for (const { script, keyArgs, args } of commands) script.queue(pipe, keyArgs, args);
+      res = ((await pipe.exec()) ?? []) as [Error | null, unknown][];
     }
-    const res = (await pipe.exec()) ?? [];
     const out = new Map<string, { err: Error | null; items: unknown[] }>();
     kinds.forEach((k, i) =>
       out.set(k, { err: res[i]?.[0] ?? null, items: (res[i]?.[1] as unknown[]) ?? [] }),

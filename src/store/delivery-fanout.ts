@@ -5,7 +5,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { DeliveryStatus } from '../domain/delivery-record.js';
 import { markDigest, staleRank } from '../domain/stale-status.js';
-import { execAll } from '../redis/exec-all.js';
 import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { eventToRedis } from './delivery-layout.js';
 import type { DeliveryStoreContext, PendingBatchItem, PendingStatuses } from './delivery-types.js';
@@ -53,8 +52,8 @@ const ADD_PENDING = luaScript<string[], ScriptArg[], string[]>('add-pending');
 export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent }: DeliveryStoreContext) {
   ADD_PENDING.define(redis); // queued on pipelines of this connection
 
-  /** One add-pending command for a chunk of the fan-out. */
-  function addPendingCommand(pipe: ChainableCommander, batch: PendingBatchItem[], now: number) {
+  /** The keys and arguments of one add-pending command for a chunk of the fan-out. */
+  function addPendingArgs(batch: PendingBatchItem[], now: number): [string[], ScriptArg[]] {
     const keyArgs: string[] = [keys.history()];
     const marks = markWindow(keys, ttlSeconds, now);
     // Index entries older than the records they point to are trimmed, so an index never
@@ -105,7 +104,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
         );
       }
     }
-    ADD_PENDING.queue(pipe, keyArgs, args);
+    return [keyArgs, args];
   }
 
   /** Each delivery's status after the write, whether the write created it, how many superseded. */
@@ -127,7 +126,7 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
     addPending(pipe: ChainableCommander, batch: PendingBatchItem[], now: number): PendingStatuses {
       const at: number[] = [];
       for (const slice of slicePending(batch)) {
-        addPendingCommand(pipe, slice, now);
+        ADD_PENDING.queue(pipe, ...addPendingArgs(slice, now));
         at.push(pipe.length - 1);
       }
       const read = (replies: unknown[]) => outcome(at.flatMap((i) => replies[i] as string[]));
@@ -147,11 +146,10 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
       now: number,
     ): Promise<{ statuses: DeliveryStatus[]; fresh: boolean[]; dropped: number }> {
       const raw: string[] = [];
-      for (const slice of slicePending(batch)) {
-        const pipe = redis.pipeline();
-        addPendingCommand(pipe, slice, now);
-        raw.push(...((await execAll(pipe))[0] as string[]));
-      }
+      // Each a command of its own, not a pipeline of one: an ioredis pipeline copies every
+      // command defined on its connection when it is made.
+      for (const slice of slicePending(batch))
+        raw.push(...(await ADD_PENDING.run(redis, ...addPendingArgs(slice, now))));
       return outcome(raw);
     },
   };
