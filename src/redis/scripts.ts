@@ -129,3 +129,34 @@ export function luaScript<K extends readonly string[], A extends readonly Script
 export function defineScripts(redis: Redis, ...scripts: { define(redis: Redis): void }[]): void {
   for (const s of scripts) s.define(redis);
 }
+
+/** One call of a script: the script, its keys and its arguments. */
+export interface ScriptCall<R = unknown> {
+  script: LuaScript<string[], ScriptArg[], R>;
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/**
+ * Script calls in one round trip, each answered as `pipeline.exec()` answers ([error, reply], in
+ * order). A call alone goes as a command of its own: an ioredis pipeline copies every command
+ * defined on its connection when it is made, which costs more than the command itself.
+ */
+export async function runScripts(
+  redis: Redis,
+  calls: readonly ScriptCall[],
+): Promise<[Error | null, unknown][]> {
+  for (const { script } of calls) script.define(redis);
+  if (calls.length === 1) {
+    const { script, keys, args } = calls[0]!;
+    return [
+      await script.run(redis, keys, args).then(
+        (reply): [null, unknown] => [null, reply],
+        (err: unknown): [Error, undefined] => [err as Error, undefined],
+      ),
+    ];
+  }
+  const pipe = redis.pipeline();
+  for (const { script, keys, args } of calls) script.queue(pipe, keys, args);
+  return ((await pipe.exec()) ?? []) as [Error | null, unknown][];
+}

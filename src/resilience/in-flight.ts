@@ -7,7 +7,7 @@
 // Scripts: src/redis/lua/inflight-{acquire,release,renew}.lua.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/client.js';
-import { defineScripts, luaScript } from '../redis/scripts.js';
+import { defineScripts, luaScript, runScripts } from '../redis/scripts.js';
 import { tickBatcher } from '../store/batcher.js';
 
 /** Per item: leases, parked (after the two index sets); its delivery id, cap and subscription. */
@@ -85,34 +85,21 @@ export function createInFlightCap(redis: Redis, keys: Keys, opts: InFlightOption
   type Reply = { err: Error | null; value: unknown };
   /** One script call for the acquires of a turn, one for the releases (each in call order). */
   const send = tickBatcher<Call, Reply>(async (calls) => {
-    defineScripts(redis, ACQUIRE, RELEASE);
     const kinds = (['release', 'acquire'] as const).filter((k) => calls.some((c) => c.kind === k));
-    const commands = kinds.map((kind) => {
-      const keyArgs = [keys.inFlightSubs(), keys.parkedSubs()];
-      const args: (string | number)[] = kind === 'acquire' ? [leaseMs, PARKED_TTL_MS] : [leaseMs];
-      for (const c of calls)
-        if (c.kind === kind) {
-          keyArgs.push(keys.inFlight(c.subId), keys.parked(c.subId));
-          args.push(c.deliveryId, c.cap, c.subId);
-        }
-      return { script: kind === 'acquire' ? ACQUIRE : RELEASE, keyArgs, args };
-    });
-    let res: [Error | null, unknown][];
-    if (commands.length === 1) {
-      // Mostly one kind a turn: a command of its own, not a pipeline of one (an ioredis pipeline
-      // copies every command defined on its connection when it is made).
-      const { script, keyArgs, args } = commands[0]!;
-      res = [
-        await script.run(redis, keyArgs, args).then(
-          (v): [null, unknown] => [null, v],
-          (err: unknown): [Error, unknown] => [err as Error, undefined],
-        ),
-      ];
-    } else {
-      const pipe = redis.pipeline();
-      for (const { script, keyArgs, args } of commands) script.queue(pipe, keyArgs, args);
-      res = ((await pipe.exec()) ?? []) as [Error | null, unknown][];
-    }
+    // Mostly one kind a turn: then one command, not a pipeline (runScripts).
+    const res = await runScripts(
+      redis,
+      kinds.map((kind) => {
+        const keyArgs = [keys.inFlightSubs(), keys.parkedSubs()];
+        const args: (string | number)[] = kind === 'acquire' ? [leaseMs, PARKED_TTL_MS] : [leaseMs];
+        for (const c of calls)
+          if (c.kind === kind) {
+            keyArgs.push(keys.inFlight(c.subId), keys.parked(c.subId));
+            args.push(c.deliveryId, c.cap, c.subId);
+          }
+        return { script: kind === 'acquire' ? ACQUIRE : RELEASE, keys: keyArgs, args };
+      }),
+    );
     const out = new Map<string, { err: Error | null; items: unknown[] }>();
     kinds.forEach((k, i) =>
       out.set(k, { err: res[i]?.[0] ?? null, items: (res[i]?.[1] as unknown[]) ?? [] }),

@@ -5,8 +5,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LUA_DIR, luaScript, parseHeader, readLua, scriptNames } from '../../src/redis/scripts.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  LUA_DIR,
+  luaScript,
+  parseHeader,
+  readLua,
+  runScripts,
+  scriptNames,
+  type ScriptArg,
+} from '../../src/redis/scripts.js';
 
 let redis: Redis;
 const prefix = `{hltest-lua-${randomUUID()}}`;
@@ -115,6 +123,37 @@ describe('luaScript', () => {
       );
     } finally {
       other.disconnect();
+    }
+  });
+});
+
+describe('runScripts', () => {
+  const release = luaScript<string[], ScriptArg[], number>('compare-and-delete');
+
+  it('sends a call alone as a command of its own, several as one pipeline, answering [error, reply] each', async () => {
+    const [a, b] = [`${prefix}:rs-a`, `${prefix}:rs-b`];
+    await redis.set(a, 'mine');
+    await redis.set(b, 'mine');
+    const pipeline = vi.spyOn(redis, 'pipeline');
+    try {
+      expect(await runScripts(redis, [{ script: release, keys: [a], args: ['mine'] }])).toEqual([[null, 1]]);
+      expect(pipeline).not.toHaveBeenCalled();
+      // A failing call answers its error, as pipeline.exec does, instead of throwing.
+      const [alone] = await runScripts(redis, [{ script: release, keys: [], args: ['mine'] }]);
+      expect(alone?.[0]).toBeInstanceOf(Error);
+      expect(pipeline).not.toHaveBeenCalled();
+      const both = await runScripts(redis, [
+        { script: release, keys: [b], args: ['theirs'] },
+        { script: release, keys: [b], args: ['mine'] },
+      ]);
+      expect(pipeline).toHaveBeenCalledTimes(1);
+      expect(both).toEqual([
+        [null, 0],
+        [null, 1],
+      ]);
+      expect(await redis.exists(a, b)).toBe(0);
+    } finally {
+      pipeline.mockRestore();
     }
   });
 });
