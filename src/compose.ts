@@ -21,6 +21,7 @@ import { createMetrics, serveMetrics } from './pipeline/metrics.js';
 import { createOpsEvents } from './pipeline/ops-events.js';
 import { logQueueErrors } from './pipeline/queue-errors.js';
 import { createPublisher } from './services/publisher.js';
+import { createTenantPriority } from './pipeline/tenant-priority.js';
 import { createResilience } from './pipeline/resilience-hook.js';
 import type { DeliveryHooks } from './pipeline/runner.js';
 import { createRedis, keyspace, type Redis } from './redis/client.js';
@@ -107,7 +108,11 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
   const metrics = createMetrics();
   const policy = policyFor(config);
   const urlGuard = createUrlGuard(policy, opts.security);
+  // Shared by the API's accepting and the workers' fan-out and attempts of this process.
+  const priority = createTenantPriority({ maxWaitMs: config.FAIR_WAIT_MS });
+  metrics.trackTenantPriority(priority.waits);
   const publisher = createPublisher({
+    priority,
     connection: redis,
     queue: eventsQueue,
     prefix,
@@ -184,6 +189,7 @@ export async function compose(config: Config, logger: Logger, opts: ComposeOptio
     eventsQueue,
     deliveriesQueue,
     publisher,
+    priority,
     ops: createOpsEvents({ publisher, logger, onEmitted: (type) => metrics.operationalEvent(type) }),
     agent,
     tokens,

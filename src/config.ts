@@ -248,6 +248,11 @@ export const configSpec = {
     doc: 'First attempts a fan-out job makes itself per publish call (no delivery job unless the attempt fails or is held); the rest are queued. 0 queues every delivery.',
     parse: int(0, 100_000),
   },
+  FAIR_WAIT_MS: {
+    default: 20,
+    doc: 'Lighter tenants first: a tenant whose recent load (events accepted and attempts started in about the last second, plus its requests under way) is over twice another’s waits, at each step before a send (accepting a call, its fan-out, an attempt), while that lighter tenant’s step is under way in the same process, for at most this long a step. A flood or a slow subscriber then adds little to other tenants’ latency (bench B6). 0 turns it off.',
+    parse: int(0, 1_000),
+  },
   FANOUT_DIRECT_DETACH_MS: {
     default: 250,
     doc: 'A direct first attempt under way this long no longer holds its fan-out job (a watch job covers it).',

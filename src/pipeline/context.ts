@@ -19,6 +19,7 @@ import type { Metrics } from './metrics.js';
 import type { OpsEvents } from './ops-events.js';
 import type { Publisher } from './publisher.js';
 import type { DeliveryHooks } from './runner.js';
+import type { TenantPriority } from './tenant-priority.js';
 
 export interface Context {
   readonly config: Config;
@@ -43,6 +44,8 @@ export interface Context {
   readonly eventsQueue: Queue<EventJobData>;
   readonly deliveriesQueue: Queue<DeliveryJobData>;
   readonly publisher: Publisher;
+  /** Lighter tenants' steps before a send go first (FAIR_WAIT_MS): accept, fan-out, attempts. */
+  readonly priority: TenantPriority;
   /** Publishes operational events (subscription.disabled, delivery.exhausted). */
   readonly ops: OpsEvents;
   /** The SSRF-guarded delivery Agent. */

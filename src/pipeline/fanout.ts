@@ -20,6 +20,8 @@ import { MARK_REDRIVEN } from '../store/mark-redriven.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { fanoutSpans, type FanoutSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
+import { handOffKey } from './publisher.js';
+import type { TenantPriority } from './tenant-priority.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
@@ -43,6 +45,8 @@ export interface FanoutDeps {
    * already ended and moved out of Redis, so that it does not create them again.
    */
   history?: Pick<HistoryStore, 'getEvent'>;
+  /** Lighter tenants first (./tenant-priority.ts): a heavy tenant's record writes wait their turn. */
+  priority?: TenantPriority;
 }
 
 /**
@@ -185,6 +189,38 @@ async function fanOutBatch(
   rerun?: boolean,
   spans?: Pick<FanoutSpans, 'parents' | 'contexts'>,
 ): Promise<number> {
+  const prio = deps.priority;
+  const first = batch[0];
+  if (!prio || !first) return fanOutSteps(deps, batch, rerun, spans);
+  // One tenant's call (its accepting step, handed off, ends here). The step lasts up to the
+  // attempts, which take their own.
+  prio.taken(handOffKey(first));
+  prio.begin(first.tenantId, 0);
+  let open = true;
+  const ended = () => {
+    if (open) prio.end(first.tenantId);
+    open = false;
+  };
+  try {
+    const wait = prio.turn(first.tenantId);
+    if (wait) await wait;
+    return await fanOutSteps(deps, batch, rerun, spans, {
+      written: ended,
+      between: () => prio.turn(first.tenantId),
+    });
+  } finally {
+    ended();
+  }
+}
+
+async function fanOutSteps(
+  deps: FanoutDeps,
+  batch: HooklineEvent[],
+  rerun?: boolean,
+  spans?: Pick<FanoutSpans, 'parents' | 'contexts'>,
+  /** Its tenant's turns: between record slices, and the end of its step once they are written. */
+  turns?: { written: () => void; between: () => Promise<void> | undefined },
+): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
   // Run again after a crash: what ended meanwhile may have left Redis for PostgreSQL already.
   const moved = rerun && deps.history ? await movedDeliveries(deps.history, batch) : undefined;
@@ -235,10 +271,15 @@ async function fanOutBatch(
   // PENDING_SLICE deliveries a round trip: a tenant's fan-out of hundreds holds Redis for a few
   // ms at a time, not for all of them at once. A failed write throws: the fan-out job is retried
   // rather than completed with nothing queued.
-  const { statuses, fresh, dropped } = await deps.deliveries.writePending(pending, Date.now());
+  const { statuses, fresh, dropped } = await deps.deliveries.writePending(
+    pending,
+    Date.now(),
+    turns?.between,
+  );
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice. Only
   // records this run created are attempted directly: an older pending one may have a job.
+  turns?.written();
   if (dropped > 0) deps.onSuperseded?.(dropped);
   const direct: DirectItem[] = [];
   const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];

@@ -44,6 +44,8 @@ export interface Metrics {
   trackBreakers(refresh: () => Promise<void>, logger?: Logger): void;
   /** The delivery slots of this process's workers, exported as hookline_delivery_stalled and …_slots_full_seconds. */
   trackStall(read: () => StallState): void;
+  /** Lighter tenants first (src/pipeline/tenant-priority.ts): hookline_fair_waits_total, …_wait_seconds_total. */
+  trackTenantPriority(waits: { readonly count: number; readonly ms: number }): void;
   /**
    * The in-flight cap's counts, read from Redis at scrape time (at most every cacheMs):
    * hookline_deliveries_parked, …_parked_by_subscription and hookline_in_flight_by_subscription.
@@ -218,6 +220,29 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         registers,
         collect() {
           this.set(read().fullForMs / 1000);
+        },
+      });
+    },
+    trackTenantPriority(waits) {
+      // Counters of a running tally: each scrape adds what was added since the last.
+      let count = 0;
+      let ms = 0;
+      new Counter({
+        name: 'hookline_fair_waits_total',
+        help: 'Steps of a heavy tenant (accepting a call, a fan-out, an attempt) that waited while a lighter tenant’s step was under way in this process (FAIR_WAIT_MS).',
+        registers,
+        collect() {
+          this.inc(waits.count - count);
+          count = waits.count;
+        },
+      });
+      new Counter({
+        name: 'hookline_fair_wait_seconds_total',
+        help: 'Time heavy tenants’ steps spent waiting for lighter tenants’ (FAIR_WAIT_MS bounds each wait).',
+        registers,
+        collect() {
+          this.inc((waits.ms - ms) / 1000);
+          ms = waits.ms;
         },
       });
     },

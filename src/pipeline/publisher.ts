@@ -17,6 +17,7 @@ import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { publishSpans, type PublishSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
+import type { TenantPriority } from './tenant-priority.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
@@ -55,6 +56,9 @@ function legacyShard(field: string): number {
  * tenant is part of it: ids are per tenant; two claims of the window colliding has a chance of
  * about n²/2^97, 10^-13 for 100 M claims), and the slot whose table it is written to now.
  */
+/** What ties an accepted call to its fan-out: the tenant and id of its first event. */
+export const handOffKey = (e: { tenantId: string; id: string }) => `${e.tenantId}\n${e.id}`;
+
 export function claimOf(keys: Keys, tenantId: string, eventId: string, nowMs = Date.now()) {
   const digest = digest12(`${tenantId}\n${eventId}`);
   const slot = Math.floor(nowMs / 1000 / SLOT_SECONDS);
@@ -114,6 +118,8 @@ export interface EnqueuerOptions {
    * own, while tracing is on in this process.
    */
   tracer?: Tracer;
+  /** This process's lighter-tenants-first order (./tenant-priority.ts); compose passes it. */
+  priority?: TenantPriority;
 }
 
 export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
@@ -153,6 +159,34 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
 
   async function enqueueEvents(events: HooklineEvent[], spans?: PublishSpans): Promise<PublishResult[]> {
     if (events.length === 0) return [];
+    const prio = opts.priority;
+    if (!prio) return claimAndQueue(events, spans);
+    // A call's events are one tenant's. Its step lasts until its fan-out takes it (same process).
+    const tenant = events[0]!.tenantId;
+    prio.begin(tenant, events.length);
+    // Handed off just before the job is added: its fan-out may start before the add is answered.
+    let key: string | undefined;
+    try {
+      const wait = prio.turn(tenant);
+      if (wait) await wait;
+      return await claimAndQueue(events, spans, (first) => {
+        key = handOffKey(first);
+        prio.handOff(key, tenant);
+      });
+    } catch (err) {
+      if (key) prio.taken(key); // not queued after all: no fan-out will take it
+      throw err;
+    } finally {
+      if (!key) prio.end(tenant);
+    }
+  }
+
+  async function claimAndQueue(
+    events: HooklineEvent[],
+    spans?: PublishSpans,
+    /** Called with the job's first event (the fan-out's batch[0]) just before it is added. */
+    queueing?: (first: HooklineEvent) => void,
+  ): Promise<PublishResult[]> {
     // Claim each id briefly first; the claim holds for the 24 h window only once the events are
     // queued, so a failure in between never turns a retry into a "duplicate". Ids are per
     // tenant: another tenant's event of the same id is another event.
@@ -166,6 +200,9 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     const replies: number[] = [];
     try {
       for (let i = 0; i < events.length; i += CLAIM_CHUNK) {
+        // A heavy tenant's big call lets lighter tenants' steps go between its chunks.
+        const wait = i > 0 ? opts.priority?.turn(events[0]!.tenantId) : undefined;
+        if (wait) await wait;
         const args: ScriptArg[] = [`${base}idm:`, `${base}idemh:`, `${base}idem:`, slot, now];
         args.push(now + CLAIM_SECONDS, expireAt);
         for (let j = i; j < Math.min(events.length, i + CLAIM_CHUNK); j++) {
@@ -201,6 +238,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     });
     if (fresh.length > 0) {
       try {
+        queueing?.(fresh[0]!);
         // One job for the whole call: the fan-out handles its events in one pipeline and one addBulk.
         await queue.add(
           fresh.length === 1 ? fresh[0]!.type : 'batch',

@@ -39,6 +39,7 @@ import {
   withSpan,
 } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
+import type { TenantPriority } from './tenant-priority.js';
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;
@@ -101,6 +102,8 @@ export interface DeliveryDeps {
   onSuperseded: (count: number) => void;
   /** Fair turns to send across subscriptions (src/pipeline/send-turns.ts); absent: send at once. */
   sendTurns?: (subscriptionId: string) => Promise<void>;
+  /** Lighter tenants first (src/pipeline/tenant-priority.ts): a heavy tenant's run waits its turn. */
+  priority?: TenantPriority;
 }
 
 /** One run of a delivery: attempt `attemptNo` of `maxAttempts`, unless it ends or is held first. */
@@ -170,6 +173,26 @@ async function resolveTarget(
  * attempt `attemptNo`. Records nothing but a superseded delivery.
  */
 export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict> {
+  const prio = deps.priority;
+  if (!prio) return decideSteps(deps, run);
+  // The run's step lasts up to its send (or to its verdict, when it sends nothing).
+  const tenant = run.event.tenantId;
+  prio.begin(tenant, 1);
+  let open = true;
+  const ended = () => {
+    if (open) prio.end(tenant);
+    open = false;
+  };
+  try {
+    const wait = prio.turn(tenant);
+    if (wait) await wait;
+    return await decideSteps(deps, run, ended);
+  } finally {
+    ended();
+  }
+}
+
+async function decideSteps(deps: DeliveryDeps, run: DeliveryRun, sending?: () => void): Promise<Verdict> {
   const { delivery, event, attemptNo, maxAttempts } = run;
   const { id, data } = delivery;
   let sub = await resolveTarget(deps, data.s, event);
@@ -196,6 +219,7 @@ export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verd
   }
 
   if (deps.sendTurns) await deps.sendTurns(data.s);
+  sending?.();
   // Only a token fetch (its span) and a traceparent header read the active span: the run's span
   // is made active for those alone, as activating it costs on every run.
   const outcome =
@@ -282,6 +306,8 @@ export async function commit(deps: DeliveryDeps, run: DeliveryRun, v: Verdict): 
 export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict['kind']> {
   const span = tracer ? runSpan(run) : undefined;
   let v: Verdict | undefined;
+  // Its tenant's load counts the run while it lasts (a slow subscriber's weigh long).
+  deps.priority?.started(run.event.tenantId);
   try {
     if (!span) return await commit(deps, run, await decide(deps, run));
     const traced = { ...run, span };
@@ -294,6 +320,7 @@ export async function runDelivery(deps: DeliveryDeps, run: DeliveryRun): Promise
     throw err;
   } finally {
     span?.end();
+    deps.priority?.stopped(run.event.tenantId);
     for (const h of deps.hooks) h.afterRun?.(run.delivery);
   }
 }

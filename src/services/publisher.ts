@@ -9,6 +9,7 @@ import { createSecretBox, type SecretBox } from '../crypto.js';
 import { createUrlGuard, policyFor, type UrlGuard } from '../delivery/security.js';
 import type { EventsQueue } from '../pipeline/jobs.js';
 import { createEnqueuer, type Publisher } from '../pipeline/publisher.js';
+import type { TenantPriority } from '../pipeline/tenant-priority.js';
 import { topologyOf } from '../redis/topology.js';
 import { createEventService } from './events.js';
 
@@ -82,6 +83,8 @@ export interface PublisherOptions {
    * itself traces in this process.
    */
   tracer?: Tracer;
+  /** Hookline's own: the process's lighter-tenants-first order (src/pipeline/tenant-priority.ts). */
+  priority?: TenantPriority;
 }
 
 export function createPublisher(opts: PublisherOptions = {}): Publisher {
@@ -100,6 +103,7 @@ export function createPublisher(opts: PublisherOptions = {}): Publisher {
     removeOnFailAgeSeconds: opts.removeOnFailAgeSeconds ?? config().DELIVERY_LOG_TTL_DAYS * 86_400,
     onAccepted: opts.onAccepted,
     tracer: opts.tracer,
+    priority: opts.priority,
   });
   const events = createEventService({
     enqueuer,

@@ -144,12 +144,17 @@ export function createDeliveryFanout({ redis, keys, ttlSeconds, logEnded, recent
     async writePending(
       batch: PendingBatchItem[],
       now: number,
+      /** Awaited before each slice after the first (a heavy tenant lets lighter ones go first). */
+      between?: () => Promise<void> | undefined,
     ): Promise<{ statuses: DeliveryStatus[]; fresh: boolean[]; dropped: number }> {
       const raw: string[] = [];
       // Each a command of its own, not a pipeline of one: an ioredis pipeline copies every
       // command defined on its connection when it is made.
-      for (const slice of slicePending(batch))
+      for (const [i, slice] of slicePending(batch).entries()) {
+        const wait = i > 0 ? between?.() : undefined;
+        if (wait) await wait;
         raw.push(...(await ADD_PENDING.run(redis, ...addPendingArgs(slice, now))));
+      }
       return outcome(raw);
     },
   };

@@ -34,6 +34,7 @@ export function deliveryDeps(ctx: Context): DeliveryDeps {
     opsTarget: opsTarget(ctx.config),
     onSuperseded: (count) => ctx.metrics.deliveriesSuperseded(count),
     sendTurns: createSendTurns(),
+    priority: ctx.priority,
   };
 }
 

@@ -22,6 +22,7 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
     opsWebhook: ctx.config.OPS_WEBHOOK_URL !== undefined,
     onSuperseded: (count: number) => ctx.metrics.deliveriesSuperseded(count),
     history: ctx.historyStore,
+    priority: ctx.priority,
   };
   // attemptsStarted > 1: this job ran before (a process died under it, or it failed).
   const run = (job: { data: EventJobData; attemptsStarted: number }) =>
