@@ -21,7 +21,7 @@ import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { fanoutSpans, type FanoutSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { handOffKey } from './publisher.js';
-import type { TenantPriority } from './tenant-priority.js';
+import { tenantsOf, type TenantPriority } from './tenant-priority.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
@@ -192,22 +192,22 @@ async function fanOutBatch(
   const prio = deps.priority;
   const first = batch[0];
   if (!prio || !first) return fanOutSteps(deps, batch, rerun, spans);
-  // One tenant's call (its accepting step, handed off, ends here). The step lasts up to the
-  // attempts, which take their own.
+  // The call's accepting steps, handed off, end here, once these have begun (no moment without
+  // a step between them). These last until its attempts have begun theirs.
+  const tenants = [...tenantsOf(batch).keys()];
+  for (const t of tenants) prio.begin(t, 0);
   prio.taken(handOffKey(first));
-  prio.begin(first.tenantId, 0);
   let open = true;
   const ended = () => {
-    if (open) prio.end(first.tenantId);
+    if (open) for (const t of tenants) prio.end(t);
     open = false;
   };
   try {
-    const wait = prio.turn(first.tenantId);
+    // The call's turns: before its records, and between their slices (one budget for all).
+    const between = tenants.length === 1 ? prio.turns(tenants[0]!) : () => undefined;
+    const wait = between();
     if (wait) await wait;
-    return await fanOutSteps(deps, batch, rerun, spans, {
-      written: ended,
-      between: () => prio.turn(first.tenantId),
-    });
+    return await fanOutSteps(deps, batch, rerun, spans, { written: ended, between });
   } finally {
     ended();
   }
@@ -218,7 +218,7 @@ async function fanOutSteps(
   batch: HooklineEvent[],
   rerun?: boolean,
   spans?: Pick<FanoutSpans, 'parents' | 'contexts'>,
-  /** Its tenant's turns: between record slices, and the end of its step once they are written. */
+  /** Its tenant's turns: between record slices, and the end of its step once its attempts began. */
   turns?: { written: () => void; between: () => Promise<void> | undefined },
 ): Promise<number> {
   const ttl = deps.deliveries.ttlSeconds;
@@ -279,7 +279,6 @@ async function fanOutSteps(
   // A re-run fan-out re-adds only deliveries still pending (BullMQ ignores a job id it
   // still holds); finished ones were removed from the queue and must not run twice. Only
   // records this run created are attempted directly: an older pending one may have a job.
-  turns?.written();
   if (dropped > 0) deps.onSuperseded?.(dropped);
   const direct: DirectItem[] = [];
   const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
@@ -290,6 +289,9 @@ async function fanOutSteps(
       jobs.push({ name: JOB.deliver, data: p.data, opts: deliveryJobOptions(p.data.d, p.maxRetries, ttl) });
   });
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
-  if (direct.length > 0) await deps.direct!.run(direct);
+  // The step ends once the attempts have begun theirs (those with a free slot, at once).
+  const attempts = direct.length > 0 ? deps.direct!.run(direct) : undefined;
+  turns?.written();
+  if (attempts) await attempts;
   return jobs.length + direct.length;
 }

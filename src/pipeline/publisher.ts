@@ -17,7 +17,7 @@ import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { publishSpans, type PublishSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
-import type { TenantPriority } from './tenant-priority.js';
+import { tenantsOf, type TenantPriority } from './tenant-priority.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
@@ -161,31 +161,42 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     if (events.length === 0) return [];
     const prio = opts.priority;
     if (!prio) return claimAndQueue(events, spans);
-    // A call's events are one tenant's. Its step lasts until its fan-out takes it (same process).
-    const tenant = events[0]!.tenantId;
-    prio.begin(tenant, events.length);
+    // A step of each tenant in the call (a platform's call may carry many), until its fan-out
+    // takes them (same process).
+    const counts = tenantsOf(events);
+    const tenants = [...counts.keys()];
+    for (const [tenant, n] of counts) prio.begin(tenant, n);
     // Handed off just before the job is added: its fan-out may start before the add is answered.
     let key: string | undefined;
     try {
-      const wait = prio.turn(tenant);
+      // The call's turns: before its claims, and between its chunks (a budget for all of them).
+      const between = tenants.length === 1 ? prio.turns(tenants[0]!) : () => undefined;
+      const wait = between();
       if (wait) await wait;
-      return await claimAndQueue(events, spans, (first) => {
-        key = handOffKey(first);
-        prio.handOff(key, tenant);
+      return await claimAndQueue(events, spans, {
+        between,
+        queueing: (first) => {
+          key = handOffKey(first);
+          prio.handOff(key, tenants);
+        },
       });
     } catch (err) {
       if (key) prio.taken(key); // not queued after all: no fan-out will take it
       throw err;
     } finally {
-      if (!key) prio.end(tenant);
+      if (!key) for (const t of tenants) prio.end(t);
     }
   }
 
   async function claimAndQueue(
     events: HooklineEvent[],
     spans?: PublishSpans,
-    /** Called with the job's first event (the fan-out's batch[0]) just before it is added. */
-    queueing?: (first: HooklineEvent) => void,
+    turns?: {
+      /** Awaited between claim chunks (a heavy tenant lets lighter ones go first). */
+      between: () => Promise<void> | undefined;
+      /** Called with the job's first event (the fan-out's batch[0]) just before it is added. */
+      queueing: (first: HooklineEvent) => void;
+    },
   ): Promise<PublishResult[]> {
     // Claim each id briefly first; the claim holds for the 24 h window only once the events are
     // queued, so a failure in between never turns a retry into a "duplicate". Ids are per
@@ -200,8 +211,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     const replies: number[] = [];
     try {
       for (let i = 0; i < events.length; i += CLAIM_CHUNK) {
-        // A heavy tenant's big call lets lighter tenants' steps go between its chunks.
-        const wait = i > 0 ? opts.priority?.turn(events[0]!.tenantId) : undefined;
+        const wait = i > 0 ? turns?.between() : undefined;
         if (wait) await wait;
         const args: ScriptArg[] = [`${base}idm:`, `${base}idemh:`, `${base}idem:`, slot, now];
         args.push(now + CLAIM_SECONDS, expireAt);
@@ -238,7 +248,7 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     });
     if (fresh.length > 0) {
       try {
-        queueing?.(fresh[0]!);
+        turns?.queueing(fresh[0]!);
         // One job for the whole call: the fan-out handles its events in one pipeline and one addBulk.
         await queue.add(
           fresh.length === 1 ? fresh[0]!.type : 'batch',

@@ -39,7 +39,7 @@ import {
   withSpan,
 } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
-import type { TenantPriority } from './tenant-priority.js';
+import { UNHEALTHY_WEIGHT, type TenantPriority } from './tenant-priority.js';
 
 /** How long a held delivery sleeps before it looks again (resume wakes it at once). */
 export const HOLD_MS = 5 * 60_000;
@@ -175,24 +175,22 @@ async function resolveTarget(
 export async function decide(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict> {
   const prio = deps.priority;
   if (!prio) return decideSteps(deps, run);
-  // The run's step lasts up to its send (or to its verdict, when it sends nothing).
+  // The run's step lasts up to its verdict: its hooks, its request and the answer.
   const tenant = run.event.tenantId;
   prio.begin(tenant, 1);
-  let open = true;
-  const ended = () => {
-    if (open) prio.end(tenant);
-    open = false;
-  };
   try {
     const wait = prio.turn(tenant);
     if (wait) await wait;
-    return await decideSteps(deps, run, ended);
+    const v = await decideSteps(deps, run);
+    // A run that delivers nothing (held, to be retried, failed) weighs more on its tenant's load.
+    if (v.kind === 'hold' || v.kind === 'retry' || v.kind === 'failed') prio.charge(tenant, UNHEALTHY_WEIGHT);
+    return v;
   } finally {
-    ended();
+    prio.end(tenant);
   }
 }
 
-async function decideSteps(deps: DeliveryDeps, run: DeliveryRun, sending?: () => void): Promise<Verdict> {
+async function decideSteps(deps: DeliveryDeps, run: DeliveryRun): Promise<Verdict> {
   const { delivery, event, attemptNo, maxAttempts } = run;
   const { id, data } = delivery;
   let sub = await resolveTarget(deps, data.s, event);
@@ -219,7 +217,6 @@ async function decideSteps(deps: DeliveryDeps, run: DeliveryRun, sending?: () =>
   }
 
   if (deps.sendTurns) await deps.sendTurns(data.s);
-  sending?.();
   // Only a token fetch (its span) and a traceparent header read the active span: the run's span
   // is made active for those alone, as activating it costs on every run.
   const outcome =

@@ -10,20 +10,35 @@
 // process, so the light one's commands reach Redis and its requests leave first. The heavy one
 // loses a few ms a step; nothing is dropped, reordered within a tenant, or held past the bound.
 //
-// Load: each tenant's events accepted and attempts started, decayed over LOAD_TAU_MS, plus
+// Load: each tenant's events accepted and attempts started, and UNHEALTHY_WEIGHT more for each
+// run that delivered nothing (held, to be retried, failed), decayed over LOAD_TAU_MS, plus
 // IN_FLIGHT_WEIGHT per attempt under way in this process (a slow or hanging subscriber's
-// requests weigh on the process as long as they last). A tenant is heavy against another when
-// its load is over HEAVY_RATIO times the other's and at least MIN_HEAVY_LOAD: tenants of like
-// load never wait for each other (bench B1: ten equal tenants, no waits).
+// requests weigh on the process as long as they last). A tenant is heavy when its load is at
+// least MIN_HEAVY_LOAD and over HEAVY_RATIO times that of another tenant active in the last
+// ACTIVE_MS; it then waits only while a tenant that much lighter has a step under way. Tenants
+// of like load never wait for each other (bench B1: ten equal tenants, no waits).
+//
+// Steps: a call's acceptance (from its claims to its fan-out's record write and the start of its
+// attempts, when the fan-out runs in this process: `handOff`/`taken`), and an attempt from its
+// start to its answer (its hooks, its request, the response or the verdict to hold). A big
+// call's claim chunks and record slices take a turn each, CALL_BUDGET × FAIR_WAIT_MS for all.
+// A heavy run waits holding its delivery slot (at most FAIR_WAIT_MS); a light step never waits
+// for a slot (it begins once it has one), so the two cannot hold each other up.
 
 /** Decay time of a tenant's load, ms: what it did in about the last second. */
 export const LOAD_TAU_MS = 1_000;
 /** Load an attempt under way adds (per attempt, while it lasts). */
 export const IN_FLIGHT_WEIGHT = 10;
+/** Load a run that delivers nothing (held, to be retried, failed) adds beyond its own 1. */
+export const UNHEALTHY_WEIGHT = 4;
 /** Heavy against another tenant: load over this many times the other's. */
 export const HEAVY_RATIO = 2;
 /** Below this load (events and attempts a second, about) a tenant never waits. */
-export const MIN_HEAVY_LOAD = 20;
+export const MIN_HEAVY_LOAD = 50;
+/** Only tenants with a step begun this recently (ms) count as lighter ones to yield to. */
+const ACTIVE_MS = 1_000;
+/** What one call's steps (its chunks and slices) may wait in all: this many FAIR_WAIT_MS. */
+export const CALL_BUDGET = 5;
 /** How often the lightest loads are worked out again (and idle tenants forgotten), ms. */
 const REFRESH_MS = 50;
 
@@ -35,6 +50,8 @@ interface Load {
   running: number;
   /** Steps under way (accept, fan-out, an attempt up to its send). */
   steps: number;
+  /** When its last step began (clock ms). */
+  stepAt: number;
 }
 
 interface Waiter {
@@ -49,34 +66,48 @@ export interface TenantPriority {
   begin(tenant: string, units: number): void;
   /** The step begun last for `tenant` ended. */
   end(tenant: string): void;
+  /** Adds `units` to `tenant`'s load (a run that delivered nothing: UNHEALTHY_WEIGHT). */
+  charge(tenant: string, units: number): void;
+  /** This process runs a fan-out worker: accepted calls' steps are handed off to it. */
+  fanOutHere(): void;
   /** An attempt of `tenant` is under way (it weighs on its load until `stopped`). */
   started(tenant: string): void;
   stopped(tenant: string): void;
   /**
-   * An accepted call's step stays open until its fan-out takes it (`taken`, same key) in this
+   * An accepted call's steps (one per tenant in it) stay open until its fan-out takes them (`taken`, same key) in this
    * process, or for at most FAIR_WAIT_MS (its fan-out runs elsewhere).
    */
-  handOff(key: string, tenant: string): void;
+  handOff(key: string, tenants: readonly string[]): void;
   taken(key: string): void;
   /**
    * Undefined when `tenant` may go on now. Else a promise that resolves after one yield, once no
    * tenant lighter by HEAVY_RATIO has a step under way here, or after FAIR_WAIT_MS.
    */
   turn(tenant: string): Promise<void> | undefined;
+  /**
+   * `turn` for the steps of one call (its claim chunks, its record slices): once they have
+   * waited CALL_BUDGET × FAIR_WAIT_MS in all, the rest go on at once.
+   */
+  turns(tenant: string): () => Promise<void> | undefined;
   /** Heavy steps that waited, and their time waiting (ms): metrics, tests. */
   readonly waits: { count: number; ms: number };
+  /** Steps under way and hand-offs not taken (tests: 0 once the work is done). */
+  readonly open: number;
 }
 
 export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => number }): TenantPriority {
   const clock = opts.clock ?? (() => performance.now());
+  const waits = { count: 0, ms: 0 };
+  if (opts.maxWaitMs <= 0) return off(waits);
+  const maxWaitMs = opts.maxWaitMs;
   const loads = new Map<string, Load>();
   /** Tenants with a step under way. */
   const stepping = new Map<string, Load>();
-  const handed = new Map<string, { tenant: string; timer: NodeJS.Timeout }>();
+  const handed = new Map<string, { tenants: readonly string[]; timer: NodeJS.Timeout }>();
   const waiters: Waiter[] = [];
-  const waits = { count: 0, ms: 0 };
+  let local = false;
   let timer: NodeJS.Timeout | undefined;
-  /** The lowest and second-lowest loads, and whose the lowest is, as of `refreshedAt`. */
+  /** Among tenants active in the last ACTIVE_MS: the lowest and second-lowest loads, whose the lowest. */
   let lowest = Infinity;
   let lowestOf = '';
   let second = Infinity;
@@ -84,7 +115,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
 
   function loadOf(tenant: string): Load {
     let l = loads.get(tenant);
-    if (!l) loads.set(tenant, (l = { units: 0, at: clock(), running: 0, steps: 0 }));
+    if (!l) loads.set(tenant, (l = { units: 0, at: clock(), running: 0, steps: 0, stepAt: -Infinity }));
     return l;
   }
 
@@ -96,22 +127,33 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
     return (l.units * 1000) / LOAD_TAU_MS + IN_FLIGHT_WEIGHT * l.running;
   }
 
+  /** The lowest and second-lowest loads of `of` (tenant → load) as [lowest, its tenant, second]. */
+  function lows(
+    of: Iterable<[string, Load]>,
+    now: number,
+    activeSince = -Infinity,
+  ): [number, string, number] {
+    let lo = Infinity;
+    let loOf = '';
+    let next = Infinity;
+    for (const [tenant, l] of of) {
+      if (l.stepAt < activeSince && l.steps === 0) continue;
+      const sc = score(l, now);
+      if (sc < lo) {
+        next = lo;
+        lo = sc;
+        loOf = tenant;
+      } else if (sc < next) next = sc;
+    }
+    return [lo, loOf, next];
+  }
+
   function refresh(now: number): void {
     refreshedAt = now;
-    lowest = second = Infinity;
-    lowestOf = '';
-    for (const [tenant, l] of loads) {
-      const s = score(l, now);
-      if (s < 0.01 && l.running === 0 && l.steps === 0) {
-        loads.delete(tenant);
-        continue;
-      }
-      if (s < lowest) {
-        second = lowest;
-        lowest = s;
-        lowestOf = tenant;
-      } else if (s < second) second = s;
-    }
+    // Idle tenants are forgotten (a tenant's load decays below 0.01 in about 9 s).
+    for (const [tenant, l] of loads)
+      if (l.running === 0 && l.steps === 0 && score(l, now) < 0.01) loads.delete(tenant);
+    [lowest, lowestOf, second] = lows(loads, now, now - ACTIVE_MS);
   }
 
   /** Whether a tenant lighter than `heavy` by HEAVY_RATIO has a step under way. */
@@ -122,11 +164,14 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
 
   function wake(): void {
     const now = clock();
+    // The lightest two stepping, once: a waiter compares with the lightest not its own tenant.
+    const [lo, loOf, next] = lows(stepping, now);
     let i = 0;
     for (const w of waiters) {
       if (w.done) continue;
       const l = loads.get(w.tenant);
-      if (now >= w.deadline || !l || !lighterStepping(w.tenant, score(l, now), now)) settle(w, now);
+      const other = w.tenant === loOf ? next : lo;
+      if (now >= w.deadline || !l || !(HEAVY_RATIO * other < score(l, now))) settle(w, now);
       else waiters[i++] = w;
     }
     waiters.length = i;
@@ -135,7 +180,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
 
   function settle(w: Waiter, now: number): void {
     w.done = true;
-    waits.ms += Math.max(0, now - (w.deadline - opts.maxWaitMs));
+    waits.ms += Math.max(0, now - (w.deadline - maxWaitMs));
     w.resolve();
   }
 
@@ -156,17 +201,54 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
     }
   }
 
+  function turn(tenant: string): Promise<void> | undefined {
+    const now = clock();
+    if (now - refreshedAt >= REFRESH_MS) refresh(now);
+    const l = loads.get(tenant);
+    if (!l) return undefined;
+    const s = score(l, now);
+    const other = lowestOf === tenant ? second : lowest;
+    if (s < MIN_HEAVY_LOAD || !(s > HEAVY_RATIO * other)) return undefined;
+    // Heavy: first one yield, so that a lighter tenant's work that arrived with this one (its
+    // request in the same read of the sockets) begins its step; then wait while one is under way.
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const at = clock();
+        if (!lighterStepping(tenant, score(l, at), at)) return resolve();
+        waits.count++;
+        waiters.push({ tenant, deadline: at + maxWaitMs, resolve, done: false });
+        if (waiters.length === 1) arm();
+      }),
+    );
+  }
+
   return {
     waits,
+    get open() {
+      let n = handed.size;
+      for (const l of stepping.values()) n += l.steps;
+      return n;
+    },
     begin(tenant, units) {
       const l = loadOf(tenant);
+      const now = clock();
       if (units > 0) {
-        score(l, clock());
+        score(l, now);
         l.units += units;
       }
+      l.stepAt = now;
       if (l.steps++ === 0) stepping.set(tenant, l);
     },
     end,
+    charge(tenant, units) {
+      const l = loads.get(tenant);
+      if (!l) return;
+      score(l, clock());
+      l.units += units;
+    },
+    fanOutHere() {
+      local = true;
+    },
     started(tenant) {
       loadOf(tenant).running++;
     },
@@ -174,41 +256,78 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
       const l = loads.get(tenant);
       if (l && l.running > 0) l.running--;
     },
-    handOff(key, tenant) {
-      if (opts.maxWaitMs <= 0) return end(tenant);
+    handOff(key, tenants) {
+      // No fan-out in this process (an API-only one): nothing here would take it.
+      if (!local) {
+        for (const t of tenants) end(t);
+        return;
+      }
       const timer = setTimeout(() => {
         handed.delete(key);
-        end(tenant);
-      }, opts.maxWaitMs).unref();
-      handed.set(key, { tenant, timer });
+        for (const t of tenants) end(t);
+      }, maxWaitMs).unref();
+      handed.set(key, { tenants, timer });
     },
     taken(key) {
       const h = handed.get(key);
       if (!h) return;
       handed.delete(key);
       clearTimeout(h.timer);
-      end(h.tenant);
+      for (const t of h.tenants) end(t);
     },
-    turn(tenant) {
-      if (opts.maxWaitMs <= 0) return undefined;
-      const now = clock();
-      if (now - refreshedAt >= REFRESH_MS) refresh(now);
-      const l = loads.get(tenant);
-      if (!l) return undefined;
-      const s = score(l, now);
-      const other = lowestOf === tenant ? second : lowest;
-      if (s < MIN_HEAVY_LOAD || !(s > HEAVY_RATIO * other)) return undefined;
-      // Heavy: first one yield, so that a lighter tenant's work that arrived with this one (its
-      // request in the same read of the sockets) begins its step; then wait while one is under way.
-      return new Promise<void>((resolve) =>
-        setImmediate(() => {
-          const at = clock();
-          if (!lighterStepping(tenant, score(l, at), at)) return resolve();
-          waits.count++;
-          waiters.push({ tenant, deadline: at + opts.maxWaitMs, resolve, done: false });
-          if (waiters.length === 1) arm();
-        }),
-      );
+    turn,
+    turns(tenant) {
+      let left = CALL_BUDGET * maxWaitMs;
+      return () => {
+        if (left <= 0) return undefined;
+        const w = turn(tenant);
+        if (!w) return undefined;
+        const t0 = clock();
+        return w.then(() => {
+          left -= clock() - t0;
+        });
+      };
     },
   };
+}
+
+/** FAIR_WAIT_MS=0: nothing is kept, nothing waits. */
+function off(waits: { count: number; ms: number }): TenantPriority {
+  const none = () => undefined;
+  return {
+    waits,
+    open: 0,
+    begin: none,
+    end: none,
+    charge: none,
+    fanOutHere: none,
+    started: none,
+    stopped: none,
+    handOff: none,
+    taken: none,
+    turn: none,
+    turns: () => none,
+  };
+}
+
+/**
+ * The tenants of a call and how many of its events each has: one for a tenant's own call, several
+ * for a platform's call that carries events of many. A call of several tenants never waits (it
+ * carries a light tenant's events as soon as it carries any), but is a step of each of them.
+ */
+export function tenantsOf(events: readonly { tenantId: string }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  let last = '';
+  let run = 0;
+  for (const e of events) {
+    if (e.tenantId === last) {
+      run++;
+      continue;
+    }
+    if (run > 0) counts.set(last, (counts.get(last) ?? 0) + run);
+    last = e.tenantId;
+    run = 1;
+  }
+  if (run > 0) counts.set(last, (counts.get(last) ?? 0) + run);
+  return counts;
 }

@@ -45,6 +45,9 @@ async function lightBesideHeavy(fairWaitMs: string) {
   await lightRx.waitFor(3, { timeoutMs: 20_000 });
   const lightAt = lightRx.requests[2]!.at;
   const heavyFirstAt = Math.min(...heavyRx.requests.slice(300).map((r) => r.at));
+  // Every step begun ended (none left open to hold others up): the accept, its hand-off to the
+  // fan-out, the fan-out's and each attempt's.
+  await h.until(() => h.hookline.ctx.priority.open === 0, 5_000);
   return { lightAt, heavyFirstAt, waits: (await fairWaits(h)) - waitsBefore };
 }
 
@@ -55,6 +58,22 @@ describe('lighter tenants first', () => {
     expect(r.lightAt, `light at ${r.lightAt}, heavy's first at ${r.heavyFirstAt}`).toBeLessThanOrEqual(
       r.heavyFirstAt,
     );
+  });
+
+  it("a platform's call of many tenants' events is a step of each, and all of them end", async () => {
+    const rx = await startReceiver();
+    open.push(rx);
+    const h = await startHarness({ FAIR_WAIT_MS: '1000' });
+    open.push(h);
+    const tenants = [uniqueTenant('m1'), uniqueTenant('m2'), uniqueTenant('m3')];
+    for (const t of tenants) await subscribe(h, t, `${rx.url}/${t}`);
+    // One call, its events interleaved across the three (as the admin token may publish them).
+    const each = tenants.map((t) => makeEvents(t, 40));
+    const events = each[0]!.flatMap((_, i) => each.map((list) => list[i]!));
+    await publish(h, events);
+    await rx.waitFor(120, { timeoutMs: 20_000 });
+    await h.until(() => h.hookline.ctx.priority.open === 0, 5_000);
+    for (const t of tenants) expect(rx.requests.filter((r) => r.url.includes(t))).toHaveLength(40);
   });
 
   it('FAIR_WAIT_MS=0 turns it off: nothing waits', async () => {

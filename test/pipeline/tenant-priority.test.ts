@@ -3,8 +3,11 @@
 // of like load, or of little load, never wait. End to end: test/pipeline/tenant-priority-e2e.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
+  CALL_BUDGET,
   createTenantPriority,
   MIN_HEAVY_LOAD,
+  tenantsOf,
+  UNHEALTHY_WEIGHT,
   type TenantPriority,
 } from '../../src/pipeline/tenant-priority.js';
 
@@ -98,26 +101,116 @@ describe('tenant priority', () => {
     await w;
   });
 
+  it('charges runs that deliver nothing: a failing subscriber’s tenant is heavy at the same event rate', () => {
+    let t = 0;
+    const p = createTenantPriority({ maxWaitMs: 5_000, clock: () => t });
+    load(p, 'failing', 40);
+    load(p, 'healthy', 40);
+    expect(p.turn('failing')).toBeUndefined();
+    // Its 40 runs held, retried or failed.
+    p.charge('failing', 40 * UNHEALTHY_WEIGHT);
+    t = 60; // past the 50 ms the lightest loads are kept for
+    expect(p.turn('failing')).toBeDefined();
+    expect(p.turn('healthy')).toBeUndefined();
+  });
+
   it('keeps an accepted call’s step open until its fan-out takes it, or for maxWaitMs', async () => {
     const p = createTenantPriority({ maxWaitMs: 5_000 });
+    p.fanOutHere();
     load(p, 'heavy', 500);
     load(p, 'light', 10);
     p.begin('light', 5);
-    p.handOff('light\nevt_1', 'light');
+    p.handOff('light\nevt_1', ['light']);
     const w = p.turn('heavy')!;
     expect(await settlesWithin(w, 50)).toBe(false);
     p.taken('light\nevt_1');
     expect(await settlesWithin(w, 50)).toBe(true);
 
+    expect(p.open).toBe(0);
+
     const short = createTenantPriority({ maxWaitMs: 20 });
+    short.fanOutHere();
     load(short, 'heavy', 500);
     load(short, 'light', 10);
     short.begin('light', 5);
-    short.handOff('light\nevt_2', 'light'); // its fan-out runs in another process
+    short.handOff('light\nevt_2', ['light']); // its fan-out runs in another process
     await new Promise((r) => setTimeout(r, 40));
     const w2 = short.turn('heavy')!;
     expect(await settlesWithin(w2, 15)).toBe(true);
     expect(short.waits.count).toBe(0);
+  });
+
+  it('ends an accepted call’s step at once in a process without a fan-out (an API alone)', async () => {
+    const p = createTenantPriority({ maxWaitMs: 5_000 });
+    load(p, 'heavy', 500);
+    p.begin('light', 5);
+    expect(p.open).toBe(1);
+    p.handOff('light\nevt_1', ['light']);
+    expect(p.open).toBe(0);
+    await p.turn('heavy');
+    expect(p.waits.count).toBe(0);
+  });
+
+  it('compares only with tenants active in the last second: an idle light one makes no one heavy', () => {
+    let t = 0;
+    const p = createTenantPriority({ maxWaitMs: 50, clock: () => t });
+    load(p, 'light', 10);
+    load(p, 'heavy', 500);
+    t = 1_500; // light's last step began 1.5 s ago; heavy's load is still ~110
+    p.begin('heavy', 0);
+    p.end('heavy');
+    expect(p.turn('heavy')).toBeUndefined();
+    p.begin('light', 1); // light is back
+    p.end('light');
+    expect(p.turn('heavy')).toBeUndefined(); // the lightest loads are worked out every 50 ms
+    t = 1_560;
+    expect(p.turn('heavy')).toBeDefined();
+  });
+
+  it('bounds what one call’s steps wait in all: CALL_BUDGET × maxWaitMs, then they go on', async () => {
+    const p = createTenantPriority({ maxWaitMs: 10 });
+    load(p, 'heavy', 500);
+    load(p, 'light', 10);
+    p.begin('light', 0); // never ends
+    const between = p.turns('heavy');
+    const t0 = performance.now();
+    let waited = 0;
+    for (let w = between(); w; w = between()) {
+      await w;
+      waited++;
+    }
+    const ms = performance.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(CALL_BUDGET);
+    expect(waited).toBeLessThanOrEqual(CALL_BUDGET + 1); // a timer may fire a fraction of a ms early
+    expect(ms).toBeGreaterThanOrEqual(CALL_BUDGET * 10 - 5);
+    expect(ms).toBeLessThan(2_000);
+    // A new call has a budget of its own.
+    expect(p.turns('heavy')()).toBeDefined();
+  });
+
+  it('counts its open steps: each begin until its end', () => {
+    const p = createTenantPriority({ maxWaitMs: 50 });
+    p.begin('a', 1);
+    p.begin('a', 1);
+    p.begin('b', 1);
+    expect(p.open).toBe(3);
+    p.end('a');
+    p.end('b');
+    p.end('b'); // one end too many is ignored
+    expect(p.open).toBe(1);
+    p.end('a');
+    expect(p.open).toBe(0);
+  });
+
+  it('counts a call’s events per tenant (a platform’s call may carry many tenants’)', () => {
+    const ev = (...ts: string[]) => ts.map((tenantId) => ({ tenantId }));
+    expect([...tenantsOf(ev('a', 'a', 'a'))]).toEqual([['a', 3]]);
+    expect([...tenantsOf(ev('a', 'b', 'a', 'c', 'c'))]).toEqual([
+      ['a', 2],
+      ['b', 1],
+      ['c', 2],
+    ]);
+    expect(tenantsOf([]).size).toBe(0);
   });
 
   it('is off with maxWaitMs 0', () => {
@@ -126,5 +219,7 @@ describe('tenant priority', () => {
     load(p, 'light', 10);
     p.begin('light', 0);
     expect(p.turn('heavy')).toBeUndefined();
+    expect(p.turns('heavy')()).toBeUndefined();
+    expect(p.open).toBe(0);
   });
 });

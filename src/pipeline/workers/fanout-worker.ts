@@ -30,6 +30,8 @@ export function startFanoutWorker(ctx: Context, direct?: DirectDelivery): Worker
       rerun: job.attemptsStarted > 1,
       traceparents: jobTraceparents(job.data),
     });
+  // Calls accepted in this process hand their step to the fan-out here (tenant-priority.ts).
+  ctx.priority.fanOutHere();
   const worker = new Worker<EventJobData, number>(EVENTS_QUEUE, run, {
     connection: ctx.workerConnection(),
     prefix: ctx.config.REDIS_PREFIX,
