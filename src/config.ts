@@ -250,7 +250,7 @@ export const configSpec = {
   },
   FAIR_WAIT_MS: {
     default: 20,
-    doc: 'Lighter tenants first: a tenant whose recent load (events accepted and attempts started in about the last second, more for runs that delivered nothing, plus its requests under way) is over twice that of another active tenant waits, at each step before a send (accepting a call, its fan-out, an attempt), while that tenant’s step is under way in the same process: at most this long a step, five times this long for all the chunks of one call. A flood or a failing or slow subscriber then adds little to other tenants’ latency (bench B6). 0 turns it off.',
+    doc: 'Lighter tenants first: a tenant whose recent load (events accepted and attempts started in about the last second, more for runs that delivered nothing, plus its requests under way) is over twice that of another active tenant waits, at each step before a send (accepting a call, its fan-out, an attempt), while that tenant’s step is under way in the same process: at most this long a step, five times this long for a big call’s claim chunks and as much for its record slices. A flood or a failing or slow subscriber then adds little to other tenants’ latency (bench B6). 0 turns it off.',
     parse: int(0, 1_000),
   },
   FANOUT_DIRECT_DETACH_MS: {

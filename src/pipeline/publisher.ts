@@ -7,7 +7,7 @@ import { digest12 } from '../domain/digest.js';
 import { Queue } from 'bullmq';
 import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
-import { sealReportSecret, type HooklineEvent } from '../domain/event.js';
+import { isOperational, sealReportSecret, type HooklineEvent } from '../domain/event.js';
 import { HooklineError } from '../domain/errors.js';
 import type { SecretBox } from '../crypto.js';
 import { createRedis, keyspace, type Keys } from '../redis/client.js';
@@ -170,7 +170,9 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     let key: string | undefined;
     try {
       // The call's turns: before its claims, and between its chunks (a budget for all of them).
-      const between = tenants.length === 1 ? prio.turns(tenants[0]!) : () => undefined;
+      // Operational events never wait: they are published from within a run that holds a slot.
+      const between =
+        tenants.length === 1 && !isOperational(events[0]!.type) ? prio.turns(tenants[0]!) : () => undefined;
       const wait = between();
       if (wait) await wait;
       return await claimAndQueue(events, spans, {

@@ -21,9 +21,10 @@
 // Steps: a call's acceptance (from its claims to its fan-out's record write and the start of its
 // attempts, when the fan-out runs in this process: `handOff`/`taken`), and an attempt from its
 // start to its answer (its hooks, its request, the response or the verdict to hold). A big
-// call's claim chunks and record slices take a turn each, CALL_BUDGET × FAIR_WAIT_MS for all.
-// A heavy run waits holding its delivery slot (at most FAIR_WAIT_MS); a light step never waits
-// for a slot (it begins once it has one), so the two cannot hold each other up.
+// call's claim chunks take a turn each, CALL_BUDGET × FAIR_WAIT_MS for all of them, and so do its
+// fan-out's record slices. A heavy run waits holding its delivery slot (at most FAIR_WAIT_MS); a
+// light step never waits for a slot (it begins once it has one). A light tenant whose requests
+// hang stops being light: each one under way adds IN_FLIGHT_WEIGHT to its load.
 
 /** Decay time of a tenant's load, ms: what it did in about the last second. */
 export const LOAD_TAU_MS = 1_000;
@@ -37,7 +38,12 @@ export const HEAVY_RATIO = 2;
 export const MIN_HEAVY_LOAD = 50;
 /** Only tenants with a step begun this recently (ms) count as lighter ones to yield to. */
 const ACTIVE_MS = 1_000;
-/** What one call's steps (its chunks and slices) may wait in all: this many FAIR_WAIT_MS. */
+/**
+ * How long an accepted call's step waits for its fan-out to take it (ms): the job's fetch, a ms
+ * or two here; past it the fan-out runs elsewhere (another process took the job).
+ */
+export const HANDOFF_MS = 5;
+/** What one call's acceptance, and then its fan-out, may wait in all: this many FAIR_WAIT_MS each. */
 export const CALL_BUDGET = 5;
 /** How often the lightest loads are worked out again (and idle tenants forgotten), ms. */
 const REFRESH_MS = 50;
@@ -56,6 +62,7 @@ interface Load {
 
 interface Waiter {
   tenant: string;
+  since: number;
   deadline: number;
   resolve: () => void;
   done: boolean;
@@ -74,24 +81,24 @@ export interface TenantPriority {
   started(tenant: string): void;
   stopped(tenant: string): void;
   /**
-   * An accepted call's steps (one per tenant in it) stay open until its fan-out takes them (`taken`, same key) in this
-   * process, or for at most FAIR_WAIT_MS (its fan-out runs elsewhere).
+   * An accepted call's steps (one per tenant in it) stay open until its fan-out takes them
+   * (`taken`, same key) in this process, or for at most HANDOFF_MS (its fan-out runs elsewhere).
    */
   handOff(key: string, tenants: readonly string[]): void;
   taken(key: string): void;
   /**
    * Undefined when `tenant` may go on now. Else a promise that resolves after one yield, once no
-   * tenant lighter by HEAVY_RATIO has a step under way here, or after FAIR_WAIT_MS.
+   * tenant lighter by HEAVY_RATIO has a step under way here, or after FAIR_WAIT_MS (or `capMs`).
    */
-  turn(tenant: string): Promise<void> | undefined;
+  turn(tenant: string, capMs?: number): Promise<void> | undefined;
   /**
-   * `turn` for the steps of one call (its claim chunks, its record slices): once they have
-   * waited CALL_BUDGET × FAIR_WAIT_MS in all, the rest go on at once.
+   * `turn` for the steps of one stage of a call (its claim chunks; its fan-out's record slices):
+   * they wait CALL_BUDGET × FAIR_WAIT_MS in all at most, then go on at once.
    */
   turns(tenant: string): () => Promise<void> | undefined;
   /** Heavy steps that waited, and their time waiting (ms): metrics, tests. */
   readonly waits: { count: number; ms: number };
-  /** Steps under way and hand-offs not taken (tests: 0 once the work is done). */
+  /** Steps under way, handed-off ones included (tests: 0 once the work is done). */
   readonly open: number;
 }
 
@@ -180,7 +187,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
 
   function settle(w: Waiter, now: number): void {
     w.done = true;
-    waits.ms += Math.max(0, now - (w.deadline - maxWaitMs));
+    waits.ms += Math.max(0, now - w.since);
     w.resolve();
   }
 
@@ -201,7 +208,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
     }
   }
 
-  function turn(tenant: string): Promise<void> | undefined {
+  function turn(tenant: string, capMs = maxWaitMs): Promise<void> | undefined {
     const now = clock();
     if (now - refreshedAt >= REFRESH_MS) refresh(now);
     const l = loads.get(tenant);
@@ -216,7 +223,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
         const at = clock();
         if (!lighterStepping(tenant, score(l, at), at)) return resolve();
         waits.count++;
-        waiters.push({ tenant, deadline: at + maxWaitMs, resolve, done: false });
+        waiters.push({ tenant, since: at, deadline: at + Math.min(maxWaitMs, capMs), resolve, done: false });
         if (waiters.length === 1) arm();
       }),
     );
@@ -225,13 +232,16 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
   return {
     waits,
     get open() {
-      let n = handed.size;
+      // A handed-off step is still its tenant's step until taken.
+      let n = 0;
       for (const l of stepping.values()) n += l.steps;
       return n;
     },
     begin(tenant, units) {
       const l = loadOf(tenant);
       const now = clock();
+      // Back after a quiet second (or new): the lightest loads are worked out again at the next turn.
+      if (l.steps === 0 && l.stepAt < now - ACTIVE_MS) refreshedAt = -Infinity;
       if (units > 0) {
         score(l, now);
         l.units += units;
@@ -262,10 +272,13 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
         for (const t of tenants) end(t);
         return;
       }
-      const timer = setTimeout(() => {
-        handed.delete(key);
-        for (const t of tenants) end(t);
-      }, maxWaitMs).unref();
+      const timer = setTimeout(
+        () => {
+          if (handed.get(key)?.timer === timer) handed.delete(key);
+          for (const t of tenants) end(t);
+        },
+        Math.min(maxWaitMs, HANDOFF_MS),
+      ).unref();
       handed.set(key, { tenants, timer });
     },
     taken(key) {
@@ -280,7 +293,7 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
       let left = CALL_BUDGET * maxWaitMs;
       return () => {
         if (left <= 0) return undefined;
-        const w = turn(tenant);
+        const w = turn(tenant, left);
         if (!w) return undefined;
         const t0 = clock();
         return w.then(() => {
