@@ -26,6 +26,8 @@
 // light step never waits for a slot (it begins once it has one). A light tenant whose requests
 // hang stops being light: each one under way adds IN_FLIGHT_WEIGHT to its load.
 
+import { Fifo } from './fifo.js';
+
 /** Decay time of a tenant's load, ms: what it did in about the last second. */
 export const LOAD_TAU_MS = 1_000;
 /** Load an attempt under way adds (per attempt, while it lasts). */
@@ -45,6 +47,8 @@ const ACTIVE_MS = 1_000;
 export const HANDOFF_MS = 5;
 /** What one call's acceptance, and then its fan-out, may wait in all: this many FAIR_WAIT_MS each. */
 export const CALL_BUDGET = 5;
+/** Heavy steps let go on per event-loop turn after their yield. */
+export const YIELD_BATCH = 8;
 /** How often the lightest loads are worked out again (and idle tenants forgotten), ms. */
 const REFRESH_MS = 50;
 
@@ -113,6 +117,9 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
   const handed = new Map<string, { tenants: readonly string[]; timer: NodeJS.Timeout }>();
   const waiters: Waiter[] = [];
   let local = false;
+  /** Heavy steps waiting for their yield to end (pump). */
+  const yielding = new Fifo<{ tenant: string; load: Load; capMs: number; resolve: () => void }>();
+  let pumping = false;
   let timer: NodeJS.Timeout | undefined;
   /** Among tenants active in the last ACTIVE_MS: the lowest and second-lowest loads, whose the lowest. */
   let lowest = Infinity;
@@ -218,15 +225,36 @@ export function createTenantPriority(opts: { maxWaitMs: number; clock?: () => nu
     if (s < MIN_HEAVY_LOAD || !(s > HEAVY_RATIO * other)) return undefined;
     // Heavy: first one yield, so that a lighter tenant's work that arrived with this one (its
     // request in the same read of the sockets) begins its step; then wait while one is under way.
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        const at = clock();
-        if (!lighterStepping(tenant, score(l, at), at)) return resolve();
-        waits.count++;
-        waiters.push({ tenant, since: at, deadline: at + Math.min(maxWaitMs, capMs), resolve, done: false });
-        if (waiters.length === 1) arm();
-      }),
-    );
+    return new Promise<void>((resolve) => {
+      yielding.push({ tenant, load: l, capMs, resolve });
+      if (!pumping) {
+        pumping = true;
+        setImmediate(pump);
+      }
+    });
+  }
+
+  /**
+   * Heavy steps past their yield, YIELD_BATCH an event-loop turn: a burst of hundreds (a call of
+   * 500's attempts) goes on in small groups, with the I/O that arrives between them handled
+   * in between, instead of all in one stretch.
+   */
+  function pump(): void {
+    const at = clock();
+    for (let n = 0; n < YIELD_BATCH; n++) {
+      const y = yielding.shift();
+      if (!y) break;
+      if (!lighterStepping(y.tenant, score(y.load, at), at)) {
+        y.resolve();
+        continue;
+      }
+      waits.count++;
+      const deadline = at + Math.min(maxWaitMs, y.capMs);
+      waiters.push({ tenant: y.tenant, since: at, deadline, resolve: y.resolve, done: false });
+      if (waiters.length === 1) arm();
+    }
+    if (yielding.length > 0) setImmediate(pump);
+    else pumping = false;
   }
 
   return {
