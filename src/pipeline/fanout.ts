@@ -21,7 +21,7 @@ import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { fanoutSpans, type FanoutSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { handOffKey } from './publisher.js';
-import { tenantsOf, type TenantPriority } from './tenant-priority.js';
+import { callSteps, type TenantPriority } from './tenant-priority.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 
@@ -194,22 +194,15 @@ async function fanOutBatch(
   if (!prio || !first) return fanOutSteps(deps, batch, rerun, spans);
   // The call's accepting steps, handed off, end here, once these have begun (no moment without
   // a step between them). These last until its attempts have begun theirs.
-  const tenants = [...tenantsOf(batch).keys()];
-  for (const t of tenants) prio.begin(t, 0);
+  const steps = callSteps(prio, batch, { units: false, wait: true });
   prio.taken(handOffKey(first));
-  let open = true;
-  const ended = () => {
-    if (open) for (const t of tenants) prio.end(t);
-    open = false;
-  };
   try {
     // The call's turns: before its records, and between their slices (one budget for all).
-    const between = tenants.length === 1 ? prio.turns(tenants[0]!) : () => undefined;
-    const wait = between();
+    const wait = steps.between();
     if (wait) await wait;
-    return await fanOutSteps(deps, batch, rerun, spans, { written: ended, between });
+    return await fanOutSteps(deps, batch, rerun, spans, { written: steps.end, between: steps.between });
   } finally {
-    ended();
+    steps.end();
   }
 }
 

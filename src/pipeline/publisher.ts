@@ -17,7 +17,7 @@ import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { publishSpans, type PublishSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
-import { tenantsOf, type TenantPriority } from './tenant-priority.js';
+import { callSteps, type TenantPriority } from './tenant-priority.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
@@ -162,31 +162,27 @@ export function createEnqueuer(opts: EnqueuerOptions): EventEnqueuer {
     const prio = opts.priority;
     if (!prio) return claimAndQueue(events, spans);
     // A step of each tenant in the call (a platform's call may carry many), until its fan-out
-    // takes them (same process).
-    const counts = tenantsOf(events);
-    const tenants = [...counts.keys()];
-    for (const [tenant, n] of counts) prio.begin(tenant, n);
+    // takes them (same process). Operational events never wait: they are published from within
+    // a run that holds a slot.
+    const steps = callSteps(prio, events, { units: true, wait: !isOperational(events[0]!.type) });
     // Handed off just before the job is added: its fan-out may start before the add is answered.
     let key: string | undefined;
     try {
       // The call's turns: before its claims, and between its chunks (a budget for all of them).
-      // Operational events never wait: they are published from within a run that holds a slot.
-      const between =
-        tenants.length === 1 && !isOperational(events[0]!.type) ? prio.turns(tenants[0]!) : () => undefined;
-      const wait = between();
+      const wait = steps.between();
       if (wait) await wait;
       return await claimAndQueue(events, spans, {
-        between,
+        between: steps.between,
         queueing: (first) => {
           key = handOffKey(first);
-          prio.handOff(key, tenants);
+          prio.handOff(key, steps.tenants);
         },
       });
     } catch (err) {
       if (key) prio.taken(key); // not queued after all: no fan-out will take it
       throw err;
     } finally {
-      if (!key) for (const t of tenants) prio.end(t);
+      if (!key) steps.end();
     }
   }
 

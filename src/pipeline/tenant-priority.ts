@@ -372,3 +372,35 @@ export function tenantsOf(events: readonly { tenantId: string }[]): Map<string, 
   if (run > 0) counts.set(last, (counts.get(last) ?? 0) + run);
   return counts;
 }
+
+/** The steps of one call (accepting it, or its fan-out): one of each tenant in it. */
+export interface CallSteps {
+  readonly tenants: readonly string[];
+  /** The call's turns (before it, between its chunks): a one-tenant call's, unless `wait` is off. */
+  readonly between: () => Promise<void> | undefined;
+  /** Ends its steps (once; later calls do nothing). */
+  readonly end: () => void;
+}
+
+/**
+ * Begins a call's steps. `units`: its events count in their tenants' loads (accepting; its
+ * fan-out counts nothing again). `wait: false`: it never waits (operational events).
+ */
+export function callSteps(
+  prio: TenantPriority,
+  events: readonly { tenantId: string }[],
+  opts: { units: boolean; wait: boolean },
+): CallSteps {
+  const counts = tenantsOf(events);
+  const tenants = [...counts.keys()];
+  for (const [tenant, n] of counts) prio.begin(tenant, opts.units ? n : 0);
+  let open = true;
+  return {
+    tenants,
+    between: opts.wait && tenants.length === 1 ? prio.turns(tenants[0]!) : () => undefined,
+    end: () => {
+      if (open) for (const t of tenants) prio.end(t);
+      open = false;
+    },
+  };
+}

@@ -18,6 +18,15 @@ function load(p: TenantPriority, tenant: string, units: number) {
   p.end(tenant);
 }
 
+/** A heavy tenant (load 500) beside a light one (`light`) whose step is under way. */
+function heavyBesideLightStep(maxWaitMs: number, light = 10): TenantPriority {
+  const p = createTenantPriority({ maxWaitMs });
+  load(p, 'heavy', 500);
+  load(p, 'light', light);
+  p.begin('light', 0);
+  return p;
+}
+
 /** Resolves with true when `w` settles within `ms`, else false. */
 const settlesWithin = (w: Promise<void>, ms: number) =>
   Promise.race([w.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
@@ -41,10 +50,7 @@ describe('tenant priority', () => {
   });
 
   it('holds a heavy tenant while a lighter one’s step is under way, and lets it go when it ends', async () => {
-    const p = createTenantPriority({ maxWaitMs: 5_000 });
-    load(p, 'heavy', 500);
-    load(p, 'light', 50);
-    p.begin('light', 5);
+    const p = heavyBesideLightStep(5_000, 50);
     const w = p.turn('heavy');
     expect(w).toBeDefined();
     expect(await settlesWithin(w!, 100)).toBe(false);
@@ -56,10 +62,7 @@ describe('tenant priority', () => {
   });
 
   it('holds a heavy tenant for at most maxWaitMs when the lighter step does not end', async () => {
-    const p = createTenantPriority({ maxWaitMs: 30 });
-    load(p, 'heavy', 500);
-    load(p, 'light', 10);
-    p.begin('light', 0);
+    const p = heavyBesideLightStep(30);
     const t0 = performance.now();
     await p.turn('heavy');
     const waited = performance.now() - t0;
@@ -174,10 +177,7 @@ describe('tenant priority', () => {
   });
 
   it('bounds what one call’s steps wait in all: CALL_BUDGET × maxWaitMs, then they go on', async () => {
-    const p = createTenantPriority({ maxWaitMs: 10 });
-    load(p, 'heavy', 500);
-    load(p, 'light', 10);
-    p.begin('light', 0); // never ends
+    const p = heavyBesideLightStep(10); // light's step never ends
     const between = p.turns('heavy');
     const t0 = performance.now();
     let waited = 0;
@@ -222,10 +222,7 @@ describe('tenant priority', () => {
   });
 
   it('is off with maxWaitMs 0', () => {
-    const p = createTenantPriority({ maxWaitMs: 0 });
-    load(p, 'heavy', 500);
-    load(p, 'light', 10);
-    p.begin('light', 0);
+    const p = heavyBesideLightStep(0);
     expect(p.turn('heavy')).toBeUndefined();
     expect(p.turns('heavy')()).toBeUndefined();
     expect(p.open).toBe(0);
