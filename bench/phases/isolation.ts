@@ -160,7 +160,8 @@ async function ledger(
   h: HooklineUnderTest,
   subId: string,
   accepted: number,
-  requests: number,
+  /** A's receiver's count, read once the records are (A's last requests may come after B's). */
+  requests: () => number,
 ): Promise<ALedger> {
   const p = h.info.prefix;
   const read = async () =>
@@ -179,7 +180,7 @@ async function ledger(
     pending: 0,
     failed: 0,
     other: 0,
-    requests,
+    requests: 0,
   };
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
@@ -201,6 +202,8 @@ async function ledger(
       else l.other++;
     }
   }
+  // After the statuses: every request a succeeded record was answered for has been counted.
+  l.requests = requests();
   return l;
 }
 
@@ -236,7 +239,7 @@ async function runCase(ctx: BenchContext, name: B6Case['name'], rate: number, ms
     const cpuShare = ((await h.child.call<number>('cpuUs')) - cpu0) / 1000 / (now() - until + ms);
     // A's events of the warm-up are A's too: each must be accounted for.
     const aAccepted = (aWarm?.accepted ?? 0) + (aPub?.accepted ?? 0);
-    const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aAccepted, a.count()) : undefined;
+    const aLedger = a && aSub && aPub ? await ledger(ctx, h, aSub, aAccepted, a.count) : undefined;
     return {
       name,
       label,
