@@ -20,8 +20,7 @@ import { MARK_REDRIVEN } from '../store/mark-redriven.js';
 import type { SubscriptionCache } from '../store/subscription-cache.js';
 import { fanoutSpans, type FanoutSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
-import { handOffKey } from './publisher.js';
-import { callSteps, type TenantPriority } from './tenant-priority.js';
+import { callSteps, handOffKey, type TenantPriority } from './tenant-priority.js';
 import { deliveryJobOptions, JOB, jobData, type DeliveryJobData, type DirectItem } from './jobs.js';
 import { markField, OPS_MAX_RETRIES, OPS_TARGET, REPORT_MAX_RETRIES, REPORT_TARGET } from './targets.js';
 

@@ -17,7 +17,7 @@ import { luaScript, type ScriptArg } from '../redis/scripts.js';
 import { publishSpans, type PublishSpans } from '../telemetry/spans.js';
 import { tracer } from '../telemetry/tracing.js';
 import { EVENTS_QUEUE, type EventJobData } from './jobs.js';
-import { callSteps, type TenantPriority } from './tenant-priority.js';
+import { callSteps, handOffKey, type TenantPriority } from './tenant-priority.js';
 
 export const IDEMPOTENCY_SECONDS = 24 * 3600;
 /** How long an id is held while its events are being queued. */
@@ -56,9 +56,6 @@ function legacyShard(field: string): number {
  * tenant is part of it: ids are per tenant; two claims of the window colliding has a chance of
  * about n²/2^97, 10^-13 for 100 M claims), and the slot whose table it is written to now.
  */
-/** What ties an accepted call to its fan-out: the tenant and id of its first event. */
-export const handOffKey = (e: { tenantId: string; id: string }) => `${e.tenantId}\n${e.id}`;
-
 export function claimOf(keys: Keys, tenantId: string, eventId: string, nowMs = Date.now()) {
   const digest = digest12(`${tenantId}\n${eventId}`);
   const slot = Math.floor(nowMs / 1000 / SLOT_SECONDS);

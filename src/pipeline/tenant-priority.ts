@@ -373,6 +373,12 @@ export function tenantsOf(events: readonly { tenantId: string }[]): Map<string, 
   return counts;
 }
 
+/**
+ * What ties an accepted call (`handOff`) to its fan-out (`taken`): the tenant and id of its first
+ * event, the fan-out job's batch[0].
+ */
+export const handOffKey = (e: { tenantId: string; id: string }) => `${e.tenantId}\n${e.id}`;
+
 /** The steps of one call (accepting it, or its fan-out): one of each tenant in it. */
 export interface CallSteps {
   readonly tenants: readonly string[];

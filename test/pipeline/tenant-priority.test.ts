@@ -1,9 +1,10 @@
 // Lighter tenants first (src/pipeline/tenant-priority.ts): a tenant whose load is over twice
 // another's waits at each step while that one's step is under way, for at most maxWaitMs; tenants
 // of like load, or of little load, never wait. End to end: test/pipeline/tenant-priority-e2e.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CALL_BUDGET,
+  callSteps,
   createTenantPriority,
   HANDOFF_MS,
   MIN_HEAVY_LOAD,
@@ -89,14 +90,15 @@ describe('tenant priority', () => {
   });
 
   it('weighs attempts under way: a slow subscriber’s tenant is heavy at the same event rate', async () => {
-    const p = createTenantPriority({ maxWaitMs: 5_000 });
+    let t = 0;
+    const p = createTenantPriority({ maxWaitMs: 5_000, clock: () => t });
     load(p, 'slow', 50);
     load(p, 'fast', 50);
     p.begin('fast', 0);
     expect(p.turn('slow')).toBeUndefined();
     for (let i = 0; i < 25; i++) p.started('slow');
-    // 50 + 25 × IN_FLIGHT_WEIGHT against 50, seen on the next look after REFRESH_MS.
-    await new Promise((r) => setTimeout(r, 60));
+    // 50 + 25 × IN_FLIGHT_WEIGHT against 50, seen on the next look after REFRESH_MS (50 ms).
+    t = 60;
     const w = p.turn('slow');
     expect(w).toBeDefined();
     expect(await settlesWithin(w!, 50)).toBe(false);
@@ -137,8 +139,9 @@ describe('tenant priority', () => {
     p.begin('light', 5);
     p.handOff('light\nevt_2', ['light']);
     expect(p.open).toBe(1);
-    await new Promise((r) => setTimeout(r, HANDOFF_MS + 30));
-    expect(p.open).toBe(0);
+    const t0 = performance.now();
+    await vi.waitFor(() => expect(p.open).toBe(0), { timeout: 1_000, interval: 1 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(HANDOFF_MS - 1);
   });
 
   it('ends an accepted call’s step at once in a process without a fan-out (an API alone)', async () => {
@@ -186,12 +189,16 @@ describe('tenant priority', () => {
       waited++;
     }
     const ms = performance.now() - t0;
-    expect(waited).toBeGreaterThanOrEqual(CALL_BUDGET);
+    // Each wait is at most 10 ms, so CALL_BUDGET of them on an idle machine; a loaded one's late
+    // timers make them longer and fewer (the budget is time spent, not a count).
+    expect(waited).toBeGreaterThanOrEqual(1);
     expect(waited).toBeLessThanOrEqual(CALL_BUDGET + 1); // a timer may fire a fraction of a ms early
     expect(ms).toBeGreaterThanOrEqual(CALL_BUDGET * 10 - 5);
     expect(ms).toBeLessThan(2_000);
-    // The last wait is cut to what is left of the budget: the waits add up to about the budget.
-    expect(p.waits.ms).toBeLessThan(CALL_BUDGET * 10 + 8);
+    // The last wait is cut to what is left of the budget: the waits add up to the budget and at
+    // most one late timer more.
+    expect(p.waits.ms).toBeGreaterThanOrEqual(CALL_BUDGET * 10 - 5);
+    expect(p.waits.ms).toBeLessThan(CALL_BUDGET * 10 + 50);
     // A new call has a budget of its own.
     expect(p.turns('heavy')()).toBeDefined();
   });
@@ -219,6 +226,21 @@ describe('tenant priority', () => {
       ['c', 2],
     ]);
     expect(tenantsOf([]).size).toBe(0);
+  });
+
+  it('makes a call of several tenants a step of each that never waits; a heavy tenant’s own call waits', () => {
+    const p = heavyBesideLightStep(5_000);
+    const ev = (...ts: string[]) => ts.map((tenantId) => ({ tenantId }));
+    const mixed = callSteps(p, ev('heavy', 'other', 'heavy', 'third'), { units: true, wait: true });
+    expect(mixed.tenants).toEqual(['heavy', 'other', 'third']);
+    expect(p.open).toBe(4); // light's own step, and one of each tenant in the call
+    expect(mixed.between()).toBeUndefined();
+    mixed.end();
+    mixed.end(); // once only
+    expect(p.open).toBe(1);
+    expect(callSteps(p, ev('heavy'), { units: true, wait: true }).between()).toBeDefined();
+    // An operational event's call (wait: false) never waits, heavy or not.
+    expect(callSteps(p, ev('heavy'), { units: false, wait: false }).between()).toBeUndefined();
   });
 
   it('is off with maxWaitMs 0', () => {
