@@ -2,7 +2,7 @@
 // idempotency claims go in commands of CLAIM_CHUNK ids and its fan-out's records in commands of
 // PENDING_SLICE deliveries, each sent once the one before is answered, so another tenant's
 // command sent meanwhile runs between them. Watched with MONITOR on the real server, filtered to
-// this test's key prefix.
+// this test's key prefix (on a plain socket: test/helpers/redis-monitor.ts says why).
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { createPublisher } from '../../src/services/publisher.js';
 import { PENDING_SLICE } from '../../src/store/delivery-store.js';
 import { deleteKeys, startHarness } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { startMonitor } from '../helpers/redis-monitor.js';
 import { makeEvents, publish, subscribe, uniqueTenant } from '../resilience/support.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -28,23 +29,19 @@ afterEach(async () => {
 async function watchScript(url: string, name: string, firstKey: string) {
   const lua = readLua(name);
   const sha = createHash('sha1').update(lua).digest('hex');
-  // A connection's first run of a script is an EVAL of its text (MONITOR shows it escaped).
-  const head = lua
-    .slice(0, 60)
-    .split(/[^\x20-\x7e\n]/)[0]!
-    .replace(/\n/g, '\\n');
+  const head = lua.slice(0, 60);
   const other = new Redis(url);
   open.push({ close: async () => other.disconnect() });
   const seen: string[][] = [];
   const marks = new Set<string>();
-  const monitor = await new Redis(url).monitor();
-  open.push({ close: async () => monitor.disconnect() });
-  monitor.on('monitor', (_time: string, args: string[]) => {
+  const monitor = await startMonitor(url, (args) => {
     const cmd = args[0]?.toLowerCase();
+    // A connection's first run of a script is an EVAL of its text.
     const ours = (cmd === 'evalsha' && args[1] === sha) || (cmd === 'eval' && args[1]!.startsWith(head));
     if (ours && args[3] === firstKey) seen.push(args);
     if (cmd === 'echo') marks.add(args[1]!);
   });
+  open.push(monitor);
   return Object.assign(seen, {
     /** The monitor's feed lags the commands; an ECHO run after them marks where they end. */
     async settled() {
