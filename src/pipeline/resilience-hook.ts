@@ -2,7 +2,6 @@
 // hook (SPEC §5). Nothing here fails a delivery: it is held (no attempt spent) or let through.
 // The in-flight cap (`maxInFlight`) is counted in Redis across processes: a delivery over it is
 // parked (src/pipeline/parked.ts) and its lease is given back when its run ends, whatever the end.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from './context.js';
 import { isOperational, type HooklineEvent } from '../domain/event.js';
 import { isSubscriptionTarget } from './targets.js';
@@ -89,12 +88,11 @@ export function createResilience(ctx: Context): Resilience {
       // Parked: a closing breaker (or resume) releases it before its time.
       if (!gate.go) return gate.holdMs;
       if (sub.rateLimit) {
-        const rated = await rate.take(sub.id, jobId, sub.rateLimit.perSecond);
+        const rated = await rate.pass(sub.id, jobId, sub.rateLimit.perSecond);
         if (!rated.go) {
           await breaker.cancelProbe(sub.id, jobId);
           return { ms: rated.holdMs, park: false };
         }
-        if (rated.waitMs > 0) await sleep(rated.waitMs);
       }
       // Last: a lease is held only by a delivery about to be sent. A rate-limit slot taken by
       // one parked here stays reserved for it (it is let through at once when it comes back).

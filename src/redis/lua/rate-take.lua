@@ -1,12 +1,16 @@
 --[[
   Rate limit (a GCRA): takes a send slot for a delivery. A delivery whose slot is more than
-  `lead` away gets it reserved and is held; when it comes back it is let through on time.
+  `lead` away gets it reserved and is held; when it comes back it is let through on time. One
+  that comes back more than `late` after its slot (its worker stalled) takes a fresh slot:
+  sending it at once would add it to the sends of the present, and a stalled worker's held
+  deliveries, all let through together, would be a burst over the rate.
 
   KEYS[1] tat    the theoretical arrival time (ms, Redis clock)
   KEYS[2] slot   this delivery's reservation
   ARGV[1] interval (ms between sends)
   ARGV[2] tolerance (ms early that is still allowed)
   ARGV[3] lead (ms a delivery may wait in-process)
+  ARGV[4] late (ms past its slot that a reservation is still good for)
 
   Returns {0, ms}: send after waiting ms in-process, or {1, ms}: hold ms (its slot is reserved).
 ]]
@@ -17,7 +21,7 @@ local slot = tonumber(redis.call('GET', KEYS[2]))
 if slot then
   if slot - now > lead then return {1, math.ceil(slot - now - lead)} end
   redis.call('DEL', KEYS[2])
-  return {0, math.max(0, math.ceil(slot - now))}
+  if now - slot <= tonumber(ARGV[4]) then return {0, math.max(0, math.ceil(slot - now))} end
 end
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1])) or 0
