@@ -95,7 +95,8 @@ export function createResilience(ctx: Context): Resilience {
         }
       }
       // Last: a lease is held only by a delivery about to be sent. A rate-limit slot taken by
-      // one parked here stays reserved for it (it is let through at once when it comes back).
+      // one parked here goes unused (its reservation is spent): it takes a fresh slot when it
+      // comes back, so a burst of deliveries unparked together is spread out again.
       const capValue = capOf(ctx, sub);
       const v = await cap.acquire(sub.id, jobId, capValue);
       if (v.handed.length > 0) parking.wake(sub.id, v.handed, capValue);

@@ -4,12 +4,8 @@
 // (it failed CI once). Here every line after +OK is a monitored command.
 import { connect } from 'node:net';
 
-export interface Monitored {
-  /** The command and its arguments, unescaped (bytes decoded as UTF-8). */
-  args: string[];
-}
-
 export interface RedisMonitor {
+  /** Closes the socket; throws what broke the feed meanwhile (a socket error, `onCommand`'s throw). */
   close(): Promise<void>;
 }
 
@@ -41,7 +37,10 @@ export function parseMonitorLine(line: string): string[] {
   return [...line.slice(start + 2).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => unescape(m[1]!));
 }
 
-/** Calls `onCommand` with the arguments of every command the server runs, once MONITOR is on. */
+/**
+ * Calls `onCommand` with the arguments of every command the server runs (unescaped, bytes
+ * decoded as UTF-8), once MONITOR is on. Rejects if MONITOR is not on within 5 s.
+ */
 export function startMonitor(url: string, onCommand: (args: string[]) => void): Promise<RedisMonitor> {
   const u = new URL(url);
   const socket = connect(Number(u.port || 6379), u.hostname || '127.0.0.1');
@@ -49,18 +48,30 @@ export function startMonitor(url: string, onCommand: (args: string[]) => void): 
     let pending = '';
     let on = false;
     let oks = u.password ? 2 : 1;
+    let broken: unknown;
+    const timer = setTimeout(() => {
+      reject(new Error('MONITOR not on within 5 s'));
+      socket.destroy();
+    }, 5_000);
     const close = () =>
-      new Promise<void>((done) => {
-        if (socket.destroyed) return done();
-        socket.once('close', () => done());
+      new Promise<void>((done, fail) => {
+        const end = () => (broken ? fail(broken) : done());
+        if (socket.destroyed) return end();
+        socket.once('close', end);
         socket.destroy();
       });
-    socket.on('error', reject);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      broken ??= err;
+      reject(err);
+    });
     socket.on('connect', () => {
-      const auth = u.password
-        ? `AUTH ${u.username ? `${decodeURIComponent(u.username)} ` : ''}${decodeURIComponent(u.password)}\r\n`
-        : '';
-      socket.write(`${auth}MONITOR\r\n`);
+      const command = (...args: string[]) =>
+        `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+      const user = decodeURIComponent(u.username);
+      const password = decodeURIComponent(u.password);
+      const auth = u.password ? (user ? command('AUTH', user, password) : command('AUTH', password)) : '';
+      socket.write(`${auth}${command('MONITOR')}`);
     });
     // MONITOR's replies are simple strings, so every reply is one line: latin1 keeps each byte.
     socket.setEncoding('latin1');
@@ -71,6 +82,7 @@ export function startMonitor(url: string, onCommand: (args: string[]) => void): 
         const line = pending.slice(0, end);
         pending = pending.slice(end + 2);
         if (line.startsWith('-')) {
+          clearTimeout(timer);
           reject(new Error(`MONITOR refused: ${line.slice(1)}`));
           socket.destroy();
           return;
@@ -79,11 +91,16 @@ export function startMonitor(url: string, onCommand: (args: string[]) => void): 
           // One +OK to AUTH if sent, then one to MONITOR.
           if (line === '+OK' && --oks === 0) {
             on = true;
+            clearTimeout(timer);
             resolve({ close });
           }
           continue;
         }
-        onCommand(parseMonitorLine(line.slice(1)));
+        try {
+          onCommand(parseMonitorLine(line.slice(1)));
+        } catch (err) {
+          broken ??= err;
+        }
       }
     });
   });
