@@ -7,6 +7,7 @@ import { testConfig, type Config } from '../../src/config.js';
 import { createHookline, type Hookline, type StartOptions } from '../../src/hookline.js';
 import type { HooklineEvent } from '../../src/domain/event.js';
 import { deliveryId } from '../../src/domain/ids.js';
+import { keyspace, type Keys } from '../../src/redis/client.js';
 import { execAll } from '../../src/store/delivery-store.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
@@ -134,6 +135,21 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     r.disconnect();
   }
+}
+
+/**
+ * A file's own key prefix on the real Redis, with a connection and its keyspace: its keys are
+ * deleted and the connection closed after the file's tests (for tests of one store or script,
+ * without a whole Hookline).
+ */
+export function useRedisPrefix(): { config: Config; redis: Redis; keys: Keys } {
+  const config = testConfig();
+  const redis = new Redis(config.REDIS_URL);
+  afterAll(async () => {
+    await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
+    redis.disconnect();
+  });
+  return { config, redis, keys: keyspace(config.REDIS_PREFIX) };
 }
 
 /** Writes the event and a pending delivery record for it as a fan-out does, with no job; returns its id. */

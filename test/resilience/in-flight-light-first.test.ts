@@ -2,20 +2,12 @@
 // holds a burst of one subscription's acquires beside another's few, the few are sent as a
 // script call of their own ahead of the burst's and answered first, so their deliveries go on
 // to their requests before the burst's do. Real Redis, own key prefix.
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
-import { keyspace } from '../../src/redis/client.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createInFlightCap } from '../../src/resilience/in-flight.js';
-import { deleteKeys } from '../helpers/harness.js';
+import { useRedisPrefix } from '../helpers/harness.js';
 
-const config = testConfig();
-const redis = new Redis(config.REDIS_URL);
-const keys = keyspace(config.REDIS_PREFIX);
-afterAll(async () => {
-  await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
-  redis.disconnect();
-});
+const { redis, keys } = useRedisPrefix();
 
 /** Counts the script calls the cap sends (EVALSHA/EVAL) on its connection. */
 function countScripts(conn: Redis): { calls: () => number } {

@@ -3,20 +3,11 @@
 // perSecond (rate-limit.test.ts saw 111 sends in a 5 s window of a 100 limit once); once a run, so
 // a queue that is always slow cannot hold it forever. Real Redis, own key prefix; the stall is a
 // reservation set in the past, or an in-process wait that ends late.
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
-import { keyspace } from '../../src/redis/client.js';
+import { describe, expect, it } from 'vitest';
 import { RATE_LATE_MS, createRateLimiter } from '../../src/resilience/rate-limit.js';
-import { deleteKeys } from '../helpers/harness.js';
+import { useRedisPrefix } from '../helpers/harness.js';
 
-const config = testConfig();
-const redis = new Redis(config.REDIS_URL);
-const keys = keyspace(config.REDIS_PREFIX);
-afterAll(async () => {
-  await deleteKeys(config.REDIS_URL, config.REDIS_PREFIX);
-  redis.disconnect();
-});
+const { redis, keys } = useRedisPrefix();
 
 async function redisNow(): Promise<number> {
   const [s, us] = await redis.time();
