@@ -36,6 +36,7 @@ import {
   type KeyedEventQuery,
 } from './pg-queries.js';
 import { dayOf, ensurePartitions, firstKeptDay } from './partitions.js';
+import { intArray, textArray } from './pg-array.js';
 
 export interface PgHistoryStoreOptions {
   /** Days a record is kept (DELIVERY_LOG_TTL_DAYS): older records are not written. */
@@ -87,27 +88,32 @@ function distinct(batch: HistoryBatch) {
   return { events: [...events.values()], deliveries: [...deliveries.values()] };
 }
 
-/** The parameters of WRITE: one array per column, names as their keys. */
+/**
+ * The parameters of WRITE: one array literal per column (./pg-array.ts), names as their keys.
+ * A `"char"` status and the times go as text elements; PostgreSQL casts them.
+ */
 function writeValues(events: EventRow[], deliveries: DeliveryRow[], key: (k: NameKind, n: string) => number) {
+  const ints = <R>(rows: R[], f: (r: R) => number) => intArray(rows.map(f));
+  const texts = <R>(rows: R[], f: (r: R) => string | null) => textArray(rows.map(f));
   return [
-    events.map((e) => key('t', e.tenantId)),
-    events.map((e) => key('e', e.type)),
-    events.map((e) => e.createdAt),
-    events.map((e) => e.occurredAt),
-    events.map((e) => e.id),
-    events.map((e) => e.messageId),
-    events.map((e) => e.body),
-    deliveries.map((d) => key('t', d.tenantId)),
-    deliveries.map((d) => key('s', d.subscriptionId)),
-    deliveries.map((d) => key('e', d.eventType)),
-    deliveries.map((d) => d.status),
-    deliveries.map((d) => d.createdAt),
-    deliveries.map((d) => d.updatedAt),
-    deliveries.map((d) => d.id),
-    deliveries.map((d) => d.eventId),
-    deliveries.map((d) => d.redrivenTo),
-    deliveries.map((d) => d.extra),
-    deliveries.map((d) => d.attempts),
+    ints(events, (e) => key('t', e.tenantId)),
+    ints(events, (e) => key('e', e.type)),
+    texts(events, (e) => e.createdAt),
+    texts(events, (e) => e.occurredAt),
+    texts(events, (e) => e.id),
+    texts(events, (e) => e.messageId),
+    texts(events, (e) => e.body),
+    ints(deliveries, (d) => key('t', d.tenantId)),
+    ints(deliveries, (d) => key('s', d.subscriptionId)),
+    ints(deliveries, (d) => key('e', d.eventType)),
+    texts(deliveries, (d) => d.status),
+    texts(deliveries, (d) => d.createdAt),
+    texts(deliveries, (d) => d.updatedAt),
+    texts(deliveries, (d) => d.id),
+    texts(deliveries, (d) => d.eventId),
+    texts(deliveries, (d) => d.redrivenTo),
+    texts(deliveries, (d) => d.extra),
+    texts(deliveries, (d) => d.attempts),
   ];
 }
 

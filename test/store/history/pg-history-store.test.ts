@@ -2,6 +2,7 @@
 // own), then what is particular to PostgreSQL: one statement per batch, records past the
 // retention not written.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { intArray, textArray } from '../../../src/store/history/pg-array.js';
 import { createPgHistoryStore, type PgHistoryStore } from '../../../src/store/history/pg-history-store.js';
 import { migratedSchema, type TestSchema } from '../../helpers/pg.js';
 import { describeHistoryStoreContract } from './contract.js';
@@ -83,6 +84,29 @@ describe('PostgreSQL history store', () => {
     expect((await store.getEvent(tenant, plain.id))?.event).toEqual(plain);
     const byMessage = await store.listDeliveries({ tenantId: tenant, messageId: 'NULL', limit: 10 });
     expect(byMessage.data.map((d) => d.id)).toEqual([delivery.id]);
+  });
+
+  it('builds array literals PostgreSQL reads back element for element', async () => {
+    const texts = [
+      'a"b',
+      'back\\slash\\',
+      '\\"',
+      '{x,y}',
+      'NULL',
+      null,
+      '',
+      ' sp ',
+      'nl\n\ttab',
+      'é ✓ 🚀',
+      '"',
+    ];
+    const { rows } = await db.pool.query<{ t: string[]; i: number[]; e: string[] }>(
+      'SELECT $1::text[] AS t, $2::int[] AS i, $3::text[] AS e',
+      [textArray(texts), intArray([0, -1, 2147483647]), textArray([])],
+    );
+    expect(rows[0]!.t).toEqual(texts);
+    expect(rows[0]!.i).toEqual([0, -1, 2147483647]);
+    expect(rows[0]!.e).toEqual([]);
   });
 
   it('does not write records older than the retention (their partition is gone or about to be)', async () => {
