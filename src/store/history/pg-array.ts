@@ -1,12 +1,11 @@
 // PostgreSQL array literals for the batch write's unnest parameters, built here instead of by
-// node-postgres: its encoder escapes every element with two regular-expression replaces and a
-// concatenation each, which was a tenth of the bytes a delivery allocated with the PostgreSQL
-// history (bench --profile --pg, heap sampling). Inside a double-quoted element only `"` and
-// `\` mean anything (https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO): they are
-// backslash-escaped, everything else goes as it is; NULL is the unquoted word.
-
-const SPECIAL = /["\\]/;
-const SPECIALS = /["\\]/g;
+// node-postgres: its encoder quotes every element, numbers too, and escapes each with two
+// regular-expression replaces. With the PostgreSQL history that was 7.7 of the ~106 KB a
+// delivery allocated (bench --profile --pg, heap sampling), 4.9 KB with these; over batches of
+// 500 rows, literal and its encoding into a Buffer, 1.6 µs a row against 1.9-3.2 µs. Inside a
+// double-quoted element only `"` and `\` mean anything
+// (https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO): they are backslash-escaped,
+// everything else goes as it is; NULL is the unquoted word.
 
 /** `{"a","b\"c",NULL}`: text elements, each quoted. */
 export function textArray(values: readonly (string | null)[]): string {
@@ -15,7 +14,10 @@ export function textArray(values: readonly (string | null)[]): string {
     const v = values[i];
     if (i > 0) out += ',';
     if (v === null || v === undefined) out += 'NULL';
-    else out += SPECIAL.test(v) ? `"${v.replace(SPECIALS, '\\$&')}"` : `"${v}"`;
+    // Two plain searches are cheaper than one character-class regular expression.
+    else if (v.includes('"') || v.includes('\\'))
+      out += `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+    else out += `"${v}"`;
   }
   return `${out}}`;
 }
