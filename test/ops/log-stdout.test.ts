@@ -1,0 +1,55 @@
+// Log lines on stdout (src/logger.ts stdoutByTurn): the lines of one event-loop turn go out in
+// one write, and none is lost when the process ends in the turn it logged them.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const fixture = new URL('./fixtures/stdout-logger.ts', import.meta.url).pathname;
+const cwd = new URL('../..', import.meta.url).pathname;
+
+async function run(count: number, perTurn: number, end: 'exit' | 'throw') {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, String(count), String(perTurn), end], {
+    cwd,
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const seen: number[] = [];
+  let rest = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    const parts = (rest + d).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) seen.push((JSON.parse(p) as { n: number }).n);
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = await Promise.all([
+    new Promise<number | null>((resolve) => child.on('exit', resolve)),
+    new Promise((resolve) => child.stdout.on('close', resolve)),
+    new Promise((resolve) => child.stderr.on('close', resolve)),
+  ]);
+  const writes = Number(/writes=(\d+)/.exec(stderr)?.[1] ?? NaN);
+  return { code, seen, rest, writes, stderr };
+}
+
+describe('logging to stdout', () => {
+  it('writes each turn’s lines at once, and every line before process.exit in the same turn', async () => {
+    const r = await run(20_000, 100, 'exit');
+    expect(r.code).toBe(0);
+    expect(r.rest).toBe('');
+    // All of them, in order: the last turn's 100 lines too, written by the exit.
+    expect(r.seen).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    // 200 turns of 100 lines (about 10 KB each, under the 64 KB a turn holds): a write a turn,
+    // not a write a line.
+    expect(r.writes).toBeGreaterThanOrEqual(200);
+    expect(r.writes).toBeLessThanOrEqual(210);
+  }, 60_000);
+
+  it('writes a full buffer at once within a turn, and the lines logged before an uncaught error', async () => {
+    // One turn of 5,000 lines (about 240 KB): several writes of 64 KB or so, then the exit's.
+    const r = await run(5_000, 5_000, 'throw');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('fixture: uncaught');
+    expect(r.seen).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
+    expect(r.writes).toBeGreaterThanOrEqual(3);
+    expect(r.writes).toBeLessThanOrEqual(6);
+  }, 60_000);
+});
