@@ -1,30 +1,33 @@
 // Log lines on stdout (src/logger.ts stdoutByTurn): the lines of one event-loop turn go out in
 // one write, and none is lost when the process ends in the turn it logged them.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const fixture = new URL('./fixtures/stdout-logger.ts', import.meta.url).pathname;
 const cwd = new URL('../..', import.meta.url).pathname;
 
-async function run(count: number, perTurn: number, end: 'exit' | 'throw') {
+async function run(count: number, perTurn: number, end: 'exit' | 'throw' | 'exit-log', stdout?: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, String(count), String(perTurn), end], {
     cwd,
     env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdout ?? 'pipe', 'pipe'],
   });
+  const out = child.stdout;
+  const err = child.stderr!;
   const seen: number[] = [];
   let rest = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+  out?.setEncoding('utf8').on('data', (d: string) => {
     const parts = (rest + d).split('\n');
     rest = parts.pop()!;
     for (const p of parts) seen.push((JSON.parse(p) as { n: number }).n);
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const [code] = await Promise.all([
     new Promise<number | null>((resolve) => child.on('exit', resolve)),
-    new Promise((resolve) => child.stdout.on('close', resolve)),
-    new Promise((resolve) => child.stderr.on('close', resolve)),
+    out ? new Promise((resolve) => out.on('close', resolve)) : undefined,
+    new Promise((resolve) => err.on('close', resolve)),
   ]);
   const writes = Number(/writes=(\d+)/.exec(stderr)?.[1] ?? NaN);
   return { code, seen, rest, writes, stderr };
@@ -51,5 +54,22 @@ describe('logging to stdout', () => {
     expect(r.seen).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
     expect(r.writes).toBeGreaterThanOrEqual(3);
     expect(r.writes).toBeLessThanOrEqual(6);
+  }, 60_000);
+
+  it('writes a line logged by a later exit listener', async () => {
+    const r = await run(300, 100, 'exit-log');
+    expect(r.code).toBe(0);
+    expect(r.seen).toEqual(Array.from({ length: 301 }, (_, i) => i));
+  }, 60_000);
+
+  it('loses lines, not the process, when stdout fails, and says so once', async () => {
+    const full = openSync('/dev/full', 'w'); // every write fails with ENOSPC
+    try {
+      const r = await run(2_000, 100, 'exit', full);
+      expect(r.code).toBe(0);
+      expect(r.stderr.match(/writing log lines to stdout failed \(ENOSPC\); lines lost/g)).toHaveLength(1);
+    } finally {
+      closeSync(full);
+    }
   }, 60_000);
 });
