@@ -101,23 +101,24 @@ export function safeUrl(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
 
-/** Characters (UTF-16 units) of lines one turn buffers at most before it writes them at once. */
-export const TURN_BUFFER_BYTES = 64 * 1024;
+/** Characters (UTF-16 code units) of lines one turn buffers at most before it writes them. */
+export const TURN_BUFFER_CHARS = 64 * 1024;
 
 let stdoutWriter: pino.DestinationStream | undefined;
 
 /**
  * Standard output, the lines of one event-loop turn written together by one synchronous write
- * when the turn's callbacks are done (setImmediate), or as soon as they reach TURN_BUFFER_BYTES.
+ * when the turn's callbacks are done (setImmediate), or as soon as they reach TURN_BUFFER_CHARS.
  * pino's own stdout (what Hookline used before) writes asynchronously, a write per line or per
  * lines logged while one is under way; a process that exits at once (process.exit after a fatal
  * error, an uncaught error) lost the write under way: 88 of 20,000 lines once
  * (test/ops/log-stdout.test.ts). Here an exit flushes what the turn holds (the 'exit' event runs
- * before the process ends) and there is never a write under way to lose; only an end that runs no
- * JavaScript (SIGKILL, V8 out of memory, an abort) loses the lines of the turn it cuts. CPU a line, 100,000 attempt lines in
- * turns of 50: to a pipe 4.4-5.9 µs here, 7.5-9.7 µs with pino's own, 12-15 µs with a synchronous
- * write per line; to a file 3.6 against 7.5 µs. One writer for every logger of the process. A
- * failing stdout (ENOSPC, EIO) loses lines, never the caller's work: stderr says so once a minute.
+ * before the process ends) and there is never a write under way to lose; only an end that runs
+ * no JavaScript (SIGKILL, V8 out of memory, an abort) loses the lines of the turn it cuts.
+ * CPU a line, 100,000 attempt lines in turns of 50: to a pipe 4.4-5.9 µs here, 7.5-9.7 µs with
+ * pino's own, 12-15 µs with a synchronous write per line; to a file 3.6 against 7.5 µs. One
+ * writer for every logger of the process. A failing stdout (ENOSPC, EIO) loses lines, never the
+ * caller's work: stderr says so once a minute.
  */
 export function stdoutByTurn(): pino.DestinationStream {
   if (stdoutWriter) return stdoutWriter;
@@ -136,7 +137,6 @@ export function stdoutByTurn(): pino.DestinationStream {
   // pino rethrows every error of its destination but EPIPE: here they are lines lost.
   out.on('error', lost);
   const flush = () => {
-    scheduled = false;
     if (buf === '') return;
     const lines = buf;
     buf = '';
@@ -146,18 +146,23 @@ export function stdoutByTurn(): pino.DestinationStream {
       lost(err);
     }
   };
+  const turnEnded = () => {
+    scheduled = false;
+    flush();
+  };
   process.on('exit', () => {
     // Lines logged after this (by a later 'exit' listener) are written at once.
     exiting = true;
     flush();
   });
+  // A variable of its own: pino's DestinationStream type names `write` only.
   const writer = {
     write(line: string) {
       buf += line;
-      if (exiting || buf.length >= TURN_BUFFER_BYTES) flush();
+      if (exiting || buf.length >= TURN_BUFFER_CHARS) flush();
       else if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        setImmediate(turnEnded);
       }
     },
     /** pino's logger.flush(cb). */
@@ -167,7 +172,7 @@ export function stdoutByTurn(): pino.DestinationStream {
     },
   };
   stdoutWriter = writer;
-  return stdoutWriter;
+  return writer;
 }
 
 export function createLogger(

@@ -31,7 +31,8 @@ function unescape(repr: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-export function parseMonitorLine(line: string): string[] {
+/** The arguments of a MONITOR line (its leading `+` removed). */
+function parseMonitorLine(line: string): string[] {
   const start = line.indexOf('] ');
   if (start < 0) return [];
   return [...line.slice(start + 2).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => unescape(m[1]!));

@@ -33,13 +33,16 @@ async function run(count: number, perTurn: number, end: 'exit' | 'throw' | 'exit
   return { code, seen, rest, writes, stderr };
 }
 
+/** 0, 1, … n - 1: every line, in the order logged. */
+const lines = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 describe('logging to stdout', () => {
   it('writes each turn’s lines at once, and every line before process.exit in the same turn', async () => {
     const r = await run(20_000, 100, 'exit');
     expect(r.code).toBe(0);
     expect(r.rest).toBe('');
     // All of them, in order: the last turn's 100 lines too, written by the exit.
-    expect(r.seen).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    expect(r.seen).toEqual(lines(20_000));
     // 200 turns of 100 lines (about 10 KB each, under the 64 KB a turn holds): a write a turn,
     // not a write a line.
     expect(r.writes).toBeGreaterThanOrEqual(200);
@@ -51,7 +54,7 @@ describe('logging to stdout', () => {
     const r = await run(5_000, 5_000, 'throw');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('fixture: uncaught');
-    expect(r.seen).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
+    expect(r.seen).toEqual(lines(5_000));
     expect(r.writes).toBeGreaterThanOrEqual(3);
     expect(r.writes).toBeLessThanOrEqual(6);
   }, 60_000);
@@ -59,7 +62,7 @@ describe('logging to stdout', () => {
   it('writes a line logged by a later exit listener', async () => {
     const r = await run(300, 100, 'exit-log');
     expect(r.code).toBe(0);
-    expect(r.seen).toEqual(Array.from({ length: 301 }, (_, i) => i));
+    expect(r.seen).toEqual(lines(301));
   }, 60_000);
 
   it('loses lines, not the process, when stdout fails, and says so once', async () => {
