@@ -10,7 +10,13 @@ import { parseOptions, type Phase } from './lib/options.js';
 import { startReceiverClient } from './lib/receiver-client.js';
 import { connect, deletePrefix } from './lib/redis-tools.js';
 import { b7Breakdown, breakdown, json, rows, table, type Results } from './lib/report.js';
-import { bareBaseline, mergeRuns, noopBaseline, undiciBaseline } from './phases/baselines.js';
+import {
+  bareBaseline,
+  bareEndToEndBaseline,
+  mergeRuns,
+  noopBaseline,
+  undiciBaseline,
+} from './phases/baselines.js';
 import { b1Throughput, b2Latency, b3Fanout } from './phases/hookline.js';
 import { b1PgThroughput, b7Memory } from './phases/history.js';
 import { b4Memory, b5Stability } from './phases/resources.js';
@@ -76,6 +82,7 @@ try {
     );
     if (wants('noop')) await phase('noop', () => noopBaseline(ctx));
     if (wants('bare')) await phase('bare', () => bareBaseline(ctx));
+    if (wants('bareE2e')) await phase('bareE2e', () => bareEndToEndBaseline(ctx));
     if (wants('undici')) await phase('undici', () => undiciBaseline(ctx));
     // A fresh Hookline per phase: a phase that ran out of time leaves a backlog behind, and the
     // next phase must not start behind it.
@@ -110,7 +117,12 @@ try {
       await phase('B1otel', () => b1Tracing(ctx, (env) => fresh('b1otel', (h) => b1Throughput(ctx, h), env)));
     if (wants('B2')) await phase('B2', () => fresh('b2', (h) => b2Latency(ctx, h)));
     if (wants('B3')) await phase('B3', () => fresh('b3', (h) => b3Fanout(ctx, h)));
-    // The bare worker again, so B1's ratio compares against the machine as it was around B1.
+    // The bare worker again (both ways, in the reverse order), so B1's ratios compare against the
+    // machine as it was around B1.
+    if ((results.B1 || results.B1pg) && results.bareE2e) {
+      const first = results.bareE2e;
+      await phase('bareE2e', async () => mergeRuns([first, await bareEndToEndBaseline(ctx)]));
+    }
     if ((results.B1 || results.B1pg) && results.bare) {
       const first = results.bare;
       await phase('bare', async () => mergeRuns([first, await bareBaseline(ctx)]));

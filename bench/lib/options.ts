@@ -5,6 +5,7 @@ import type { ReceiverPlacement } from './receiver-client.js';
 export const PHASES = [
   'noop',
   'bare',
+  'bareE2e',
   'undici',
   'B1',
   'B1pg',
@@ -118,7 +119,7 @@ function flag(argv: string[], name: string): string | undefined {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only B1,B3] [--scale 0.2] [--receiver child|inproc]
                        [--log-level info|silent] [--concurrency N] [--connections N] [--profile [--pg|--otel]] [--redis-defaults] [--out file]
-  phases: ${PHASES.join(', ')} (B1 and B1pg also run bare, their baseline); BENCH_SCALE=x is --scale x`;
+  phases: ${PHASES.join(', ')} (B1 and B1pg also run bare and bareE2e, their baselines); BENCH_SCALE=x is --scale x`;
 
 export function parseOptions(argv: string[], env = process.env): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -137,7 +138,10 @@ export function parseOptions(argv: string[], env = process.env): Options {
       if (!p) throw new Error(`unknown phase "${raw}"\n${USAGE}`);
       phases.add(p);
     }
-    if (phases.has('B1') || phases.has('B1pg')) phases.add('bare');
+    if (phases.has('B1') || phases.has('B1pg')) {
+      phases.add('bare');
+      phases.add('bareE2e');
+    }
   } else PHASES.forEach((p) => phases.add(p));
   const receiver = (flag(argv, 'receiver') ?? 'child') as ReceiverPlacement;
   if (receiver !== 'child' && receiver !== 'inproc') throw new Error(`bad --receiver\n${USAGE}`);

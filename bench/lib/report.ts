@@ -11,6 +11,8 @@ import type { Options } from './options.js';
 export interface Results {
   noop?: RateResult;
   bare?: RateResult;
+  /** The bare worker end to end: its jobs added (addBulk of 500) while it runs. */
+  bareE2e?: RateResult;
   undici?: RateResult;
   B1?: B1Result;
   B1pg?: B1PgResult;
@@ -65,6 +67,14 @@ export function b1Ratio(r: Results, b1 = r.B1): number {
   return b1 && r.bare ? b1.perSecond / r.bare.perSecond : NaN;
 }
 
+/** B1's (or B1pg's) rate as a ratio to the bare worker end to end (its jobs added as it runs). */
+export function b1E2eRatio(r: Results, b1 = r.B1): number {
+  return b1 && r.bareE2e ? b1.perSecond / r.bareE2e.perSecond : NaN;
+}
+
+/** `, 0.71 × bare end to end` when measured. */
+const e2e = (x: number) => (Number.isFinite(x) ? `, ${x.toFixed(2)} × bare end to end` : '');
+
 /** The Redis settings B4 ran under, and the server's own where it differed. */
 function redisSettings(r: B4Result): string {
   return Object.entries(r.redisSettings ?? {})
@@ -104,6 +114,8 @@ export function rows(r: Results): Row[] {
     });
   if (r.noop) rateRow('base', 'BullMQ no-op jobs', r.noop);
   if (r.bare) rateRow('base', 'bare BullMQ + undici worker', r.bare);
+  if (r.bareE2e)
+    rateRow('base', 'bare worker end to end (jobs added in batches of 500 as it runs)', r.bareE2e);
   if (r.undici) rateRow('base', 'raw undici requests (no queue)', r.undici);
   if (r.B1) {
     const ratio = b1Ratio(r);
@@ -111,7 +123,7 @@ export function rows(r: Results): Row[] {
       phase: 'B1',
       measure: 'end-to-end deliveries (publish → fan-out → 2xx)',
       result:
-        `${int(r.B1.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare ` +
+        `${int(r.B1.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare${e2e(b1E2eRatio(r))} ` +
         `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${cpu(r.B1, r.bare)})${timedOut(r.B1)}`,
       target: `≥ ${TARGETS.b1Ratio} × bare`,
       // A timed-out B1 is judged on what arrived in its budget (its rate is still a rate).
@@ -140,7 +152,7 @@ export function rows(r: Results): Row[] {
       phase: 'B1pg',
       measure: 'B1 with the PostgreSQL history (DATABASE_URL)',
       result:
-        `${int(x.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare ` +
+        `${int(x.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare${e2e(b1E2eRatio(r, x))} ` +
         `(steady ${int(x.steadyPerSecond)}/s, n=${int(x.count)}${cpu(x)}, ${int(x.cpuUsPerItemMoved)} µs with the move; ` +
         `all moved ${Number.isFinite(x.drainMs) ? ms(x.drainMs) : 'NOT in 60 s'} after the last delivery, ${int(x.moved)} rows)${timedOut(x)}`,
       target: `≥ ${TARGETS.b1PgRatio.toFixed(1)} × bare`,
@@ -368,6 +380,12 @@ export function json(opts: Options, r: Results, redisVersion: string, startedAt:
         result,
       })),
     table: rs,
-    results: { ...r, B1ratio: b1Ratio(r), B1pgRatio: b1Ratio(r, r.B1pg) },
+    results: {
+      ...r,
+      B1ratio: b1Ratio(r),
+      B1pgRatio: b1Ratio(r, r.B1pg),
+      B1e2eRatio: b1E2eRatio(r),
+      B1pgE2eRatio: b1E2eRatio(r, r.B1pg),
+    },
   };
 }

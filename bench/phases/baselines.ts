@@ -1,6 +1,7 @@
 // Baselines, measured in the same run as Hookline on the same machine state: what BullMQ alone,
 // a bare BullMQ + undici worker, and undici alone achieve at Hookline's concurrency.
 import { Queue } from 'bullmq';
+import { MAX_BATCH, received } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import type { BenchContext } from '../lib/context.js';
 import { newPrefix } from '../lib/context.js';
@@ -69,11 +70,46 @@ async function fill(queue: Queue, total: number, data: (i: number) => unknown): 
   return rate(total, started, now());
 }
 
+/**
+ * The producer's side of an end-to-end run: addBulk in batches of MAX_BATCH from two loops, at
+ * most `window` jobs added and not yet received, as publishStream feeds Hookline's batch API.
+ */
+async function feed(
+  queue: Queue,
+  total: number,
+  data: (i: number) => unknown,
+  o: { window: number; progress: () => Promise<number>; deadline: number },
+): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const loop = async () => {
+    while (next < total && now() < o.deadline) {
+      while (next - done >= o.window && now() < o.deadline) {
+        done = await o.progress();
+        if (next - done >= o.window) await sleep(20);
+      }
+      if (now() >= o.deadline || next >= total) break;
+      const from = next;
+      const n = Math.min(MAX_BATCH, total - from);
+      next += n;
+      await queue.addBulk(
+        Array.from({ length: n }, (_, k) => ({
+          name: 'job',
+          data: data(from + k),
+          opts: { removeOnComplete: true, removeOnFail: true },
+        })),
+      );
+    }
+  };
+  await Promise.all([loop(), loop()]);
+}
+
 async function queueBaseline(
   ctx: BenchContext,
   mode: WorkerSetup['mode'],
   total: number,
   execArgv: string[] = [],
+  endToEnd = false,
 ): Promise<RateResult> {
   const prefix = newPrefix('base');
   ctx.prefixes.add(prefix);
@@ -91,13 +127,23 @@ async function queueBaseline(
     };
     await child.call('setup', setup, 30_000);
     const redisCpu0 = await redisCpuUs(ctx.redis);
-    const addPerSecond = await fill(queue, total, mode === 'bare' ? barePayload : (i) => ({ i }));
+    const addPerSecond = endToEnd
+      ? undefined
+      : await fill(queue, total, mode === 'bare' ? barePayload : (i) => ({ i }));
     const deadline = now() + ctx.opts.sizes.budgetMs.queue;
     await ctx.receiver.reset({ expect: total });
     const fromUs = await child.call<number>('monotonicUs');
     const cpu0 = await child.call<number>('cpuUs');
     await child.call('redisReset');
-    const startedAt = await child.call<number>('run', { expect: total });
+    let startedAt = await child.call<number>('run', { expect: total });
+    if (endToEnd) {
+      startedAt = now();
+      await feed(queue, total, barePayload, {
+        window: ctx.opts.sizes.window,
+        progress: received(ctx.receiver),
+        deadline,
+      });
+    }
     if (mode === 'noop') {
       for (;;) {
         const s = await child.call<{
@@ -166,6 +212,9 @@ export function mergeRuns(rs: RateResult[]): RateResult {
 export const noopBaseline = (ctx: BenchContext) => queueBaseline(ctx, 'noop', ctx.opts.sizes.noopJobs);
 export const bareBaseline = (ctx: BenchContext, execArgv: string[] = []) =>
   queueBaseline(ctx, 'bare', ctx.opts.sizes.bareJobs, execArgv);
+/** The bare worker end to end: its jobs are added while it runs, as B1 publishes while Hookline delivers. */
+export const bareEndToEndBaseline = (ctx: BenchContext, execArgv: string[] = []) =>
+  queueBaseline(ctx, 'bare', ctx.opts.sizes.bareJobs, execArgv, true);
 
 export async function undiciBaseline(ctx: BenchContext): Promise<RateResult> {
   const total = ctx.opts.sizes.undiciRequests;
