@@ -52,13 +52,20 @@ async function lightBesideHeavy(fairWaitMs: string) {
 }
 
 describe('lighter tenants first', () => {
-  it("sends a light tenant's event before a heavy tenant's call accepted just before it", async () => {
-    const r = await lightBesideHeavy('1000');
-    expect(r.waits).toBeGreaterThan(0);
-    expect(r.lightAt, `light at ${r.lightAt}, heavy's first at ${r.heavyFirstAt}`).toBeLessThanOrEqual(
-      r.heavyFirstAt,
-    );
-  });
+  // Timing on a shared 2-core machine: it failed once in many CI runs (the light event a few ms
+  // late). Without the feature it fails every time (10-18 ms after the heavy call's first), so a
+  // retry keeps it a test of the feature.
+  it(
+    "sends a light tenant's event before a heavy tenant's call accepted just before it",
+    { retry: 2 },
+    async () => {
+      const r = await lightBesideHeavy('1000');
+      expect(r.waits).toBeGreaterThan(0);
+      expect(r.lightAt, `light at ${r.lightAt}, heavy's first at ${r.heavyFirstAt}`).toBeLessThanOrEqual(
+        r.heavyFirstAt,
+      );
+    },
+  );
 
   it("a platform's call of many tenants' events is a step of each, and all of them end", async () => {
     const rx = await startReceiver();
