@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GATE_SLOW_MS } from '../../src/pipeline/direct.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { createInFlightCap } from '../../src/resilience/in-flight.js';
+import { startHarness, useRedisPrefix, type Harness } from '../helpers/harness.js';
 import { allDeliveries, makeEvents, publish, startPair, subscribe, uniqueTenant } from './support.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -265,5 +266,138 @@ describe('the maxInFlight field', () => {
     expect(tooMany.status).toBe(400);
     expect(tooMany.raw).toContain('/maxInFlight');
     expect((await patch({ maxInFlight: null })).body.maxInFlight).toBe(7);
+  });
+});
+
+describe('one script call with several subscriptions mixed (the scripts count per subscription)', () => {
+  const { redis, keys } = useRedisPrefix();
+  const cap = createInFlightCap(redis, keys, { leaseMs: 20_000 });
+  afterAll(() => cap.close());
+
+  /** Script calls sent (EVALSHA/EVAL) on the connection while `run` runs. */
+  async function scriptCalls(run: () => Promise<unknown>): Promise<number> {
+    let n = 0;
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((cmd: { name: string }, stream?: unknown) => {
+      if (cmd.name === 'evalsha' || cmd.name === 'eval') n++;
+      return send(cmd as never, stream as never);
+    }) as typeof redis.sendCommand;
+    try {
+      await run();
+    } finally {
+      redis.sendCommand = send;
+    }
+    return n;
+  }
+  /** The acquires in one turn (cap 2), in this order: [go, handed] each. */
+  const acquireAll = async (calls: [string, string][]) =>
+    (await Promise.all(calls.map(([sub, id]) => cap.acquire(sub, id, 2)))).map((v) => [v.go, v.handed]);
+  const leases = async (sub: string) => (await redis.zrange(keys.inFlight(sub), '0', '-1')).sort();
+  const parked = (sub: string) => redis.zrange(keys.parked(sub), '0', '-1');
+  const waiting = async () => (await redis.smembers(keys.parkedSubs())).sort();
+  /** The leases of a subscription expire (their process died). */
+  const expire = (sub: string, ids: string[]) =>
+    redis.zadd(keys.inFlight(sub), 'XX', ...ids.flatMap((id) => ['1', id]));
+
+  it('cap 2: acquires of two subscriptions interleaved in one turn, then releases in one turn, oldest parked first', async () => {
+    // Scripts loaded first: a first call's NOSCRIPT fallback would count twice.
+    await cap.release('mix_warm', undefined, 1);
+    await cap.acquire('mix_warm', 'w', 1);
+    const go: [boolean, string[]] = [true, []];
+    const park: [boolean, string[]] = [false, []];
+    let verdicts: unknown[] = [];
+    // a0 twice: the second is a renewal (a lease taken earlier in the call), not counted again.
+    const first = () =>
+      acquireAll([
+        ['mix_A', 'a0'],
+        ['mix_B', 'b0'],
+        ['mix_A', 'a0'],
+        ['mix_A', 'a1'],
+        ['mix_B', 'b1'],
+        ['mix_A', 'a2'],
+        ['mix_B', 'b2'],
+        ['mix_A', 'a3'],
+        ['mix_A', 'a4'],
+      ]);
+    expect(await scriptCalls(async () => (verdicts = await first()))).toBe(1);
+    expect(verdicts).toEqual([go, go, go, go, go, park, park, park, park]);
+    expect(await redis.zcard(keys.inFlight('mix_A'))).toBe(2);
+    expect(await redis.zcard(keys.inFlight('mix_B'))).toBe(2);
+    expect(await parked('mix_A')).toEqual(['a2', 'a3', 'a4']);
+    expect(await parked('mix_B')).toEqual(['b2']);
+    expect(await waiting()).toEqual(['mix_A', 'mix_B']);
+
+    // One turn of releases: A's two leases and one of B's. The room goes to the oldest parked;
+    // a subscription's handed ids come on its last item of the call.
+    let handed: string[][] = [];
+    const releases = () =>
+      Promise.all([
+        cap.release('mix_A', 'a0', 2),
+        cap.release('mix_B', 'b0', 2),
+        cap.release('mix_A', 'a1', 2),
+      ]);
+    expect(await scriptCalls(async () => (handed = await releases()))).toBe(1);
+    expect(handed).toEqual([[], ['b2'], ['a2', 'a3']]);
+    expect(await leases('mix_A')).toEqual(['a2', 'a3']);
+    expect(await leases('mix_B')).toEqual(['b1', 'b2']);
+    expect(await parked('mix_A')).toEqual(['a4']);
+    expect(await parked('mix_B')).toEqual([]);
+    expect(await waiting()).toEqual(['mix_A']);
+
+    // The handed ones come back (renewals: go at the cap), beside newcomers of A, which park
+    // behind a4, and a4 itself waking on its own (still parked, its place kept).
+    verdicts = await acquireAll([
+      ['mix_A', 'a2'],
+      ['mix_A', 'a5'],
+      ['mix_B', 'b2'],
+      ['mix_A', 'a3'],
+      ['mix_A', 'a4'],
+      ['mix_A', 'a6'],
+    ]);
+    expect(verdicts).toEqual([go, park, go, go, park, park]);
+    expect(await leases('mix_A')).toEqual(['a2', 'a3']);
+    expect(await parked('mix_A')).toEqual(['a4', 'a5', 'a6']);
+
+    // A's leases expire: a newcomer's acquire hands the room to a4 and a5 first and parks; a6,
+    // waking, finds no room. B's last leases go back in the same turn (released first), so b3 goes.
+    await expire('mix_A', ['a2', 'a3']);
+    const [v, gone] = await Promise.all([
+      acquireAll([
+        ['mix_A', 'a7'],
+        ['mix_B', 'b3'],
+        ['mix_A', 'a6'],
+      ]),
+      Promise.all([cap.release('mix_B', 'b1', 2), cap.release('mix_B', 'b2', 2)]),
+    ]);
+    expect(v).toEqual([[false, ['a4', 'a5']], go, park]);
+    expect(gone).toEqual([[], []]);
+    expect(await leases('mix_A')).toEqual(['a4', 'a5']);
+    expect(await parked('mix_A')).toEqual(['a6', 'a7']);
+    expect(await leases('mix_B')).toEqual(['b3']);
+    expect(await waiting()).toEqual(['mix_A']);
+
+    // a6 wakes on its own once A's leases expire again: it and the next parked one take all the
+    // room, a8 stays parked, so A stays in the waiting set.
+    expect(await acquireAll([['mix_A', 'a8']])).toEqual([park]);
+    await expire('mix_A', ['a4', 'a5']);
+    verdicts = await acquireAll([
+      ['mix_B', 'b4'],
+      ['mix_A', 'a6'],
+    ]);
+    expect(verdicts).toEqual([go, [true, ['a7']]]);
+    expect(await leases('mix_A')).toEqual(['a6', 'a7']);
+    expect(await parked('mix_A')).toEqual(['a8']);
+    expect(await waiting()).toEqual(['mix_A']);
+    // Then a8, the last one parked, takes a lease: A leaves the waiting set.
+    await expire('mix_A', ['a6', 'a7']);
+    verdicts = await acquireAll([
+      ['mix_B', 'b3'],
+      ['mix_A', 'a8'],
+    ]);
+    expect(verdicts).toEqual([go, go]);
+    expect(await leases('mix_A')).toEqual(['a8']);
+    expect(await parked('mix_A')).toEqual([]);
+    expect(await waiting()).toEqual([]);
+    expect(await leases('mix_B')).toEqual(['b3', 'b4']);
   });
 });

@@ -3,7 +3,15 @@
   subscription, or parks it in arrival order. Expired leases (their process died) are dropped
   first, and free room goes to the parked deliveries first, oldest first: those are handed a
   lease (the caller wakes their jobs), so a newcomer never overtakes a parked delivery. The items
-  of one event-loop turn come in one call, in the order they were asked for.
+  of one event-loop turn come in one call, in the order they were asked for, subscriptions mixed.
+
+  Once per subscription (its leases key) in a call: expired leases are dropped and the leases
+  counted on its first item; the count is then kept here (ZADD answers the members it added) and
+  so is whether its parked set is empty (known after a ZPOPMIN that found fewer than it asked
+  for, or after a park), so ZPOPMIN is skipped when nothing is parked. After the last item: the
+  leases' PEXPIRE, the SADD to active, and the SREM from waiting if an item took a lease and
+  nothing is parked. Per item: ZSCORE (a renewal?) and ZADD; parking one (rare) adds its ZADD,
+  PEXPIRE and SADD to waiting.
 
   KEYS[1] active   SET of subscription ids with leases or parked deliveries (metrics)
   KEYS[2] waiting  SET of subscription ids with parked deliveries (the sweep)
@@ -20,40 +28,79 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease, parkedTtl = tonumber(ARGV[1]), ARGV[2]
 local expiry = string.format('%d', now + lease)
+-- leases key → its subscription's state in this call: count (leases held), empty (its parked
+-- set: true empty, false not, nil not known), went (an item took a lease, not a renewal).
+local subs, order = {}, {}
 local results = {}
+-- ZADD of a flat list of score, member (in slices: unpack has a limit); answers the members added.
+local function zadd(key, add)
+  local n = 0
+  for j = 1, #add, 1000 do n = n + redis.call('ZADD', key, unpack(add, j, math.min(j + 999, #add))) end
+  return n
+end
 for i = 3, #KEYS, 2 do
   local leases, parked = KEYS[i], KEYS[i + 1]
   local a = 3 + (i - 3) / 2 * 3
   local id, cap, sub = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
-  -- µs (written with %d: tostring keeps 14 digits), plus the item's place: one call's keep their order.
-  local arrival = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]) + (i - 3) / 2)
-  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  local s = subs[leases]
+  if not s then
+    redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+    s = { sub = sub, parked = parked, count = redis.call('ZCARD', leases), went = false }
+    subs[leases] = s
+    order[#order + 1] = leases
+  end
   local out = {0}
   if redis.call('ZSCORE', leases, id) then
     out[1] = 1
+    redis.call('ZADD', leases, expiry, id)
   else
-    local room = cap - redis.call('ZCARD', leases)
+    local room = cap - s.count
+    local leased = false
     if room > 0 then
-      local heads = redis.call('ZPOPMIN', parked, room)
-      for h = 1, #heads, 2 do
-        redis.call('ZADD', leases, expiry, heads[h])
-        if heads[h] == id then out[1] = 1 else out[#out + 1] = heads[h] end
+      if s.empty ~= true then
+        local heads = redis.call('ZPOPMIN', parked, room)
+        local k = #heads / 2
+        if k > 0 then
+          local add = {}
+          for h = 1, #heads, 2 do
+            add[#add + 1] = expiry
+            add[#add + 1] = heads[h]
+            if heads[h] == id then
+              out[1] = 1
+              leased = true
+            else
+              out[#out + 1] = heads[h]
+            end
+          end
+          s.count = s.count + zadd(leases, add)
+        end
+        if k < room then s.empty = true else s.empty = nil end
+        room = room - k
       end
-      room = room - #heads / 2
       -- Room left: nothing is parked any more.
       if out[1] == 0 and room > 0 then out[1] = 1 end
     end
     if out[1] == 0 then
+      -- µs (written with %d: tostring keeps 14 digits), plus the item's place: one call's keep their order.
+      local arrival = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]) + (i - 3) / 2)
       redis.call('ZADD', parked, 'NX', arrival, id)
       redis.call('PEXPIRE', parked, parkedTtl)
       redis.call('SADD', KEYS[2], sub)
-    elseif redis.call('EXISTS', parked) == 0 then
-      redis.call('SREM', KEYS[2], sub)
+      s.empty = false
+    else
+      s.went = true
+      if not leased then s.count = s.count + redis.call('ZADD', leases, expiry, id) end
     end
   end
-  if out[1] == 1 then redis.call('ZADD', leases, expiry, id) end
-  redis.call('PEXPIRE', leases, lease)
-  redis.call('SADD', KEYS[1], sub)
   results[#results + 1] = out
+end
+for _, leases in ipairs(order) do
+  local s = subs[leases]
+  redis.call('PEXPIRE', leases, lease)
+  redis.call('SADD', KEYS[1], s.sub)
+  if s.went then
+    if s.empty == nil then s.empty = redis.call('EXISTS', s.parked) == 0 end
+    if s.empty then redis.call('SREM', KEYS[2], s.sub) end
+  end
 end
 return results
