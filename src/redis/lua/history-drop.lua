@@ -27,6 +27,9 @@ local n = tonumber(ARGV[1])
 local final = {}
 for s in string.gmatch(ARGV[2], '%S+') do final[s] = true end
 local out = {}
+-- Per event of a dropped delivery, its dropped ids: its fields go and its emptiness is checked
+-- once, after the batch's deliveries (nothing else here writes an event's hash).
+local evts, drops = {}, {}
 for i = 1, n do
   local k, a = 2 + (i - 1) * 4, 3 + (i - 1) * 2
   local rec, att, idx, evt, id = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[a]
@@ -40,10 +43,18 @@ for i = 1, n do
   else
     redis.call('DEL', rec, att)
     ix_remove(idx, tonumber(cur[5]), id)
-    redis.call('HDEL', evt, id)
-    if redis.call('HLEN', evt) <= 1 then redis.call('DEL', evt) end
+    local ids = drops[evt]
+    if not ids then
+      ids = {}
+      drops[evt], evts[#evts + 1] = ids, evt
+    end
+    ids[#ids + 1] = id
     out[#out + 1] = 1
   end
+end
+for _, evt in ipairs(evts) do
+  redis.call('HDEL', evt, unpack(drops[evt]))
+  if redis.call('HLEN', evt) <= 1 then redis.call('DEL', evt) end
 end
 for k = 2 + n * 4, #KEYS do
   if redis.call('HLEN', KEYS[k]) <= 1 then out[#out + 1] = redis.call('DEL', KEYS[k]) else out[#out + 1] = 0 end

@@ -43,7 +43,9 @@ for i = 2, #KEYS, 4 do
   local a = 5 + (i - 2) / 4 * 12
   local ttl = tonumber(ARGV[a + 4])
   local rec = KEYS[i]
-  local legacy = redis.call('HEXISTS', rec, 'eventId') == 1
+  -- One read for the layout and the compact record's `C` and `a`.
+  local cur = redis.call('HMGET', rec, 'eventId', 'C', 'a')
+  local legacy = cur[1] ~= false
   if legacy and ARGV[a] == '' then
     -- An older-layout record, sent without its whole attempt: the caller sends it again with it.
     skipped[#skipped + 1] = ARGV[a + 7]
@@ -52,15 +54,21 @@ for i = 2, #KEYS, 4 do
     redis.call('HSET', rec, 'status', ARGV[a + 1], 'updatedAt', ARGV[a + 2], 'nextAttemptAt', ARGV[a + 3])
     redis.call('EXPIRE', KEYS[i + 1], ttl)
   else
-    local c = tonumber(redis.call('HGET', rec, 'C')) or 0
+    local c = tonumber(cur[2]) or 0
     local tuple = ARGV[a + 11]
     if ARGV[a + 10] ~= '' then
       tuple = '[' .. string.format('%d', tonumber(ARGV[a + 10]) - c) .. string.sub(tuple, 3)
     end
-    local cur = redis.call('HGET', rec, 'a')
-    local all = cur and (string.sub(cur, 1, -2) .. ',' .. tuple .. ']') or ('[' .. tuple .. ']')
-    redis.call('HSET', rec, 's', CODE[ARGV[a + 1]], 'U', string.format('%d', tonumber(ARGV[a + 8]) - c), 'a', all)
-    if ARGV[a + 9] ~= '' then redis.call('HSET', rec, 'N', ARGV[a + 9]) else redis.call('HDEL', rec, 'N') end
+    local prev = cur[3]
+    local all = prev and (string.sub(prev, 1, -2) .. ',' .. tuple .. ']') or ('[' .. tuple .. ']')
+    local s, u = CODE[ARGV[a + 1]], string.format('%d', tonumber(ARGV[a + 8]) - c)
+    if ARGV[a + 9] ~= '' then
+      redis.call('HSET', rec, 's', s, 'U', u, 'a', all, 'N', ARGV[a + 9])
+    else
+      -- Even when `N` is absent: the same hash operations as ever keep HGETALL's field order.
+      redis.call('HSET', rec, 's', s, 'U', u, 'a', all)
+      redis.call('HDEL', rec, 'N')
+    end
   end
   if not (legacy and ARGV[a] == '') then
     redis.call('EXPIRE', rec, ttl)
