@@ -45,8 +45,11 @@ describe('logging to stdout', () => {
     expect(r.seen).toEqual(lines(20_000));
     // 200 turns of 100 lines (about 10 KB each, under the 64 KB a turn holds): a write a turn,
     // not a write a line.
+    // A write to a full pipe (the reader behind, on a loaded machine) may be taken in parts of at
+    // least a page (4 KB), each a writeSync of its own (a refused one, EAGAIN, is not counted):
+    // at most 3 for a turn's 10 KB, never one a line.
     expect(r.writes).toBeGreaterThanOrEqual(200);
-    expect(r.writes).toBeLessThanOrEqual(210);
+    expect(r.writes).toBeLessThanOrEqual(600);
   }, 60_000);
 
   it('writes a full buffer at once within a turn, and the lines logged before an uncaught error', async () => {
@@ -56,7 +59,9 @@ describe('logging to stdout', () => {
     expect(r.stderr).toContain('fixture: uncaught');
     expect(r.seen).toEqual(lines(5_000));
     expect(r.writes).toBeGreaterThanOrEqual(3);
-    expect(r.writes).toBeLessThanOrEqual(6);
+    // 4-6 whole writes, or parts of at least a page each to a full pipe (7 seen once in CI, 10 with
+    // a reader 0.5 s behind): at most about 60 for 240 KB, where the lines are 5,000.
+    expect(r.writes).toBeLessThanOrEqual(70);
   }, 60_000);
 
   it('writes a line logged by a later exit listener', async () => {
