@@ -119,14 +119,14 @@ try {
     if (wants('B3')) await phase('B3', () => fresh('b3', (h) => b3Fanout(ctx, h)));
     // The bare worker again (both ways, in the reverse order), so B1's ratios compare against the
     // machine as it was around B1.
-    if ((results.B1 || results.B1pg) && results.bareE2e) {
-      const first = results.bareE2e;
-      await phase('bareE2e', async () => mergeRuns([first, await bareEndToEndBaseline(ctx)]));
-    }
-    if ((results.B1 || results.B1pg) && results.bare) {
-      const first = results.bare;
-      await phase('bare', async () => mergeRuns([first, await bareBaseline(ctx)]));
-    }
+    if (results.B1 || results.B1pg)
+      for (const [name, again] of [
+        ['bareE2e', bareEndToEndBaseline],
+        ['bare', bareBaseline],
+      ] as const) {
+        const first = results[name];
+        if (first) await phase(name, async () => mergeRuns([first, await again(ctx)]));
+      }
     if (wants('B4')) await phase('B4', () => b4Memory(ctx));
     if (wants('B5')) await phase('B5', () => b5Stability(ctx));
     if (wants('B6')) await phase('B6', () => b6Isolation(ctx));

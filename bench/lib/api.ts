@@ -113,33 +113,58 @@ export interface StreamResult {
 /** Receiver-counted progress: arrivals since the receiver was last reset. */
 export const received = (receiver: ReceiverClient) => async () => (await receiver.stats()).count;
 
-/** Publishes `total` events in batches as fast as the window allows, until done or the deadline. */
-export async function publishStream(api: HooklineApi, o: StreamOptions): Promise<StreamResult> {
-  const batch = o.batch ?? MAX_BATCH;
-  const window = o.progress ? (o.window ?? Infinity) : Infinity;
+/**
+ * Sends items `from`…`from + n - 1` in batches of `batch` from `inflight` loops, as fast as the
+ * window allows (at most `window` sent and not yet done, by `progress`), until all are sent or the
+ * deadline. Hookline's publish stream and the bare worker's end-to-end feed both run on it.
+ */
+export async function sendWindowed(o: {
+  total: number;
+  batch: number;
+  inflight: number;
+  window: number;
+  progress?: () => Promise<number>;
+  deadline: number;
+  send: (from: number, n: number) => Promise<void>;
+}): Promise<void> {
+  const window = o.progress ? o.window : Infinity;
   let next = 0;
-  let accepted = 0;
   let done = 0;
-  const startedAt = now();
   const loop = async () => {
     while (next < o.total && now() < o.deadline) {
       while (next - done >= window && now() < o.deadline) {
         done = await o.progress!();
         if (next - done >= window) await sleep(20);
       }
-      // The other loops may have taken the last events while this one waited.
+      // The other loops may have taken the last items while this one waited.
       if (now() >= o.deadline || next >= o.total) break;
       const from = next;
-      const n = Math.min(batch, o.total - from);
+      const n = Math.min(o.batch, o.total - from);
       next += n;
-      const t = now();
-      const make = o.event ?? ((i: number, at: number) => benchEvent(i, o.tenants, at));
-      const events = Array.from({ length: n }, (_, k) => make(from + k, t));
-      const fresh = await api.publishBatch(events); // not `accepted += await …`: loops interleave
-      accepted += fresh;
+      await o.send(from, n);
     }
   };
-  await Promise.all(Array.from({ length: o.inflight ?? 2 }, loop));
+  await Promise.all(Array.from({ length: o.inflight }, loop));
+}
+
+/** Publishes `total` events in batches as fast as the window allows, until done or the deadline. */
+export async function publishStream(api: HooklineApi, o: StreamOptions): Promise<StreamResult> {
+  let accepted = 0;
+  const startedAt = now();
+  const make = o.event ?? ((i: number, at: number) => benchEvent(i, o.tenants, at));
+  await sendWindowed({
+    total: o.total,
+    batch: o.batch ?? MAX_BATCH,
+    inflight: o.inflight ?? 2,
+    window: o.window ?? Infinity,
+    progress: o.progress,
+    deadline: o.deadline,
+    send: async (from, n) => {
+      const t = now();
+      const fresh = await api.publishBatch(Array.from({ length: n }, (_, k) => make(from + k, t)));
+      accepted += fresh; // not `accepted += await …`: loops interleave
+    },
+  });
   return { accepted, startedAt, publishedAt: now() };
 }
 

@@ -1,7 +1,7 @@
 // Baselines, measured in the same run as Hookline on the same machine state: what BullMQ alone,
 // a bare BullMQ + undici worker, and undici alone achieve at Hookline's concurrency.
 import { Queue } from 'bullmq';
-import { MAX_BATCH, received } from '../lib/api.js';
+import { MAX_BATCH, received, sendWindowed } from '../lib/api.js';
 import { now, sleep } from '../lib/clock.js';
 import type { BenchContext } from '../lib/context.js';
 import { newPrefix } from '../lib/context.js';
@@ -55,53 +55,21 @@ export function barePayload(i: number) {
   };
 }
 
+/** Jobs `from`…`from + n - 1` of a baseline queue, each removed once done. */
+const jobs = (from: number, n: number, data: (i: number) => unknown) =>
+  Array.from({ length: n }, (_, k) => ({
+    name: 'job',
+    data: data(from + k),
+    opts: { removeOnComplete: true, removeOnFail: true },
+  }));
+
 async function fill(queue: Queue, total: number, data: (i: number) => unknown): Promise<number> {
   const started = now();
   for (let i = 0; i < total; i += 1000) {
     const n = Math.min(1000, total - i);
-    await queue.addBulk(
-      Array.from({ length: n }, (_, k) => ({
-        name: 'job',
-        data: data(i + k),
-        opts: { removeOnComplete: true, removeOnFail: true },
-      })),
-    );
+    await queue.addBulk(jobs(i, n, data));
   }
   return rate(total, started, now());
-}
-
-/**
- * The producer's side of an end-to-end run: addBulk in batches of MAX_BATCH from two loops, at
- * most `window` jobs added and not yet received, as publishStream feeds Hookline's batch API.
- */
-async function feed(
-  queue: Queue,
-  total: number,
-  data: (i: number) => unknown,
-  o: { window: number; progress: () => Promise<number>; deadline: number },
-): Promise<void> {
-  let next = 0;
-  let done = 0;
-  const loop = async () => {
-    while (next < total && now() < o.deadline) {
-      while (next - done >= o.window && now() < o.deadline) {
-        done = await o.progress();
-        if (next - done >= o.window) await sleep(20);
-      }
-      if (now() >= o.deadline || next >= total) break;
-      const from = next;
-      const n = Math.min(MAX_BATCH, total - from);
-      next += n;
-      await queue.addBulk(
-        Array.from({ length: n }, (_, k) => ({
-          name: 'job',
-          data: data(from + k),
-          opts: { removeOnComplete: true, removeOnFail: true },
-        })),
-      );
-    }
-  };
-  await Promise.all([loop(), loop()]);
 }
 
 async function queueBaseline(
@@ -135,15 +103,21 @@ async function queueBaseline(
     const fromUs = await child.call<number>('monotonicUs');
     const cpu0 = await child.call<number>('cpuUs');
     await child.call('redisReset');
-    let startedAt = await child.call<number>('run', { expect: total });
-    if (endToEnd) {
-      startedAt = now();
-      await feed(queue, total, barePayload, {
+    const startedAt = await child.call<number>('run', { expect: total });
+    // End to end: the jobs are added from here on, as publishStream feeds Hookline's batch API
+    // (B1's batch, loops and window).
+    if (endToEnd)
+      await sendWindowed({
+        total,
+        batch: MAX_BATCH,
+        inflight: 2,
         window: ctx.opts.sizes.window,
         progress: received(ctx.receiver),
         deadline,
+        send: async (from, n) => {
+          await queue.addBulk(jobs(from, n, barePayload));
+        },
       });
-    }
     if (mode === 'noop') {
       for (;;) {
         const s = await child.call<{
