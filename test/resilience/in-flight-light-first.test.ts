@@ -2,23 +2,12 @@
 // holds a burst of one subscription's acquires beside another's few, the few are sent as a
 // script call of their own ahead of the burst's and answered first, so their deliveries go on
 // to their requests before the burst's do. Real Redis, own key prefix.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createInFlightCap } from '../../src/resilience/in-flight.js';
 import { useRedisPrefix } from '../helpers/harness.js';
+import { countScripts } from './support.js';
 
 const { redis, keys } = useRedisPrefix();
-
-/** Counts the script calls the cap sends (EVALSHA/EVAL) on its connection. */
-function countScripts(conn: Redis): { calls: () => number } {
-  let n = 0;
-  const send = conn.sendCommand.bind(conn);
-  conn.sendCommand = ((cmd: { name: string }, stream?: unknown) => {
-    if (cmd.name === 'evalsha' || cmd.name === 'eval') n++;
-    return send(cmd as never, stream as never);
-  }) as typeof conn.sendCommand;
-  return { calls: () => n };
-}
 
 describe('in-flight cap, light subscriptions first', () => {
   it("answers a light subscription's acquires before a burst's made in the same turn, all leased", async () => {

@@ -7,7 +7,15 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GATE_SLOW_MS } from '../../src/pipeline/direct.js';
 import { createInFlightCap } from '../../src/resilience/in-flight.js';
 import { startHarness, useRedisPrefix, type Harness } from '../helpers/harness.js';
-import { allDeliveries, makeEvents, publish, startPair, subscribe, uniqueTenant } from './support.js';
+import {
+  allDeliveries,
+  countScripts,
+  makeEvents,
+  publish,
+  startPair,
+  subscribe,
+  uniqueTenant,
+} from './support.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -276,18 +284,13 @@ describe('one script call with several subscriptions mixed (the scripts count pe
 
   /** Script calls sent (EVALSHA/EVAL) on the connection while `run` runs. */
   async function scriptCalls(run: () => Promise<unknown>): Promise<number> {
-    let n = 0;
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((cmd: { name: string }, stream?: unknown) => {
-      if (cmd.name === 'evalsha' || cmd.name === 'eval') n++;
-      return send(cmd as never, stream as never);
-    }) as typeof redis.sendCommand;
+    const scripts = countScripts(redis);
     try {
       await run();
     } finally {
-      redis.sendCommand = send;
+      scripts.restore();
     }
-    return n;
+    return scripts.calls();
   }
   /** The acquires in one turn (cap 2), in this order: [go, handed] each. */
   const acquireAll = async (calls: [string, string][]) =>

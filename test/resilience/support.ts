@@ -1,4 +1,5 @@
 // Shared steps of the resilience and fault tests: subscribe, publish in batches, read records.
+import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -108,4 +109,15 @@ export async function startPair(
   const b = await startHarness({ ...overrides, REDIS_PREFIX: a.config.REDIS_PREFIX }, { api: false });
   open.push(b);
   return [a, b];
+}
+
+/** Counts the script calls (EVALSHA/EVAL) sent on a connection until `restore` is called. */
+export function countScripts(conn: Redis): { calls: () => number; restore: () => void } {
+  let n = 0;
+  const send = conn.sendCommand.bind(conn);
+  conn.sendCommand = ((cmd: { name: string }, stream?: unknown) => {
+    if (cmd.name === 'evalsha' || cmd.name === 'eval') n++;
+    return send(cmd as never, stream as never);
+  }) as typeof conn.sendCommand;
+  return { calls: () => n, restore: () => (conn.sendCommand = send) };
 }

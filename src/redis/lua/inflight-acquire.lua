@@ -32,12 +32,6 @@ local expiry = string.format('%d', now + lease)
 -- set: true empty, false not, nil not known), went (an item took a lease, not a renewal).
 local subs, order = {}, {}
 local results = {}
--- ZADD of a flat list of score, member (in slices: unpack has a limit); answers the members added.
-local function zadd(key, add)
-  local n = 0
-  for j = 1, #add, 1000 do n = n + redis.call('ZADD', key, unpack(add, j, math.min(j + 999, #add))) end
-  return n
-end
 for i = 3, #KEYS, 2 do
   local leases, parked = KEYS[i], KEYS[i + 1]
   local a = 3 + (i - 3) / 2 * 3
@@ -72,7 +66,8 @@ for i = 3, #KEYS, 2 do
               out[#out + 1] = heads[h]
             end
           end
-          s.count = s.count + zadd(leases, add)
+          -- At most 2 × cap (≤ 2,000) arguments: within unpack's limit.
+          s.count = s.count + redis.call('ZADD', leases, unpack(add))
         end
         if k < room then s.empty = true else s.empty = nil end
         room = room - k
