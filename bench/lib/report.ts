@@ -6,6 +6,7 @@ import type { B1Result, B2Result, B3Result } from '../phases/hookline.js';
 import type { B1PgResult, B7Result, B7Store } from '../phases/history.js';
 import { aAccounted, type B6Result } from '../phases/isolation.js';
 import type { B1OtelResult } from '../phases/tracing.js';
+import { machineCores } from './machine-cpu.js';
 import type { Options } from './options.js';
 
 export interface Results {
@@ -98,8 +99,25 @@ const cpu = (x: RateResult, bare?: RateResult) =>
     ? `, ${int(x.cpuUsPerItem)} µs CPU each${timesBare(x.cpuUsPerItem, bare?.cpuUsPerItem)}` +
       (x.redisCpuUsPerItem !== undefined && Number.isFinite(x.redisCpuUsPerItem)
         ? ` + ${int(x.redisCpuUsPerItem)} µs of Redis${timesBare(x.redisCpuUsPerItem, bare?.redisCpuUsPerItem)}`
+        : '') +
+      (x.machineCpuUsPerItem !== undefined && Number.isFinite(x.machineCpuUsPerItem)
+        ? `; machine ${int(x.machineCpuUsPerItem)} µs${timesBare(x.machineCpuUsPerItem, bare?.machineCpuUsPerItem)}`
         : '')
     : '';
+
+/**
+ * The most `b1` could deliver with every core of the machine busy at its whole-machine cost per
+ * delivery, as a ratio to the bare worker's rate: a bound no tuning of where the work runs
+ * (more processes, threads) can pass, only doing less of it.
+ */
+export function machineCeiling(r: Results, b1 = r.B1): number {
+  const cost = b1?.machineCpuUsPerItem;
+  return cost && r.bare ? (machineCores() * 1e6) / cost / r.bare.perSecond : NaN;
+}
+
+/** `; ceiling 0.62 × bare (2 cores busy)` when measured. */
+const ceiling = (x: number) =>
+  Number.isFinite(x) ? `; ceiling ${x.toFixed(2)} × bare with ${machineCores()} cores busy` : '';
 
 export function rows(r: Results): Row[] {
   const out: Row[] = [];
@@ -124,7 +142,7 @@ export function rows(r: Results): Row[] {
       measure: 'end-to-end deliveries (publish → fan-out → 2xx)',
       result:
         `${int(r.B1.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare${e2e(b1E2eRatio(r))} ` +
-        `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${cpu(r.B1, r.bare)})${timedOut(r.B1)}`,
+        `(steady ${int(r.B1.steadyPerSecond)}/s, n=${int(r.B1.count)}${cpu(r.B1, r.bare)}${ceiling(machineCeiling(r))})${timedOut(r.B1)}`,
       target: `≥ ${TARGETS.b1Ratio} × bare`,
       // A timed-out B1 is judged on what arrived in its budget (its rate is still a rate).
       verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1Ratio : undefined),
@@ -153,7 +171,7 @@ export function rows(r: Results): Row[] {
       measure: 'B1 with the PostgreSQL history (DATABASE_URL)',
       result:
         `${int(x.perSecond)}/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} × bare${e2e(b1E2eRatio(r, x))} ` +
-        `(steady ${int(x.steadyPerSecond)}/s, n=${int(x.count)}${cpu(x)}, ${int(x.cpuUsPerItemMoved)} µs with the move; ` +
+        `(steady ${int(x.steadyPerSecond)}/s, n=${int(x.count)}${cpu(x, r.bare)}${ceiling(machineCeiling(r, x))}, ${int(x.cpuUsPerItemMoved)} µs with the move; ` +
         `all moved ${Number.isFinite(x.drainMs) ? ms(x.drainMs) : 'NOT in 60 s'} after the last delivery, ${int(x.moved)} rows)${timedOut(x)}`,
       target: `≥ ${TARGETS.b1PgRatio.toFixed(1)} × bare`,
       verdict: verdict(Number.isFinite(ratio) ? ratio >= TARGETS.b1PgRatio : undefined),
@@ -384,6 +402,8 @@ export function json(opts: Options, r: Results, redisVersion: string, startedAt:
       ...r,
       B1ratio: b1Ratio(r),
       B1pgRatio: b1Ratio(r, r.B1pg),
+      B1Ceiling: machineCeiling(r),
+      B1pgCeiling: machineCeiling(r, r.B1pg),
       B1e2eRatio: b1E2eRatio(r),
       B1pgE2eRatio: b1E2eRatio(r, r.B1pg),
     },

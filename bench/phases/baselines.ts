@@ -7,6 +7,7 @@ import type { BenchContext } from '../lib/context.js';
 import { newPrefix } from '../lib/context.js';
 import { Child } from '../lib/ipc.js';
 import type { RedisCounts } from '../lib/redis-counter.js';
+import { machineCpuPerItem, machineCpuUs } from '../lib/machine-cpu.js';
 import { deletePrefix, redisCpuUs } from '../lib/redis-tools.js';
 import { rate } from '../lib/stats.js';
 import type { WorkerSetup } from '../baseline-child.js';
@@ -31,6 +32,11 @@ export interface RateResult {
    * one thread, so this bounds the items/s of every worker process together.
    */
   redisCpuUsPerItem?: number;
+  /**
+   * CPU time of the whole machine per item (µs, bench/lib/machine-cpu.ts): every process the run
+   * needed, adding the jobs (or publishing the events) included.
+   */
+  machineCpuUsPerItem?: number;
   /** The worker process's monotonic clock (µs) around the run, to cut its CPU profile. */
   window?: { fromUs: number; toUs: number };
   /** Redis commands of the worker process during the run (profiling runs only). */
@@ -95,6 +101,7 @@ async function queueBaseline(
     };
     await child.call('setup', setup, 30_000);
     const redisCpu0 = await redisCpuUs(ctx.redis);
+    const machineCpu0 = machineCpuUs();
     const addPerSecond = endToEnd
       ? undefined
       : await fill(queue, total, mode === 'bare' ? barePayload : (i) => ({ i }));
@@ -149,6 +156,7 @@ async function queueBaseline(
       redis: await child.call<RedisCounts | null>('redisCounts'),
       cpuUsPerItem: ((await child.call<number>('cpuUs')) - cpu0) / Math.max(1, s.count),
       redisCpuUsPerItem: ((await redisCpuUs(ctx.redis)) - redisCpu0) / Math.max(1, s.count),
+      machineCpuUsPerItem: machineCpuPerItem(machineCpu0, s.count),
       window: { fromUs, toUs: await child.call<number>('monotonicUs') },
       count: s.count,
       perSecond: rate(s.count, startedAt, end),
@@ -178,6 +186,7 @@ export function mergeRuns(rs: RateResult[]): RateResult {
     addPerSecond: mean((r) => r.addPerSecond),
     cpuUsPerItem: mean((r) => r.cpuUsPerItem),
     redisCpuUsPerItem: mean((r) => r.redisCpuUsPerItem),
+    machineCpuUsPerItem: mean((r) => r.machineCpuUsPerItem),
     timedOut: rs.some((r) => r.timedOut),
     runs: rs.map((r) => r.perSecond),
   };

@@ -3,6 +3,7 @@
 import { now, sleep } from '../lib/clock.js';
 import { publishAtRate, publishStream, received } from '../lib/api.js';
 import type { BenchContext, HooklineUnderTest } from '../lib/context.js';
+import { machineCpuPerItem, machineCpuUs } from '../lib/machine-cpu.js';
 import { redisCpuUs } from '../lib/redis-tools.js';
 import { median, percentile, rate } from '../lib/stats.js';
 import type { RateResult } from './baselines.js';
@@ -23,6 +24,7 @@ export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Pro
   await ctx.receiver.reset({ expect: total });
   const cpu0 = await h.child.call<number>('cpuUs');
   const redisCpu0 = await redisCpuUs(ctx.redis);
+  const machineCpu0 = machineCpuUs();
   const pub = await publishStream(h.api, {
     progress: received(ctx.receiver),
     total,
@@ -37,6 +39,7 @@ export async function b1Throughput(ctx: BenchContext, h: HooklineUnderTest): Pro
   return {
     cpuUsPerItem: cpuUs / Math.max(1, s.count),
     redisCpuUsPerItem: redisCpu / Math.max(1, s.count),
+    machineCpuUsPerItem: machineCpuPerItem(machineCpu0, s.count),
     events: pub.accepted,
     count: s.count,
     perSecond: rate(s.count, pub.startedAt, end),
