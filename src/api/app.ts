@@ -9,6 +9,7 @@ import type { TrustProxy } from '../config.js';
 import type { Context } from '../pipeline/context.js';
 import { createServices } from '../services/index.js';
 import { VERSION } from '../version.js';
+import { validationError, type FieldError } from '../domain/errors.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import jsonBody from './plugins/json-body.js';
@@ -50,7 +51,13 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors,
     ajv: {
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+      customOptions: {
+        removeAdditional: false,
+        allErrors: true,
+        coerceTypes: 'array',
+        useDefaults: true,
+        strictNumbers: true,
+      },
     },
     ...opts.fastify,
   });
@@ -58,6 +65,27 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   // Layer 1: third-party plugins, after the error handler so that their routes (/docs) inherit
   // it: a 429 there is problem+json `rate_limited` like anywhere else.
   await app.register(errorsPlugin);
+  // A NUL in a query value or a path parameter is refused here, for every route: no store can hold
+  // it (PostgreSQL's text refuses 0x00), so it would otherwise fail as a 500 deep in a query.
+  app.addHook('preValidation', async (request) => {
+    const bad: FieldError[] = [];
+    for (const [where, values] of [
+      ['querystring', request.query],
+      ['params', request.params],
+    ] as const) {
+      if (!values || typeof values !== 'object') continue;
+      for (const [name, v] of Object.entries(values as Record<string, unknown>))
+        if ([v].flat().some((x) => typeof x === 'string' && x.includes('\u0000')))
+          bad.push({ path: `/${where}/${name}`, message: 'must not contain a NUL character' });
+    }
+    // Ajv coerces the string `Infinity` to a number that passes an integer's bounds: a page size
+    // is digits only.
+    const limit = (request.query as Record<string, unknown> | undefined)?.limit;
+    if ([limit].flat().some((x) => typeof x === 'string' && !/^\d{1,6}$/.test(x))) {
+      bad.push({ path: '/querystring/limit', message: 'must be a whole number' });
+    }
+    if (bad.length > 0) throw validationError(bad);
+  });
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(jsonBody);

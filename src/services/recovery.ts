@@ -64,11 +64,17 @@ export interface ReplayResult {
   deliveries: { subscriptionId: string; deliveryId: string; queued: boolean }[];
 }
 
+/** 9999-12-31T23:59:59.999Z: the latest time a filter or cursor may name. */
+export const MAX_TIME_MS = 253_402_300_799_999;
+
 /** An RFC 3339 date-time or epoch milliseconds (as a number or digits) as epoch ms. */
 export function toMs(v: string | number, path: string): number {
   const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (Number.isNaN(ms))
-    throw validationError([{ path, message: 'must be an RFC 3339 date-time or epoch milliseconds' }]);
+  // Years 1970 to 9999: what both stores (and Date, and PostgreSQL's timestamptz) hold.
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_TIME_MS)
+    throw validationError([
+      { path, message: 'must be an RFC 3339 date-time or epoch milliseconds, from 1970 to 9999' },
+    ]);
   return ms;
 }
 

@@ -99,7 +99,8 @@ export const encodeCursor = (p: CursorPosition): string =>
 /** The position a cursor names; a cursor this listing did not make is a validation_error. */
 export function decodeCursor(cursor: string): CursorPosition {
   const m = /^(\d{1,15})\|(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m)
+  // Within years 1970-9999 and without NUL (neither store could take it: a 500, not a 400).
+  if (!m || Number(m[1]) > 253_402_300_799_999 || m[2]!.includes('\u0000'))
     throw validationError([{ path: '/querystring/cursor', message: 'is not a cursor of this listing' }]);
   return { ms: Number(m[1]), id: m[2]! };
 }
