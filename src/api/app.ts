@@ -65,9 +65,11 @@ export async function buildApp(ctx: Context, opts: AppOptions = {}): Promise<Fas
   // Layer 1: third-party plugins, after the error handler so that their routes (/docs) inherit
   // it: a 429 there is problem+json `rate_limited` like anywhere else.
   await app.register(errorsPlugin);
-  // A NUL in a query value or a path parameter is refused here, for every route: no store can hold
-  // it (PostgreSQL's text refuses 0x00), so it would otherwise fail as a 500 deep in a query.
+  // A NUL in a query value or a path parameter is refused here, for every /v1 route: no store can
+  // hold it (PostgreSQL's text refuses 0x00), so it would otherwise fail as a 500 deep in a query.
+  // The portal's pages answer such links with their own expired page.
   app.addHook('preValidation', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
     const bad: FieldError[] = [];
     for (const [where, values] of [
       ['querystring', request.query],
